@@ -45,15 +45,25 @@ _INVISIBLE = ("\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200d\u2
               "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
               "\U000e0000-\U000e0fff")
 
+# The noncharacters (U+FDD0-U+FDEF and the last two code points of every plane: U+FFFE, U+FFFF,
+# U+1FFFE, ...), which every set below escapes too: no text at all, but valid UTF-8 and valid JSON, so a
+# snapshot's process name may hold them.  No XML document may hold U+FFFE or U+FFFF, an HTML parser
+# flags each one ("noncharacter-in-input-stream"), and Unicode keeps them for a program's own use:
+# the HTML, text, SARIF, OSCAL and HDF reports held them raw, and JUnit, which could not, showed
+# "ss\ufffehd" and "ss\uffffhd" as one name.
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}"
+                                           for plane in range(17))
+
 # One invisible character, wherever text is written for a reader to approve as it is (lbaudit init's
 # exceptions, which write it as a YAML escape).
 INVISIBLE_CHARACTER = first_use(f"[{_INVISIBLE}]")
 
 # What one_line escapes: line breaks, the other control characters (Unicode category Cc: C0, DEL
-# and C1), the line and paragraph separators (Zl, Zp), the bidi controls and the invisible characters.  One character class,
+# and C1), the line and paragraph separators (Zl, Zp), the bidi controls, the invisible characters and
+# the noncharacters.  One character class,
 # so that a line with none of them (nearly every line) is one C-speed scan instead of a unicodedata
 # lookup per character.
-_UNSAFE_CHARACTER = first_use(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}{_INVISIBLE}]")
+_UNSAFE_CHARACTER = first_use(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}{_INVISIBLE}{_NONCHARACTERS}]")
 _ESCAPES = {"\n": "\\n", "\t": "\\t"}
 
 
@@ -147,8 +157,9 @@ def shown_line(value: object, kept: str = "not shown", limit: int = MAX_MESSAGE_
 # "control-character-in-input-stream"; XML 1.0: not a Char): the C0 controls but tab, line feed, form
 # feed and carriage return, DEL and the C1 controls (an ESC in a process name went into the HTML
 # report as it was); the bidi controls, which a page obeys: a U+202E in a process name turned
-# the rest of its table cell (the finding's message and sentence) around; and the invisible characters.
-_NOT_DOCUMENT_TEXT = first_use(f"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}{_INVISIBLE}]")
+# the rest of its table cell (the finding's message and sentence) around; the invisible characters and
+# the noncharacters.
+_NOT_DOCUMENT_TEXT = first_use(f"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}{_INVISIBLE}{_NONCHARACTERS}]")
 
 
 def document_text(text: str) -> str:
@@ -159,8 +170,9 @@ def document_text(text: str) -> str:
 
 # What plain_text escapes: every control character but tab and line feed (a carriage return or a
 # form feed too: no XML 1.0 document may hold a form feed, and a carriage return rewrites a terminal
-# line), the line and paragraph separators, the bidi controls and the invisible characters.
-_NOT_PLAIN_TEXT = first_use(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}{_INVISIBLE}]")
+# line), the line and paragraph separators, the bidi controls, the invisible characters and the
+# noncharacters.
+_NOT_PLAIN_TEXT = first_use(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}{_INVISIBLE}{_NONCHARACTERS}]")
 
 
 def plain_text(text: str) -> str:
@@ -198,7 +210,7 @@ def plain_tree(value: object) -> object:
 # as escapes of their own (\b, \f, \r, \u001b; tab and line feed, which plain_text keeps, as \t
 # and \n), every other one as it is.  An escaped backslash before "b" or "u001" matches too, which only
 # costs the walk.
-_JSON_NOT_PLAIN = first_use(f"[\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}{_INVISIBLE}]|\\\\(?:[bfr]|u00[01])")
+_JSON_NOT_PLAIN = first_use(f"[\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}{_INVISIBLE}{_NONCHARACTERS}]|\\\\(?:[bfr]|u00[01])")
 
 
 def plain_json(document: object, indent: int | None = None) -> str:

@@ -36,7 +36,8 @@ from auditor.report._shared import bounded_evidence, evidence_sha256, rule_sourc
 from auditor.text import line_text, plain_text
 
 # Characters XML 1.0 cannot carry at all, not even escaped, that plain_text leaves: a lone surrogate
-# (hand-made evidence) and the non-characters U+FFFE and U+FFFF.
+# (hand-made evidence; the evidence loader refuses one).  Kept with U+FFFE and U+FFFF, which
+# plain_text now shows as escapes, so that the XML holds whatever text a renderer passes.
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 

@@ -86,12 +86,33 @@ def _stable_uuid(*parts: str) -> str:
 
 def _string(value: object) -> str:
     """A value of OSCAL's ``string`` type (``^\\S(.*\\S)?$``: not empty, one line, no white space at
-    either end): prop values, party names, the document version.  A host name, an assessor or a
-    policy version from the evidence may carry a line break or white space at an end, which would
-    make the whole document fail the schema; every run of white space reads as one space.  Blank
-    text is named as blank rather than left out."""
+    either end) that names someone or something in words: party names (the assessor, an approver),
+    the document version.  An assessor or a policy version may carry a line break or white space at
+    an end, which would make the whole document fail the schema; every run of white space reads as
+    one space.  Blank text is named as blank rather than left out.  A prop's value is the host's
+    text as it is (:func:`_prop_value`)."""
     text = " ".join(str(value).split())
     return text or "(blank)"
+
+
+def _escaped_space(spaces: str) -> str:
+    return "".join(f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}" for char in spaces)
+
+
+def _prop_value(value: object) -> str:
+    """A prop's value, of OSCAL's ``string`` type too: an identity a consumer matches by (a host name,
+    an FQDN, a machine id, a kernel), so written as it is, fitted to the type without dropping
+    anything.  One line of plain text (:func:`_line`: a control character as its escape, a line feed
+    as ``\\n``), the white space at its ends as escapes (``\\x20``, ``\\u3000``).  As :func:`_string`
+    made it (runs of white space one space, the ends dropped; to Python U+001C-U+001F are white space
+    too) a host named ``web01\\x1f``, ``web01\\u3000`` or ``web01\\n`` had the ``hostname`` and
+    ``fqdn`` of ``web01``, a machine id with a separator after it the real machine's."""
+    text = _line(value)
+    core = text.strip()
+    if not core:
+        return _escaped_space(text) or "(blank)"
+    start = len(text) - len(text.lstrip())
+    return _escaped_space(text[:start]) + core + _escaped_space(text[len(text.rstrip()):])
 
 
 def _md(text: str) -> str:
@@ -111,7 +132,7 @@ def _line(text: object) -> str:
 
 
 def _prop(name: str, value: object, *, core: bool = False) -> dict:
-    prop = {"name": name, "value": _string(value)}
+    prop = {"name": name, "value": _prop_value(value)}
     if not core:
         prop["ns"] = NS
     return prop

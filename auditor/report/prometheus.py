@@ -22,7 +22,7 @@ from datetime import datetime
 from auditor.model.evidence import Evidence
 from auditor.model.result import Severity, Status, Verdict, rollup_status
 from auditor.report import ReportContext, Reporter
-from auditor.report._shared import utc
+from auditor.report._shared import bounded_evidence, utc
 from auditor.text import one_line
 
 PREFIX = "lbaudit_"
@@ -81,6 +81,9 @@ def _rule_status(statuses: list[Status]) -> Status:
 
 
 def render_prometheus(evidence: Evidence, context: ReportContext) -> bytes:
+    # Each text as every report cuts it (a host name of a megabyte was a megabyte-long host label,
+    # written on every scan and kept by Prometheus as a label of the series).
+    evidence = bounded_evidence(evidence)
     result = evidence.result
     out = _Exposition({"policy": evidence.policy.id})
     prov = evidence.snapshot.provenance

@@ -12,7 +12,8 @@
   (exit 3) or a check raised, with a tool execution notification saying why.
 * ``partialFingerprints`` carry the finding id (from rule id and subject), so code scanning tracks
   one finding across runs; the run's ``automationDetails.id`` keeps policies and hosts apart:
-  ``lbaudit/<policy id>/<host name>/<machine tag>/`` (all category, no instance part, so that
+  ``lbaudit/<policy id>/<host name>/<machine tag>/`` (the host name one segment, its "/" and "%"
+  percent-encoded; all category, no instance part, so that
   every run of one host and policy is one analysis).  Two hosts with one name (cloned images, a
   re-used name, two sites' ``web01``) were one category, and a consumer merged their results (host
   B's fixed alerts closed host A's).  The machine tag is a keyed hash of the machine id the
@@ -75,12 +76,19 @@ _KIND = {
 _MACHINE_TAG_KEY = b"lbaudit sarif automationDetails v1"
 
 
+def _segment(text: str) -> str:
+    """``text`` as one segment of the category: its "%" and "/" percent-encoded.  The host name is the
+    host's own text: one of ``web01/machine-<tag>`` (a tag is in every published log) on a host without
+    a machine id spelled that machine's category, and its upload closed that machine's alerts."""
+    return text.replace("%", "%25").replace("/", "%2F")
+
+
 def automation_id(policy_id: str, hostname: str, machine_id: str | None) -> str:
     """The run's ``automationDetails.id``: one category per policy and host, deterministic."""
     if not machine_id:
-        return f"lbaudit/{policy_id}/{hostname}/"
+        return f"lbaudit/{policy_id}/{_segment(hostname)}/"
     tag = hmac.new(machine_id.strip().lower().encode("utf-8"), _MACHINE_TAG_KEY, hashlib.sha256).hexdigest()[:16]
-    return f"lbaudit/{policy_id}/{hostname}/machine-{tag}/"
+    return f"lbaudit/{policy_id}/{_segment(hostname)}/machine-{tag}/"
 
 
 def _file_uri(path: str) -> str:

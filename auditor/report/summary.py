@@ -35,7 +35,9 @@ VERDICT_WORDS = {
 PLAIN_ORDER = (Status.FAIL, Status.ERROR, Status.NOT_REVIEWED, Status.WAIVED, Status.NOT_APPLICABLE, Status.PASS)
 UNJUDGED = (Status.ERROR, Status.NOT_REVIEWED)
 
-# The program a gap names as missing, and the Debian package that provides it.
+# The programs lbaudit runs whose absence a gap names, and the Debian package that provides each: the
+# only programs a hint tells the reader to install.  A gap's reason is a snapshot file's words: one
+# saying "evil-helper: command not found" made lbaudit advise "install evil-helper, then run again".
 PROVIDING_PACKAGE = {"auditctl": "auditd", "augenrules": "auditd", "ss": "iproute2", "sysctl": "procps"}
 # "sh: 1: ss: command not found", "auditctl -l: command not found in /usr/sbin:...": the program is the
 # word that starts the piece of text (between ":" or ";") the phrase ends; see missing_program.
@@ -205,9 +207,8 @@ def reviewable_hint(reason: str, evidence: Evidence) -> str:
     not: read from the reason the collectors recorded and the run's provenance, not per host."""
     prov = evidence.snapshot.provenance
     program = missing_program(reason)
-    if program:
-        package = PROVIDING_PACKAGE.get(program)
-        return f"install {program}" + (f" (Debian/Ubuntu package {package})" if package else "") + ", then run again"
+    if program in PROVIDING_PACKAGE:
+        return f"install {program} (Debian/Ubuntu package {PROVIDING_PACKAGE[program]}), then run again"
     if _OFFLINE.search(reason) and prov.source == "root":
         return ("evaluate the running host (or a snapshot of it from `lbaudit collect`): "
                 "an offline root directory has no running values")

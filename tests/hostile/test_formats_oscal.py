@@ -62,8 +62,10 @@ def test_string_values_from_the_evidence_are_oscal_strings(oscal_validator):  # 
     names = [p["name"] for p in ar["metadata"]["parties"]]
     assert names == ["Jane Auditor", "lbaudit", "Dana Whitfield (CISO)"]
     props = {p["name"]: p["value"] for p in ar["results"][0]["local-definitions"]["inventory-items"][0]["props"]}
-    assert props["hostname"] == "web01.example.test"
-    assert props["fqdn"] == "web01.example.test"
+    # a prop is the host's identity: its line feed shown as an escape, never dropped (a host named
+    # "web01.example.test\n" had the props of web01.example.test: tests/hostile/test_reports18_oscal_string_props.py)
+    assert props["hostname"] == "web01.example.test\\n"
+    assert props["fqdn"] == "web01.example.test\\n"
 
 
 def test_a_policy_without_rules_reviews_no_control_and_stays_valid(oscal_validator):  # noqa: F811

@@ -52,10 +52,16 @@ DEFAULT_IGNORABLE = [(0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x11
 _IGNORABLE = frozenset(chr(code) for low, high in DEFAULT_IGNORABLE for code in range(low, high + 1))
 
 
+def _noncharacter(code: int) -> bool:
+    """Unicode's noncharacters (Noncharacter_Code_Point): U+FDD0-U+FDEF and the last two code points of
+    every plane, which one_line escapes too (no XML or HTML document may hold them)."""
+    return 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE
+
+
 def _one_line_by_category(text: str) -> str:
     """one_line's rule spelled out per character: Cc, Zl and Zp, the bidi controls (Unicode's
     Bidi_Control property: the marks, embeddings, overrides and isolates) and the default-ignorable
-    code points escaped."""
+    code points and the noncharacters escaped."""
     out = []
     for char in text:
         code = ord(char)
@@ -63,7 +69,7 @@ def _one_line_by_category(text: str) -> str:
             out.append("\\n")
         elif char == "\t":
             out.append("\\t")
-        elif (char in _IGNORABLE or unicodedata.category(char) in ("Cc", "Zl", "Zp")
+        elif (char in _IGNORABLE or _noncharacter(code) or unicodedata.category(char) in ("Cc", "Zl", "Zp")
               or char in "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"):
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
         else:
@@ -71,11 +77,12 @@ def _one_line_by_category(text: str) -> str:
     return "".join(out)
 
 
-def test_one_line_escapes_exactly_the_control_separator_bidi_and_invisible_characters():
+def test_one_line_escapes_exactly_the_control_separator_bidi_invisible_and_noncharacters():
     # every character of the Basic Multilingual Plane (surrogates cannot be printed and are left out;
     # no character beyond it is Cc, Zl or Zp) and each range of default-ignorable ones beyond it, with
     # its neighbours: the one character class agrees with unicodedata and the ranges on each
     beyond = [code for low, high in DEFAULT_IGNORABLE if low > 0xFFFF for code in range(low - 16, high + 17)]
+    beyond += [code for plane in range(1, 17) for code in range(plane << 16 | 0xFFF0, (plane << 16 | 0xFFFF) + 1)]
     every = "".join(chr(code) for code in [*range(0x10000), *beyond] if not 0xD800 <= code <= 0xDFFF)
     assert one_line(every) == _one_line_by_category(every)
     assert one_line("a\nb\tc\x1b[31m\u2028\u202e\x85") == "a\\nb\\tc\\x1b[31m\\u2028\\u202e\\x85"
