@@ -213,13 +213,16 @@ def _library_version(root: Path, directories: tuple[str, ...], multiarch_bases: 
                      library: re.Pattern[str], version_of: Callable[[re.Match[str]], int]) -> int | None:
     """The one version the libraries named like ``library`` in ``directories`` and in the multiarch
     directories of ``multiarch_bases`` (``BASE/*-linux*`` + ``below``) give; None when there is none,
-    two disagree, or a base holds more than :data:`MAX_MULTIARCH_DIRS` multiarch names."""
+    two disagree, a directory that exists cannot be listed, or a base holds more than
+    :data:`MAX_MULTIARCH_DIRS` multiarch names."""
     looked_in = list(directories)
     for base in multiarch_bases:
         try:
             multiarch = [name for name in rootfs.list_dir(root, base) if "-linux" in name]
-        except OSError:
+        except FileNotFoundError:
             multiarch = []
+        except OSError:
+            return None  # unlistable (EACCES, not a directory, too many names): a library may be in it
         if len(multiarch) > MAX_MULTIARCH_DIRS:
             return None
         looked_in += [f"{base}/{name}{below}" for name in multiarch]
@@ -227,8 +230,10 @@ def _library_version(root: Path, directories: tuple[str, ...], multiarch_bases: 
     for directory in looked_in:
         try:
             names = rootfs.list_dir(root, directory)
-        except OSError:
+        except FileNotFoundError:
             continue
+        except OSError:
+            return None  # as above: what it holds may disagree with what the others say
         found.update(version_of(match) for name in names if (match := library.match(name)))
     return found.pop() if len(found) == 1 else None
 
