@@ -612,11 +612,12 @@ def validate(policies: tuple[Path, ...], waivers_path: Path | None, expiry_warni
     from auditor.engine.registry import load_registry
     from auditor.errors import MAX_LISTED_PROBLEMS, PolicyError, more_problems
     from auditor.policy.loader import inspect_policy
-    from auditor.text import terminal_lines
+    from auditor.text import one_line, terminal_lines
 
     registry = load_registry(plugins=plugins_enabled(no_plugins))
     bad = 0
     for path in _policy_files(policies):
+        shown = one_line(str(path))  # a name's line feed would start a line of its own: "x.yaml: ok"
         try:
             report = inspect_policy(path, registry, waivers_path=waivers_path, expiry_warning_days=expiry_warning_days)
         except PolicyError as exc:
@@ -627,7 +628,7 @@ def validate(policies: tuple[Path, ...], waivers_path: Path | None, expiry_warni
                        key=lambda item: (item[0].file, item[0].line or 0, item[0].column or 0))
         if report.policy is None:
             bad += 1
-            click.echo(terminal_lines(f"{path}: invalid policy ({_count(report.problems, 'problem')}, "
+            click.echo(terminal_lines(f"{shown}: invalid policy ({_count(report.problems, 'problem')}, "
                                       f"{_count(report.warnings, 'warning')})"), err=True)
         else:
             policy = report.policy
@@ -635,10 +636,10 @@ def validate(policies: tuple[Path, ...], waivers_path: Path | None, expiry_warni
             waivers = len(policy.waivers) + (len(report.waiver_file.waivers) if report.waiver_file else 0)
             warned = f", {_count(report.warnings, 'warning')}" if report.warnings else ""
             if not quiet:  # the problems and warnings below still print: -q silences only the ok lines
-                click.echo(terminal_lines(f"{path}: ok ({policy.id} {policy.version}: {enabled} enabled rules, "
+                click.echo(terminal_lines(f"{shown}: ok ({policy.id} {policy.version}: {enabled} enabled rules, "
                                           f"{waivers} waivers{warned})"))
         for problem, kind in lines[:MAX_LISTED_PROBLEMS]:
-            click.echo(terminal_lines(f"  {problem.file}{_where(problem)}: {kind}{problem.message}"),
+            click.echo(terminal_lines(f"  {one_line(problem.file)}{_where(problem)}: {kind}{problem.message}"),
                        err=report.policy is None)
         if len(lines) > MAX_LISTED_PROBLEMS:  # the header line counts them all
             unlisted = lines[MAX_LISTED_PROBLEMS:]

@@ -18,7 +18,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = self.file
+        from auditor.text import one_line
+
+        # A file name may hold a line feed; the printed message keeps its own line feeds
+        # (auditor.text.terminal_lines), so the name's would start a line it did not write.
+        where = one_line(self.file)
         if self.line is not None:
             where += f":{self.line}"
             if self.column is not None:

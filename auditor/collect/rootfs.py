@@ -21,7 +21,7 @@ import os
 import re
 import select
 import stat
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 from auditor import safeio
@@ -509,15 +509,6 @@ def list_config_dir_kinds(root: Path, path: str, problems: list[str]) -> list[tu
     except OSError as exc:
         problems.append(f"{path}: {describe_os_error(exc)}")
         return []
-
-
-def is_dev_null_link(root: Path, path: str) -> bool:
-    """True for a symlink to /dev/null (how sysctl.d and systemd mask a file)."""
-    try:
-        link = resolve(root, str(PurePosixPath(path).parent)) / PurePosixPath(path).name
-        return link.is_symlink() and os.readlink(link) == "/dev/null"
-    except OSError:
-        return False
 
 
 def describe_os_error(exc: OSError) -> str:

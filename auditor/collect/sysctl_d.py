@@ -7,6 +7,7 @@ files, failing closed.
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 from pathlib import Path, PurePosixPath
@@ -54,12 +55,40 @@ class ConfigFile:
 
 
 def _is_masked(root: Path, path: str) -> bool:
-    if rootfs.is_dev_null_link(root, path):
-        return True
-    try:
-        return rootfs.resolve(root, path) == rootfs.resolve(root, "/dev/null")
-    except OSError:
-        return False
+    return _Masks(root).masked(path)
+
+
+class _Masks:
+    """Tells which links of a listing mask their name (lead to /dev/null), resolving each directory
+    and /dev/null once, not again for each link: four walks from the root per link made a unit
+    directory of 100,000 links take minutes."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._directories: dict[str, Path | None] = {}
+        self._dev_null: Path | None = None
+
+    def masked(self, path: str) -> bool:
+        directory, _, name = path.rpartition("/")
+        if directory not in self._directories:
+            try:
+                self._directories[directory] = rootfs.resolve(self.root, directory or "/")
+            except OSError:
+                self._directories[directory] = None
+        real_directory = self._directories[directory]
+        if real_directory is not None:
+            link = real_directory / name
+            try:
+                if link.is_symlink() and os.readlink(link) == "/dev/null":  # systemctl mask's own link
+                    return True
+            except OSError:
+                pass
+        try:
+            if self._dev_null is None:
+                self._dev_null = rootfs.resolve(self.root, "/dev/null")
+            return rootfs.resolve(self.root, path) == self._dev_null
+        except OSError:
+            return False
 
 
 def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix: str = ".conf",
@@ -75,8 +104,13 @@ def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix:
     chosen: dict[str, ConfigFile] = {}
     problems: list[str] = []
     every_name = applier == "sysctl --system"
+    masks = _Masks(root)
     for directory in directories:
         for name, kind in rootfs.list_config_dir_kinds(root, directory, problems):
+            if len(chosen) > rootfs.MAX_CONFIG_FILES:  # as soon as it is past: a directory holds 100,000
+                problems.append(f"{', '.join(directories[:directories.index(directory) + 1])}: more than "
+                                f"{rootfs.MAX_CONFIG_FILES} files, more than lbaudit reads (none was read)")
+                return [], problems
             if name in chosen or (name.startswith(".") and not every_name) or not name.endswith(suffix):
                 continue
             path = f"{directory}/{name}"
@@ -89,7 +123,7 @@ def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix:
                 # (three walks per name made a directory of 100,000 names take minutes).
                 chosen[name] = ConfigFile(name, path, masked=False, link=False)
                 continue
-            masked = _is_masked(root, path)
+            masked = masks.masked(path)
             if not masked:
                 try:
                     if stat.S_ISDIR(rootfs.file_mode(root, path)):
@@ -213,13 +247,16 @@ def _library_version(root: Path, directories: tuple[str, ...], multiarch_bases: 
                      library: re.Pattern[str], version_of: Callable[[re.Match[str]], int]) -> int | None:
     """The one version the libraries named like ``library`` in ``directories`` and in the multiarch
     directories of ``multiarch_bases`` (``BASE/*-linux*`` + ``below``) give; None when there is none,
-    two disagree, or a base holds more than :data:`MAX_MULTIARCH_DIRS` multiarch names."""
+    two disagree, a directory that exists cannot be listed, or a base holds more than
+    :data:`MAX_MULTIARCH_DIRS` multiarch names."""
     looked_in = list(directories)
     for base in multiarch_bases:
         try:
             multiarch = [name for name in rootfs.list_dir(root, base) if "-linux" in name]
-        except OSError:
+        except FileNotFoundError:
             multiarch = []
+        except OSError:
+            return None  # unlistable (EACCES, not a directory, too many names): a library may be in it
         if len(multiarch) > MAX_MULTIARCH_DIRS:
             return None
         looked_in += [f"{base}/{name}{below}" for name in multiarch]
@@ -227,8 +264,10 @@ def _library_version(root: Path, directories: tuple[str, ...], multiarch_bases: 
     for directory in looked_in:
         try:
             names = rootfs.list_dir(root, directory)
-        except OSError:
+        except FileNotFoundError:
             continue
+        except OSError:
+            return None  # as above: what it holds may disagree with what the others say
         found.update(version_of(match) for name in names if (match := library.match(name)))
     return found.pop() if len(found) == 1 else None
 

@@ -418,10 +418,22 @@ class UnitFiles:
     alias_of: dict[str, str]  # alias name -> the unit name it links to
     enabled: set[str]  # names linked from any *.wants/, *.requires/ or *.upholds/ directory
     present: frozenset[str] = frozenset()  # "<unit dir>/<name>" of every entry in a unit directory
+    present_names: frozenset[str] = frozenset()  # "<name>" of each of them
 
     def dropin_dirs(self, name: str, aliases: list[str]) -> tuple[str, ...]:
-        """The drop-in directories of ``name`` that exist, in precedence order."""
-        return tuple(d for d in dropin_dirs(name, aliases, name.rpartition(".")[2]) if d in self.present)
+        """The drop-in directories of ``name`` that exist, in precedence order (as
+        :func:`dropin_dirs` orders them).  Only the names some unit directory holds are put
+        together with each directory: making every candidate path first (each alias's dash prefixes
+        in each of 13 directories) took 6 s and 651 MiB for one socket with 5,000 aliases of 60
+        dashes, at each ask."""
+        dirs: list[str] = []
+        for unit_name in [name, *aliases]:
+            names = [d for d in dropin_dir_names(unit_name) if d in self.present_names]
+            for directory in UNIT_DIRS:
+                dirs += [path for d in names if (path := f"{directory}/{d}") in self.present]
+        type_wide = f"{name.rpartition('.')[2]}.d"
+        dirs += [path for directory in UNIT_DIRS if (path := f"{directory}/{type_wide}") in self.present]
+        return tuple(dict.fromkeys(dirs))
 
     def canonical(self, name: str) -> str:
         return self.alias_of.get(name, name)
@@ -476,7 +488,8 @@ def _read_units(root: Path, running: bool) -> tuple[UnitFiles, list[str]]:
             if entry.endswith(DEPENDENCY_DIRS):
                 listed = rootfs.list_config_dir(root, f"{directory}/{entry}", problems)
                 enabled.update(n for n in listed if UNIT_NAME.fullmatch(n))
-    return UnitFiles({f.name: f for f in files}, alias_of, enabled, frozenset(present)), problems
+    return (UnitFiles({f.name: f for f in files}, alias_of, enabled, frozenset(present),
+                      frozenset(path.rpartition("/")[2] for path in present)), problems)
 
 
 def _unit_sources(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, aliases: list[str],

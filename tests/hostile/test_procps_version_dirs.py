@@ -47,3 +47,22 @@ def test_control_case_one_multiarch_directory_tells_the_version(tmp_path):
     root = image(tmp_path, 1)
     assert procps_version(root) == 4
     assert MAX_MULTIARCH_DIRS == 16
+
+
+def test_a_multiarch_base_that_cannot_be_listed_leaves_the_version_unknown(tmp_path):
+    """/usr/lib unreadable (EACCES, or more names than lbaudit lists) was read as "no multiarch
+    directories", so the version was told from /lib's libraries alone: a libprocps.so there said
+    3.3 while libproc2.so in /usr/lib/x86_64-linux-gnu, unseen, may say 4.0.  Unknown now."""
+    root = tmp_path / "image"
+    (root / "lib").mkdir(parents=True)
+    (root / "lib/libprocps.so.8").touch()
+    (root / "usr").mkdir()
+    (root / "usr/lib").write_text("not a directory")  # listing raises NotADirectoryError, an OSError
+    assert procps_version(root) is None
+
+
+def test_control_case_a_missing_multiarch_base_is_no_multiarch_directory(tmp_path):
+    root = tmp_path / "image"
+    (root / "lib").mkdir(parents=True)
+    (root / "lib/libprocps.so.8").touch()
+    assert procps_version(root) == 3
