@@ -143,8 +143,7 @@ def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
                     return f"{relative.group('scheme')}:///{base / relative.group('file')}", None
                 return value, None
         if setting.kind in ("path", "path or URL"):
-            path = Path(os.path.expanduser(value))
-            return str(path if path.is_absolute() else base / path), None
+            return _checked_path(setting, value, base)
         return value, None
     if setting.kind == "duration":
         from auditor.durations import parse_duration
@@ -165,6 +164,25 @@ def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
     if value not in choices:
         return None, f"{setting.key}: expected one of {', '.join(choices)}; found {found_text(value)}"
     return value, None
+
+
+def _checked_path(setting: Setting, value: str, base: Path) -> tuple[Any, str | None]:
+    """A path of the file joined to the file's directory, or the problem with it: checked as its
+    option checks a path (:func:`auditor.safeio.path_problem`) but here, at the file's line.  The
+    option's type checked it only after the file's check had taken it: a name of 300 bytes was
+    refused as "Invalid value for '--policy' (env var: 'LBAUDIT_POLICY')", an option and a variable
+    neither of which was set, and not the file or its line; a key that no command of the run uses
+    was not checked at all."""
+    from auditor.safeio import path_problem
+
+    path = Path(os.path.expanduser(value))
+    joined = path if path.is_absolute() else base / path
+    problem = path_problem(str(joined))
+    if problem is not None:
+        from auditor.policy.yamlsafe import found_text
+
+        return None, f"{setting.key}: {found_text(value)} {problem}"
+    return str(joined), None
 
 
 # sqlite:///history.db (and sqlite+pysqlite:///...): three slashes and a path that does not start
