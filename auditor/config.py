@@ -190,9 +190,12 @@ def _checked_path(setting: Setting, value: str, base: Path) -> tuple[Any, str | 
 _RELATIVE_SQLITE_URL = r"(?P<scheme>sqlite(?:\+\w+)?):///(?P<file>[^/].*)"
 
 
-def load_file(path: Path) -> dict[str, Value]:
+def load_file(path: Path, named_by: str | None = None) -> dict[str, Value]:
     """One configuration file (a mapping of the keys of :data:`SETTINGS`); every problem is an
-    InputError (exit 2) listing file:line of each."""
+    InputError (exit 2) listing file:line of each.  ``named_by``: the text of $LBAUDIT_CONFIG that
+    named it, read as it was set (pathlib drops a last '/': ``conf.yaml/`` read conf.yaml) and
+    named when the file cannot be read: ``LBAUDIT_CONFIG=' '`` was "lbaudit:  : cannot read the
+    configuration file: No such file or directory", no word of the variable."""
     import difflib
 
     # here, as the YAML reader: importing auditor.config (every command, --help too) imports no more
@@ -201,10 +204,12 @@ def load_file(path: Path) -> dict[str, Value]:
     from auditor.text import quoted_name
 
     try:
-        raw = read_regular(path, MAX_CONFIG_BYTES, document=True)
+        raw = read_regular(path if named_by is None else named_by, MAX_CONFIG_BYTES, document=True)
         distrust = replaceable_by_others(path)
     except OSError as exc:
-        raise InputError(f"{path}: cannot read the configuration file: {exc.strerror or exc}") from exc
+        hint = "" if named_by is None else (f" ({CONFIG_ENV}={quoted_name(named_by)}: give the path of a configuration "
+                                            f"file, or set {CONFIG_ENV}= empty to read none)")
+        raise InputError(f"{path}: cannot read the configuration file: {exc.strerror or exc}{hint}") from exc
     if distrust:
         raise InputError(f"{path}: not trusted as the configuration file: {distrust}; or name another file with "
                          f"{CONFIG_ENV}=PATH, or set {CONFIG_ENV}= empty to read none")
@@ -283,10 +288,11 @@ def _dangling_link(path: Path) -> Path | None:
 def file_values() -> dict[str, Value]:
     """The values of every configuration file that exists, a later file winning per key (the file
     named by $LBAUDIT_CONFIG must exist)."""
+    named = os.environ.get(CONFIG_ENV) or None
     values: dict[str, Value] = {}
     for path in config_files():
-        if os.environ.get(CONFIG_ENV) or present(path):
-            values.update(load_file(path))
+        if named is not None or present(path):
+            values.update(load_file(path, named))
     return values
 
 
