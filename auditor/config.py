@@ -377,6 +377,16 @@ def environment_value(setting: Setting) -> Any:
         choices = setting.kind.removeprefix("one of ").split("|")
         if text not in choices:
             raise InputError(f"{shown}: expected one of {', '.join(choices)}")
+    else:
+        # As the option's type checks a path or a text (auditor.cli._GuardedValue): a name past the
+        # kernel's limits or a byte that is no UTF-8 character was shown as the effective value.
+        from auditor.safeio import path_problem, text_problem
+
+        as_path = setting.kind == "path" or (setting.kind == "path or URL" and not is_url(text))
+        problem = path_problem(text) if as_path else text_problem(text)
+        if problem is not None:
+            shown = f"{setting.env}={text[:40].encode('utf-8', 'backslashreplace').decode('utf-8')!r}"
+            raise InputError(f"{shown}: {problem}")
     return text
 
 
