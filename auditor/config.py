@@ -207,8 +207,8 @@ def load_file(path: Path, named_by: str | None = None) -> dict[str, Value]:
         raw = read_regular(path if named_by is None else named_by, MAX_CONFIG_BYTES, document=True)
         distrust = replaceable_by_others(path)
     except OSError as exc:
-        hint = "" if named_by is None else (f" ({CONFIG_ENV}={quoted_name(named_by)}: give the path of a configuration "
-                                            f"file, or set {CONFIG_ENV}= empty to read none)")
+        hint = "" if named_by is None else (f" (named by {CONFIG_ENV}={quoted_name(named_by)}: name another file, or "
+                                            f"set {CONFIG_ENV}= empty to read none)")
         raise InputError(f"{path}: cannot read the configuration file: {exc.strerror or exc}{hint}") from exc
     if distrust:
         raise InputError(f"{path}: not trusted as the configuration file: {distrust}; or name another file with "

@@ -89,7 +89,7 @@ def test_a_named_configuration_file_must_exist(tmp_path):
     assert result.returncode == 2
     missing = tmp_path / "missing.yaml"
     assert result.stderr == (f"lbaudit: {missing}: cannot read the configuration file: No such file or directory "
-                             f"(LBAUDIT_CONFIG={str(missing)!r}: give the path of a configuration file, or set "
+                             f"(named by LBAUDIT_CONFIG={str(missing)!r}: name another file, or set "
                              "LBAUDIT_CONFIG= empty to read none)\n")
 
 

@@ -25,7 +25,7 @@ rules:
   - id: bind
     check: net.bind_addresses
 """
-HINT = "LBAUDIT_CONFIG={value}: give the path of a configuration file, or set LBAUDIT_CONFIG= empty to read none"
+HINT = "(named by LBAUDIT_CONFIG={value}: name another file, or set LBAUDIT_CONFIG= empty to read none)"
 
 
 @pytest.mark.parametrize(("value", "shown", "reason"), [

@@ -472,8 +472,8 @@ def test_a_configuration_path_the_kernel_refuses_is_exit_2_naming_it(tmp_path, v
     if variable == "XDG_CONFIG_HOME":  # a default file: how to choose another (sudo -u keeps HOME)
         message += " (name the file with LBAUDIT_CONFIG=PATH, or set LBAUDIT_CONFIG= empty to read none)"
     else:  # the variable's file: the variable named, its value cut
-        message += (f" (LBAUDIT_CONFIG={LONG[:MAX_QUOTED_NAME]!r}... (a name of {len(LONG):,} characters): give the "
-                    "path of a configuration file, or set LBAUDIT_CONFIG= empty to read none)")
+        message += (f" (named by LBAUDIT_CONFIG={LONG[:MAX_QUOTED_NAME]!r}... (a name of {len(LONG):,} characters): "
+                    "name another file, or set LBAUDIT_CONFIG= empty to read none)")
     assert result.stderr.splitlines()[0] == message
 
 
