@@ -122,6 +122,19 @@ def is_url(location: str) -> bool:
     return "://" in location
 
 
+def hidden_password(location: str) -> str:
+    """A store location as lbaudit shows it: a URL's password, ``user:PASSWORD@`` (as SQLAlchemy's
+    ``render_as_string`` hides it) and libpq's ``password=`` and ``sslpassword=`` parameters, as ``***``; a path as it is.
+    ``config show`` printed ``postgresql://scan:PASSWORD@db/lbaudit`` whole, the command whose output
+    is pasted into a ticket or a CI log."""
+    if not is_url(location):
+        return location
+    import re  # only for a URL
+
+    hidden = re.sub(r"(://[^/@:?#]*:)[^/@]*@", r"\1***@", location, count=1)
+    return re.sub(r"([?&](?:ssl)?password=)[^&#]*", r"\1***", hidden, flags=re.IGNORECASE)
+
+
 def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
     """The value as the option takes it, or the problem with it."""
     from auditor.policy.yamlsafe import found_text  # read with the file: load_file has imported it
