@@ -157,6 +157,8 @@ def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
                 return value, None
         if setting.kind in ("path", "path or URL"):
             return _checked_path(setting, value, base)
+        if _more_than_one_line(value):
+            return None, f"{setting.key}: expected one line of plain text; found {found_text(value)}"
         return value, None
     if setting.kind == "duration":
         from auditor.durations import parse_duration
@@ -196,6 +198,16 @@ def _checked_path(setting: Setting, value: str, base: Path) -> tuple[Any, str | 
 
         return None, f"{setting.key}: {found_text(value)} {problem}"
     return str(joined), None
+
+
+def _more_than_one_line(text: str) -> bool:
+    """Whether a "text" setting holds a line break or a bidi override, which its option refuses
+    (auditor.cli._one_line_option: a name printed beside the verdict must not print a line of its
+    own, "Verdict: COMPLIANT").  The file's org_name: "ACME\\nVerdict: COMPLIANT" passed the file's
+    check and was refused as "'--org-name' (env var: 'LBAUDIT_ORG_NAME')", neither of which was set."""
+    from auditor.model.base import LINE_BREAK_OR_BIDI
+
+    return LINE_BREAK_OR_BIDI.search(text) is not None
 
 
 # sqlite:///history.db (and sqlite+pysqlite:///...): three slashes and a path that does not start
@@ -397,6 +409,8 @@ def environment_value(setting: Setting) -> Any:
 
         as_path = setting.kind == "path" or (setting.kind == "path or URL" and not is_url(text))
         problem = path_problem(text) if as_path else text_problem(text)
+        if problem is None and setting.kind == "text" and _more_than_one_line(text):
+            problem = "expected one line of plain text (it holds a line break or a bidi override)"
         if problem is not None:
             shown = f"{setting.env}={text[:40].encode('utf-8', 'backslashreplace').decode('utf-8')!r}"
             raise InputError(f"{shown}: {problem}")
