@@ -831,7 +831,7 @@ class _GuardedValue(click.ParamType):
     sees it, as a usage error (exit 2) naming the option.
 
     A path must name something (``Path("")`` is ``Path(".")``: ``--root ''`` audited the working
-    directory as an image, ``-o ''`` crashed), a file option's (``dir_okay=False``) no directory
+    directory as an image, ``-o ''`` crashed; nor white space alone), a file option's (``dir_okay=False``) no directory
     (``results/``: pathlib drops the slash) and be one a file can have (no NUL, names within the
     kernel's limits, UTF-8: see :func:`auditor.safeio.path_problem`); any other text must hold no NUL
     and be UTF-8 (``--host`` with a byte that is no character was an encoding error in the store,
@@ -844,6 +844,12 @@ class _GuardedValue(click.ParamType):
             if isinstance(self, click.Path):
                 if value == "":
                     self.fail("an empty path names no file", param, ctx)
+                if not value.strip():
+                    # What a template, a unit's Environment=LBAUDIT_OUT_DIR= or a CI variable of one
+                    # space leaves, never a name meant: LBAUDIT_OUT_DIR=' ' wrote the evidence and the
+                    # reports into a new directory called ' ' (the file's out_dir: ' ' was refused).
+                    self.fail(f"{_shown(value)} is blank: a path of white space alone names no file meant "
+                              "(write ./ before a name that is only white space)", param, ctx)
                 if value == "-" and not self.allow_dash:
                     # Standard input or output only where the option says so (allow_dash: evaluate and
                     # collect -o; init -o and keygen --out, which say why not themselves): fleet report

@@ -122,6 +122,19 @@ def is_url(location: str) -> bool:
     return "://" in location
 
 
+def hidden_password(location: str) -> str:
+    """A store location as lbaudit shows it: a URL's password, ``user:PASSWORD@`` (as SQLAlchemy's
+    ``render_as_string`` hides it) and libpq's ``password=`` and ``sslpassword=`` parameters, as ``***``; a path as it is.
+    ``config show`` printed ``postgresql://scan:PASSWORD@db/lbaudit`` whole, the command whose output
+    is pasted into a ticket or a CI log."""
+    if not is_url(location):
+        return location
+    import re  # only for a URL
+
+    hidden = re.sub(r"(://[^/@:?#]*:)[^/@]*@", r"\1***@", location, count=1)
+    return re.sub(r"([?&](?:ssl)?password=)[^&#]*", r"\1***", hidden, flags=re.IGNORECASE)
+
+
 def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
     """The value as the option takes it, or the problem with it."""
     from auditor.policy.yamlsafe import found_text  # read with the file: load_file has imported it
@@ -143,8 +156,9 @@ def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
                     return f"{relative.group('scheme')}:///{base / relative.group('file')}", None
                 return value, None
         if setting.kind in ("path", "path or URL"):
-            path = Path(os.path.expanduser(value))
-            return str(path if path.is_absolute() else base / path), None
+            return _checked_path(setting, value, base)
+        if _more_than_one_line(value):
+            return None, f"{setting.key}: expected one line of plain text; found {found_text(value)}"
         return value, None
     if setting.kind == "duration":
         from auditor.durations import parse_duration
@@ -167,14 +181,46 @@ def _check(setting: Setting, value: Any, base: Path) -> tuple[Any, str | None]:
     return value, None
 
 
+def _checked_path(setting: Setting, value: str, base: Path) -> tuple[Any, str | None]:
+    """A path of the file joined to the file's directory, or the problem with it: checked as its
+    option checks a path (:func:`auditor.safeio.path_problem`) but here, at the file's line.  The
+    option's type checked it only after the file's check had taken it: a name of 300 bytes was
+    refused as "Invalid value for '--policy' (env var: 'LBAUDIT_POLICY')", an option and a variable
+    neither of which was set, and not the file or its line; a key that no command of the run uses
+    was not checked at all."""
+    from auditor.safeio import path_problem
+
+    path = Path(os.path.expanduser(value))
+    joined = path if path.is_absolute() else base / path
+    problem = path_problem(str(joined))
+    if problem is not None:
+        from auditor.policy.yamlsafe import found_text
+
+        return None, f"{setting.key}: {found_text(value)} {problem}"
+    return str(joined), None
+
+
+def _more_than_one_line(text: str) -> bool:
+    """Whether a "text" setting holds a line break or a bidi override, which its option refuses
+    (auditor.cli._one_line_option: a name printed beside the verdict must not print a line of its
+    own, "Verdict: COMPLIANT").  The file's org_name: "ACME\\nVerdict: COMPLIANT" passed the file's
+    check and was refused as "'--org-name' (env var: 'LBAUDIT_ORG_NAME')", neither of which was set."""
+    from auditor.model.base import LINE_BREAK_OR_BIDI
+
+    return LINE_BREAK_OR_BIDI.search(text) is not None
+
+
 # sqlite:///history.db (and sqlite+pysqlite:///...): three slashes and a path that does not start
 # with a fourth are a file relative to the working directory (SQLAlchemy's URL form).
 _RELATIVE_SQLITE_URL = r"(?P<scheme>sqlite(?:\+\w+)?):///(?P<file>[^/].*)"
 
 
-def load_file(path: Path) -> dict[str, Value]:
+def load_file(path: Path, named_by: str | None = None) -> dict[str, Value]:
     """One configuration file (a mapping of the keys of :data:`SETTINGS`); every problem is an
-    InputError (exit 2) listing file:line of each."""
+    InputError (exit 2) listing file:line of each.  ``named_by``: the text of $LBAUDIT_CONFIG that
+    named it, read as it was set (pathlib drops a last '/': ``conf.yaml/`` read conf.yaml) and
+    named when the file cannot be read: ``LBAUDIT_CONFIG=' '`` was "lbaudit:  : cannot read the
+    configuration file: No such file or directory", no word of the variable."""
     import difflib
 
     # here, as the YAML reader: importing auditor.config (every command, --help too) imports no more
@@ -183,10 +229,12 @@ def load_file(path: Path) -> dict[str, Value]:
     from auditor.text import quoted_name
 
     try:
-        raw = read_regular(path, MAX_CONFIG_BYTES, document=True)
+        raw = read_regular(path if named_by is None else named_by, MAX_CONFIG_BYTES, document=True)
         distrust = replaceable_by_others(path)
     except OSError as exc:
-        raise InputError(f"{path}: cannot read the configuration file: {exc.strerror or exc}") from exc
+        hint = "" if named_by is None else (f" (named by {CONFIG_ENV}={quoted_name(named_by)}: name another file, or "
+                                            f"set {CONFIG_ENV}= empty to read none)")
+        raise InputError(f"{path}: cannot read the configuration file: {exc.strerror or exc}{hint}") from exc
     if distrust:
         raise InputError(f"{path}: not trusted as the configuration file: {distrust}; or name another file with "
                          f"{CONFIG_ENV}=PATH, or set {CONFIG_ENV}= empty to read none")
@@ -265,10 +313,11 @@ def _dangling_link(path: Path) -> Path | None:
 def file_values() -> dict[str, Value]:
     """The values of every configuration file that exists, a later file winning per key (the file
     named by $LBAUDIT_CONFIG must exist)."""
+    named = os.environ.get(CONFIG_ENV) or None
     values: dict[str, Value] = {}
     for path in config_files():
-        if os.environ.get(CONFIG_ENV) or present(path):
-            values.update(load_file(path))
+        if named is not None or present(path):
+            values.update(load_file(path, named))
     return values
 
 
@@ -353,6 +402,18 @@ def environment_value(setting: Setting) -> Any:
         choices = setting.kind.removeprefix("one of ").split("|")
         if text not in choices:
             raise InputError(f"{shown}: expected one of {', '.join(choices)}")
+    else:
+        # As the option's type checks a path or a text (auditor.cli._GuardedValue): a name past the
+        # kernel's limits or a byte that is no UTF-8 character was shown as the effective value.
+        from auditor.safeio import path_problem, text_problem
+
+        as_path = setting.kind == "path" or (setting.kind == "path or URL" and not is_url(text))
+        problem = path_problem(text) if as_path else text_problem(text)
+        if problem is None and setting.kind == "text" and _more_than_one_line(text):
+            problem = "expected one line of plain text (it holds a line break or a bidi override)"
+        if problem is not None:
+            shown = f"{setting.env}={text[:40].encode('utf-8', 'backslashreplace').decode('utf-8')!r}"
+            raise InputError(f"{shown}: {problem}")
     return text
 
 

@@ -277,7 +277,8 @@ def replaceable_by_others(path: str | os.PathLike[str], *, group_may_write: bool
     lbaudit trusts it for (a configuration choosing the policy and key of a root scan, a public key
     choosing whose signatures verify), else None: another user owns it; every user may write it; its
     group may (unless ``group_may_write``, or the group is its owner's private one); or a directory
-    above it, up to the root, of the name given or of the file a link leads to, is another user's or
+    above it, up to the root, of the name given or of the file a link leads to, or a symbolic link on
+    the way (:func:`_links_on_the_way`), is another user's, or a directory is
     writable by every user without the sticky bit (they may rename it away and put their own in its
     place; in /tmp, sticky, each user replaces only their own files).  As OpenSSH judges its own
     configuration and authorized keys.  Raises OSError when ``path`` cannot be looked at.  None
@@ -295,6 +296,10 @@ def replaceable_by_others(path: str | os.PathLike[str], *, group_may_write: bool
                 f"{'(and group) ' if group_may_write else 'alone '}{fix}")
     if mode & stat.S_IWGRP and not group_may_write and not _private_group(info.st_uid, info.st_gid):
         return f"it is writable by group {info.st_gid} (mode {mode:04o}); expected writable by its owner alone {fix}"
+    for link, held in _links_on_the_way(os.fspath(path)):
+        if held.st_uid not in (me, 0, info.st_uid):
+            return (f"the symbolic link {link} on the way to it is owned by uid {held.st_uid}, who may point it at "
+                    "another file; expected a link of this user or root (name the file itself)")
     named = os.path.abspath(path)
     for directory in dict.fromkeys((os.path.dirname(named), *_parents(os.path.dirname(named)),
                                     *_parents(os.path.realpath(path)))):
@@ -308,6 +313,44 @@ def replaceable_by_others(path: str | os.PathLike[str], *, group_may_write: bool
                     f"bit, so anyone may replace the file; expected a directory only its owner may write "
                     f"(chmod o-w {directory}, or the sticky bit)")
     return None
+
+
+# The most links the kernel follows resolving one path (Linux's MAXSYMLINKS).
+_MAX_LINKS = 40
+
+
+def _links_on_the_way(path: str) -> list[tuple[str, os.stat_result]]:
+    """Each symbolic link met resolving ``path`` as the kernel resolves it (a link of a directory
+    on the way, the last name, a link a link leads to), with its ``lstat``.  Whoever owns a link in
+    a directory every user may write with the sticky bit (/tmp) may replace it, and so choose the
+    file read: a link's owner is judged as a directory's is.  A link whose text leads nowhere
+    walkable (a /proc/PID/fd link to a deleted file) ends the walk: ``os.stat`` of the path, which
+    the caller made, found the file."""
+    found: list[tuple[str, os.stat_result]] = []
+    absolute = path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
+    pending = [part for part in reversed(absolute.split("/")) if part not in ("", ".")]
+    resolved = "/"
+    while pending:
+        part = pending.pop()
+        if part == "..":
+            resolved = os.path.dirname(resolved)  # of the directory reached, not of the text (a link's ..)
+            continue
+        candidate = os.path.join(resolved, part)
+        try:
+            held = os.lstat(candidate)
+        except OSError:
+            return found
+        if not stat.S_ISLNK(held.st_mode):
+            resolved = candidate
+            continue
+        found.append((candidate, held))
+        if len(found) > _MAX_LINKS:
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
+        target = os.readlink(candidate)
+        if target.startswith("/"):
+            resolved = "/"
+        pending.extend(part for part in reversed(target.split("/")) if part not in ("", "."))
+    return found
 
 
 def _parents(path: str) -> list[str]:

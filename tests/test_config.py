@@ -87,8 +87,10 @@ def test_bad_configuration_is_exit_2_with_file_and_line(tmp_path, content, probl
 def test_a_named_configuration_file_must_exist(tmp_path):
     result = run_cli("validate", REPO / "policies", env={"LBAUDIT_CONFIG": str(tmp_path / "missing.yaml")})
     assert result.returncode == 2
-    assert result.stderr == (f"lbaudit: {tmp_path / 'missing.yaml'}: cannot read the configuration file: "
-                             "No such file or directory\n")
+    missing = tmp_path / "missing.yaml"
+    assert result.stderr == (f"lbaudit: {missing}: cannot read the configuration file: No such file or directory "
+                             f"(named by LBAUDIT_CONFIG={str(missing)!r}: name another file, or set "
+                             "LBAUDIT_CONFIG= empty to read none)\n")
 
 
 def test_help_shows_the_environment_variable_of_each_configurable_option():

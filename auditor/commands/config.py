@@ -21,10 +21,12 @@ def config() -> None:
 def show(as_json: bool) -> None:
     """Each setting's effective value and its source: environment variable, file:line or default.  A command-line
     option always wins over all three."""
-    from auditor.config import config_files, effective, present
+    from auditor.config import config_files, effective, hidden_password, present
     from auditor.text import one_line, shown_line
 
-    rows = effective()
+    # A store URL's password is never printed (every other message naming the store hides it too).
+    rows = [(s, hidden_password(value) if s.kind == "path or URL" and isinstance(value, str) else value, source)
+            for s, value, source in effective()]
     if as_json:
         click.echo(json.dumps([{"key": s.key, "option": s.option, "env": s.env, "value": value, "source": source}
                                for s, value, source in rows], indent=2))

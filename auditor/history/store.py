@@ -317,7 +317,9 @@ def store_file(location: str) -> Path | None:
 def _shown_url(location: str) -> str:
     """A URL that could not be parsed, as an error message quotes it: its password (``user:PASSWORD@``)
     hidden as URL.render_as_string hides it, cut to 200 characters."""
-    hidden = re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", location)
+    from auditor.config import hidden_password
+
+    hidden = hidden_password(location)
     return repr(hidden if len(hidden) <= 200 else hidden[:197] + "...")
 
 
@@ -358,7 +360,9 @@ def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
         if backend not in SUPPORTED_SCHEMES:
             raise InputError(f"--store: {backend!r} stores are not supported (use a file path, sqlite:///PATH "
                              "or postgresql+psycopg://...)")
-        shown = url.render_as_string(hide_password=True)
+        from auditor.config import hidden_password  # libpq's ?password= too, which render_as_string shows
+
+        shown = hidden_password(url.render_as_string(hide_password=True))
         if backend == "sqlite":
             url = url.set(database=str(_sqlite_path(str(url.database), create)))
         if backend == "postgresql":

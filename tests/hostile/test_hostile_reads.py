@@ -31,6 +31,7 @@ from auditor.collect.programs import MAX_OUTPUT_BYTES, run_command
 from auditor.collect.sockets import read_established, read_optional_proc_net, read_sockets_proc_net, read_time_wait
 from auditor.collect.sysctl import read_runtime_sysctls
 from auditor.model.facts import GapKind
+from auditor.text import MAX_QUOTED_NAME
 from tests.cli import run_cli
 from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES, install_kernel_without_x32
 
@@ -470,6 +471,9 @@ def test_a_configuration_path_the_kernel_refuses_is_exit_2_naming_it(tmp_path, v
     message = f"lbaudit: {where}: cannot read the configuration file: File name too long"
     if variable == "XDG_CONFIG_HOME":  # a default file: how to choose another (sudo -u keeps HOME)
         message += " (name the file with LBAUDIT_CONFIG=PATH, or set LBAUDIT_CONFIG= empty to read none)"
+    else:  # the variable's file: the variable named, its value cut
+        message += (f" (named by LBAUDIT_CONFIG={LONG[:MAX_QUOTED_NAME]!r}... (a name of {len(LONG):,} characters): "
+                    "name another file, or set LBAUDIT_CONFIG= empty to read none)")
     assert result.stderr.splitlines()[0] == message
 
 
