@@ -148,8 +148,9 @@ def _header_part(value: str) -> str:
 # 3: the verdict sentence of a run that judged nothing (every finding not applicable); 4: host text as
 # plain text (control and bidi characters as their escapes) on the pages, the header and the information;
 # 5: the embedded evidence's name (the attachment a viewer lists) likewise; 6: characters drawn as
-# nothing (zero-width, soft hyphen, tags) as their escapes, and host text on one line (a line feed as \n)
-RENDERING_REVISION = 6
+# nothing (zero-width, soft hyphen, tags) as their escapes, and host text on one line (a line feed as \n);
+# 7: the Unicode noncharacters (U+FFFE, U+FDD0, ...) as their escapes
+RENDERING_REVISION = 7
 
 
 def renderer_id() -> str:
