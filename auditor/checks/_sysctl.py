@@ -388,6 +388,19 @@ def ephemeral_pool(snapshot: HostSnapshot) -> PoolLookup:
                           f"{PORT_RANGE} = {port_range.setting.value} is not a value the kernel holds: the range "
                           f"starts at port {LOWEST_RANGE_PORT} at least (the kernel refuses 0), so this running value "
                           "was not printed by a kernel (an edited or damaged snapshot?)")
+    if low > high:
+        # ipv4_local_port_range() refuses it (EINVAL) and the range in force stays: no kernel holds
+        # it, and the ports it hands out are not known.  Built as a pool, it had 0 ports, and the
+        # headroom failed "the ephemeral pool is empty" on an image that boots with the kernel's
+        # own range.  low and high stay: the bounds finding names what the configuration says.
+        written = f"{PORT_RANGE} = {port_range.setting.value}"
+        backwards = f"runs backwards (the low end {low} above the high end {high})"
+        why = (f"{written} ({port_range.setting.origin}) {backwards} and is refused by the kernel when the boot "
+               "applies it (EINVAL), so the kernel keeps its own range, which lbaudit does not assume"
+               if configured else
+               f"{written} {backwards}: not a value the kernel holds (it refuses to set one), so this running value "
+               "was not printed by a kernel (an edited or damaged snapshot?) and the range in use is not known")
+        return PoolLookup(None, low, high, port_range.pointer, why)
     refused = _refused_at_boot(snapshot, port_range.setting, low, high)
     if refused is not None:
         return PoolLookup(None, None, None, port_range.pointer, refused)
@@ -485,7 +498,7 @@ def _refused_at_boot(snapshot: HostSnapshot, setting: SysctlSetting, low: int, h
     keep its own default range, which lbaudit does not assume); None when it takes it, or when the
     value is a running one (which the kernel took).  ipv4_local_port_range() answers EINVAL below
     its minimum 1, and below ip_unprivileged_port_start at that moment (:func:`refused_by_order`).
-    A backwards range is the checks' own case (they name it)."""
+    A backwards range is :func:`ephemeral_pool`'s own case (its bounds are still judged)."""
     facts = snapshot.facts.sysctl
     if facts is None or facts.runtime is not None or facts.persistent is None or low > high:
         return None
