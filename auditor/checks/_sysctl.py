@@ -247,7 +247,7 @@ def lookup(snapshot: HostSnapshot, key: str) -> Lookup:
         setting = facts.runtime.get(key)
         if setting is not None:
             return Lookup(key, setting, json_pointer("facts", "sysctl", "runtime", key), None)
-    elif facts is not None and facts.persistent is not None:
+    elif facts is not None and facts.persistent is not None and offline(snapshot):
         # what the boot writes: a glob (net.ipv4.tcp_tw_*) sets the key as surely as its name does
         setting = configured_setting(facts.persistent, key)
         if setting is not None:
@@ -256,7 +256,13 @@ def lookup(snapshot: HostSnapshot, key: str) -> Lookup:
     related = {(), (key,), ("runtime",), ("persistent",), ("runtime", key), ("persistent", key)}
     reasons = sorted({g.reason for g in snapshot.gaps if g.section == "sysctl" and g.path in related})
     own = sorted({g.reason for g in snapshot.gaps if g.section == "sysctl" and g.path == ("persistent", key)})
-    if facts is not None and facts.runtime is None and facts.persistent is not None and own:
+    if facts is not None and facts.runtime is None and facts.persistent is not None and not offline(snapshot):
+        # a running host whose running values are not in the snapshot: its boot configuration is not
+        # what the kernel holds now (sysctl -w, a container runtime or a tuning daemon may have changed it)
+        why = "; ".join(reasons) or "the snapshot holds no running sysctl values"
+        reason = (f"the running value of {key} is not known ({why}); the boot configuration does not tell what a "
+                  "running host holds")
+    elif facts is not None and facts.runtime is None and facts.persistent is not None and own:
         reason = "; ".join(own)  # the configuration was read, and says why this key's boot value is unknown
     elif facts is not None and facts.runtime is None and facts.persistent is not None:
         # Offline: the key is in no configuration file, so the kernel default will apply; lbaudit
@@ -268,6 +274,18 @@ def lookup(snapshot: HostSnapshot, key: str) -> Lookup:
     else:
         reason = f"{key} was not collected (no reason recorded)"
     return Lookup(key, None, None, reason)
+
+
+def offline(snapshot: HostSnapshot) -> bool:
+    """Whether the facts are an offline image's, which has no running values: collected from a root
+    directory (by this run, or into a snapshot file loaded now), or, in a file that does not say where
+    it was collected, with the running sysctls not applicable.  Only there do configured values stand
+    for running ones: a running host whose running values are missing was judged on its boot
+    configuration, which the kernel need not hold any more."""
+    provenance = snapshot.provenance
+    origin = provenance.collected_from if provenance.source == "snapshot" else provenance.source
+    return origin == "root" or any(g.section == "sysctl" and g.path == ("runtime",) and g.kind == GapKind.NOT_APPLICABLE
+                                   for g in snapshot.gaps)
 
 
 def is_configured(found: Lookup) -> bool:
@@ -579,7 +597,7 @@ def _offline_reserved_ports(snapshot: HostSnapshot) -> Lookup | None:
     empty list.  None when that cannot be claimed: the configuration was not read completely, or
     this is not an offline source."""
     facts = snapshot.facts.sysctl
-    if facts is None or facts.runtime is not None or facts.persistent is None:
+    if facts is None or facts.runtime is not None or facts.persistent is None or not offline(snapshot):
         return None
     paths = {(), ("persistent",), ("persistent", RESERVED_PORTS)}
     if any(g.section == "sysctl" and g.kind == GapKind.UNREADABLE and g.path in paths for g in snapshot.gaps):
