@@ -247,7 +247,7 @@ def lookup(snapshot: HostSnapshot, key: str) -> Lookup:
         setting = facts.runtime.get(key)
         if setting is not None:
             return Lookup(key, setting, json_pointer("facts", "sysctl", "runtime", key), None)
-    elif facts is not None and facts.persistent is not None:
+    elif facts is not None and facts.persistent is not None and offline(snapshot):
         # what the boot writes: a glob (net.ipv4.tcp_tw_*) sets the key as surely as its name does
         setting = configured_setting(facts.persistent, key)
         if setting is not None:
@@ -256,7 +256,13 @@ def lookup(snapshot: HostSnapshot, key: str) -> Lookup:
     related = {(), (key,), ("runtime",), ("persistent",), ("runtime", key), ("persistent", key)}
     reasons = sorted({g.reason for g in snapshot.gaps if g.section == "sysctl" and g.path in related})
     own = sorted({g.reason for g in snapshot.gaps if g.section == "sysctl" and g.path == ("persistent", key)})
-    if facts is not None and facts.runtime is None and facts.persistent is not None and own:
+    if facts is not None and facts.runtime is None and facts.persistent is not None and not offline(snapshot):
+        # a running host whose running values are not in the snapshot: its boot configuration is not
+        # what the kernel holds now (sysctl -w, a container runtime or a tuning daemon may have changed it)
+        why = "; ".join(reasons) or "the snapshot holds no running sysctl values"
+        reason = (f"the running value of {key} is not known ({why}); the boot configuration does not tell what a "
+                  "running host holds")
+    elif facts is not None and facts.runtime is None and facts.persistent is not None and own:
         reason = "; ".join(own)  # the configuration was read, and says why this key's boot value is unknown
     elif facts is not None and facts.runtime is None and facts.persistent is not None:
         # Offline: the key is in no configuration file, so the kernel default will apply; lbaudit
@@ -268,6 +274,18 @@ def lookup(snapshot: HostSnapshot, key: str) -> Lookup:
     else:
         reason = f"{key} was not collected (no reason recorded)"
     return Lookup(key, None, None, reason)
+
+
+def offline(snapshot: HostSnapshot) -> bool:
+    """Whether the facts are an offline image's, which has no running values: collected from a root
+    directory (by this run, or into a snapshot file loaded now), or, in a file that does not say where
+    it was collected, with the running sysctls not applicable.  Only there do configured values stand
+    for running ones: a running host whose running values are missing was judged on its boot
+    configuration, which the kernel need not hold any more."""
+    provenance = snapshot.provenance
+    origin = provenance.collected_from if provenance.source == "snapshot" else provenance.source
+    return origin == "root" or any(g.section == "sysctl" and g.path == ("runtime",) and g.kind == GapKind.NOT_APPLICABLE
+                                   for g in snapshot.gaps)
 
 
 def is_configured(found: Lookup) -> bool:
@@ -388,6 +406,19 @@ def ephemeral_pool(snapshot: HostSnapshot) -> PoolLookup:
                           f"{PORT_RANGE} = {port_range.setting.value} is not a value the kernel holds: the range "
                           f"starts at port {LOWEST_RANGE_PORT} at least (the kernel refuses 0), so this running value "
                           "was not printed by a kernel (an edited or damaged snapshot?)")
+    if low > high:
+        # ipv4_local_port_range() refuses it (EINVAL) and the range in force stays: no kernel holds
+        # it, and the ports it hands out are not known.  Built as a pool, it had 0 ports, and the
+        # headroom failed "the ephemeral pool is empty" on an image that boots with the kernel's
+        # own range.  low and high stay: the bounds finding names what the configuration says.
+        written = f"{PORT_RANGE} = {port_range.setting.value}"
+        backwards = f"runs backwards (the low end {low} above the high end {high})"
+        why = (f"{written} ({port_range.setting.origin}) {backwards} and is refused by the kernel when the boot "
+               "applies it (EINVAL), so the kernel keeps its own range, which lbaudit does not assume"
+               if configured else
+               f"{written} {backwards}: not a value the kernel holds (it refuses to set one), so this running value "
+               "was not printed by a kernel (an edited or damaged snapshot?) and the range in use is not known")
+        return PoolLookup(None, low, high, port_range.pointer, why)
     refused = _refused_at_boot(snapshot, port_range.setting, low, high)
     if refused is not None:
         return PoolLookup(None, None, None, port_range.pointer, refused)
@@ -485,7 +516,7 @@ def _refused_at_boot(snapshot: HostSnapshot, setting: SysctlSetting, low: int, h
     keep its own default range, which lbaudit does not assume); None when it takes it, or when the
     value is a running one (which the kernel took).  ipv4_local_port_range() answers EINVAL below
     its minimum 1, and below ip_unprivileged_port_start at that moment (:func:`refused_by_order`).
-    A backwards range is the checks' own case (they name it)."""
+    A backwards range is :func:`ephemeral_pool`'s own case (its bounds are still judged)."""
     facts = snapshot.facts.sysctl
     if facts is None or facts.runtime is not None or facts.persistent is None or low > high:
         return None
@@ -566,7 +597,7 @@ def _offline_reserved_ports(snapshot: HostSnapshot) -> Lookup | None:
     empty list.  None when that cannot be claimed: the configuration was not read completely, or
     this is not an offline source."""
     facts = snapshot.facts.sysctl
-    if facts is None or facts.runtime is not None or facts.persistent is None:
+    if facts is None or facts.runtime is not None or facts.persistent is None or not offline(snapshot):
         return None
     paths = {(), ("persistent",), ("persistent", RESERVED_PORTS)}
     if any(g.section == "sysctl" and g.kind == GapKind.UNREADABLE and g.path in paths for g in snapshot.gaps):

@@ -80,7 +80,8 @@ def _pool_outcome(lookup: _sysctl.PoolLookup, params: EphemeralRangeParams) -> O
     expected = {"min_pool_size": params.min_pool_size}
     pool = lookup.pool
     if pool is None:
-        if lookup.low is not None and lookup.high is not None:
+        # (a backwards range is no pool at all: the kernel refuses it, so the range in use is unknown)
+        if lookup.low is not None and lookup.high is not None and lookup.low <= lookup.high:
             span = max(0, lookup.high - lookup.low + 1)
             # what one connect() searches (an odd range loses a port), before reserved ports
             searched = min(max(0, hi - lo + 1) for lo, hi in _sysctl.searched_windows(lookup.low, lookup.high))
@@ -437,7 +438,9 @@ from low or from low + 1 (__inet_hash_connect, Linux 4.6 and later), so 40000-40
 connections, not three, before EADDRNOTAVAIL.  Three kinds
 of finding: the pool (size against min_pool_size), the bounds (low <= high, low >= min_low,
 high <= max_high), and one failure per listener on an unreserved port inside the range (or one pass
-when there is none).  The same range serves IPv4 and IPv6 and both TCP and UDP.  A sysctl that
+when there is none).  A backwards range (low above high) fails the bounds, but the kernel refuses
+to set one and keeps the range it had, so the pool and listener findings (and net.time_wait's
+headroom and share) are not_reviewed, naming it.  The same range serves IPv4 and IPv6 and both TCP and UDP.  A sysctl that
 could not be read makes the affected findings not_reviewed, never pass; when only the reserved list
 is missing, a range that is too small even before reservations still fails.  Every listening
 transport (tcp, sctp, dccp, mptcp) is judged by default; UDP and UDP-Lite listeners only when

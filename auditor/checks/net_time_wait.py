@@ -10,6 +10,8 @@ and the ports TCP listeners hold in it.
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -263,12 +265,33 @@ def _fin_timeout(snapshot: HostSnapshot, maximum: int) -> Outcome:
     return failed(f"sysctl {key}", f"{key} = {value} s, above {maximum} s ({note})", **common)
 
 
-def _order(left: float, right: float) -> int:
+def exact(number: float) -> Fraction:
+    """A number of the policy or the platform as the decimal it was written (0.8 is 4/5, 65.12 s is
+    6512/100), for a verdict at a threshold.  In binary floating point neither is exact: 125/s x
+    65.12 s over a 16,280-port pool, 50% to the port, came out 0.5000000000000001 and failed a maximum
+    of 0.5 reading "50.000000000% ..., above 50%"."""
+    return Fraction(repr(float(number)))
+
+
+def _order(left: Fraction, right: Fraction) -> int:
     return (left > right) - (left < right)
 
 
-def _percents(value: float, maximum: float, decimals: int) -> tuple[str, str]:
-    """``value`` and ``maximum`` as percentages that read as the verdict ``value <= maximum`` is.
+# The most places a value is shown with: enough to tell apart any share or utilization from a policy
+# maximum of up to 17 significant digits (a float's), which 8 places could not.
+_MAX_PLACES = 20
+
+
+def _decimal_text(number: Fraction, places: int) -> str:
+    """``number`` rounded (half to even) to ``places`` decimal places, written out exactly."""
+    scaled = round(number * 10**places)
+    digits = str(abs(scaled)).rjust(places + 1, "0")
+    return ("-" if scaled < 0 else "") + (f"{digits[:-places]}.{digits[-places:]}" if places else digits)
+
+
+def _percents(value: Fraction, maximum: float, decimals: int) -> tuple[str, str]:
+    """``value`` and ``maximum`` as percentages that read as the verdict ``value <= maximum`` (exact:
+    :func:`exact`) is.
 
     Rounded to ``decimals`` places, 80.04% against a maximum of 80% read "80.0%, above 80%" on a
     failure, and 80.4% against 80.49% "80.4%, at most 80%" (the maximum rounded away): both
@@ -276,25 +299,20 @@ def _percents(value: float, maximum: float, decimals: int) -> tuple[str, str]:
     the pool, at most 100%", a full pool.  The maximum is the policy's own number, so it is shown in
     full (up to 6 places); the value gets more places until it compares as it really does, equal to
     the maximum only when it is."""
-    def percent(number: float, places: int) -> str:
-        return f"{number * 100:.{places}f}%"
-
-    def exact(number: float) -> str:
-        text = f"{number * 100:.6f}".rstrip("0").rstrip(".")
-        return f"{text}%"
-
-    shown_maximum = exact(maximum)
-    limit = float(shown_maximum[:-1])
-    for places in range(decimals, 9):
-        shown = percent(value, places)
-        if _order(float(shown[:-1]), limit) == _order(value, maximum):
-            return shown, shown_maximum
-    # closer to the maximum than 8 places tell (a float's last bits): shown equal, on the verdict's side
-    for places in range(decimals, 9):
-        shown = percent(value, places)
-        if (float(shown[:-1]) <= limit) == (value <= maximum):
-            return shown, shown_maximum
-    return percent(value, 9), shown_maximum
+    bound = exact(maximum)
+    shown_maximum = _decimal_text(bound * 100, 6).rstrip("0").rstrip(".")
+    limit = Fraction(shown_maximum)
+    verdict = _order(value, bound)
+    for places in range(decimals, _MAX_PLACES + 1):
+        shown = _decimal_text(value * 100, places)
+        if _order(Fraction(shown), limit) == verdict:
+            return f"{shown}%", f"{shown_maximum}%"
+    # closer to a maximum of more than 6 places than the places shown tell: equal, on the verdict's side
+    for places in range(decimals, _MAX_PLACES + 1):
+        shown = _decimal_text(value * 100, places)
+        if (Fraction(shown) <= limit) == (verdict <= 0):
+            return f"{shown}%", f"{shown_maximum}%"
+    return f"{_decimal_text(value * 100, _MAX_PLACES)}%", f"{shown_maximum}%"
 
 
 def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, maximum: float,
@@ -321,12 +339,13 @@ def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, ma
     if pool.searched_size <= 0:
         return failed(subject, f"{count:,} sockets in TIME_WAIT and the ephemeral pool is empty",
                       observed=observed, expected=expected, evidence=evidence)
-    share = count / pool.searched_size
+    share = Fraction(count, pool.searched_size)
     shown, limit = _percents(share, maximum, 1)
+    within = share <= exact(maximum)
     text = f"{count:,} sockets in TIME_WAIT = {shown} of the {pool.searched_size:,}-port ephemeral pool{_held(pool)}"
     if range_label is not None:
         text += f" (the {range_label}, the smallest TCP range: the count covers both IP families)"
-    if share <= maximum:
+    if within:
         return passed(subject, f"{text}, at most {limit}", observed=observed, expected=expected, evidence=evidence)
     return failed(subject, f"{text}, above {limit}", observed=observed, expected=expected, evidence=evidence)
 
@@ -336,6 +355,14 @@ def _held(pool: _sysctl.EphemeralPool) -> str:
     if not pool.held:
         return ""
     return f" (without the {len(pool.held):,} port{'s' if len(pool.held) > 1 else ''} TCP listeners hold in the range)"
+
+
+def sustained_rate(pool_size: int, hold: Fraction) -> int:
+    """The highest whole rate of new connections per second whose TIME_WAIT holds fewer ports than
+    the pool: one that holds every port fails (the next connect() finds none), so the rate said to
+    be sustained must not (``pool // hold`` said an 8,000-port pool at a 64 s hold sustains 125/s,
+    which holds all 8,000)."""
+    return max(0, math.ceil(Fraction(pool_size) / hold) - 1)
 
 
 def pool_utilization(rate_per_second: float, pool_size: int) -> float:
@@ -375,17 +402,20 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
     pool = pool_lookup.pool
     if pool is None:
         return not_reviewed(subject, pool_lookup.reason or "the ephemeral pool could not be determined")
-    wanted = rate * time_wait_seconds
-    capped = cap is not None and cap.limit < wanted
-    held = float(cap.limit) if cap is not None and capped else wanted
+    # compared as exact decimals (:func:`exact`); the floats are for showing
+    hold = exact(time_wait_seconds)
+    wanted_ports = exact(rate) * hold
+    capped = cap is not None and cap.limit < wanted_ports
+    held_ports = Fraction(cap.limit) if cap is not None and capped else wanted_ports
+    wanted, held = float(wanted_ports), float(held_ports)
     # whole connections per second that still fit; none is the limit once the cap keeps TIME_WAIT below the pool
-    sustainable = None if capped and held < pool.searched_size else int(pool.searched_size // time_wait_seconds)
+    sustainable = None if capped and held_ports < pool.searched_size else sustained_rate(pool.searched_size, hold)
     observed: dict[str, object] = {
         "peak_new_connections_per_second": rate,
         "ports_in_time_wait": round(held),
         "pool_size": pool.searched_size,
         **({"held_by_listeners": len(pool.held)} if pool.held else {}),
-        "utilization": held / pool.searched_size if pool.searched_size else None,
+        "utilization": float(held_ports / pool.searched_size) if pool.searched_size else None,
         "sustainable_per_second": sustainable,
         "time_wait_seconds": time_wait_seconds,
     }
@@ -398,8 +428,9 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
     if pool.searched_size <= 0:
         return failed(subject, "the ephemeral pool is empty: no outgoing connection can get a port",
                       observed=observed, expected=expected, evidence=evidence)
-    utilization = held / pool.searched_size
-    shown, limit = _percents(utilization, maximum, 0)
+    exact_utilization = held_ports / pool.searched_size
+    within = exact_utilization <= exact(maximum)
+    shown, limit = _percents(exact_utilization, maximum, 0)
     per_second = f"{rate:g} new connections/s x {time_wait_seconds:g} s TIME_WAIT{f' ({source})' if source else ''}"
     tuple_ = "per (source, destination, port) tuple"
     of_pool = f"= {shown} of the {pool.searched_size:,}-port pool{_held(pool)}" + (
@@ -411,13 +442,13 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
                 f"{of_pool}")
     else:
         text = f"{per_second} holds {held:,.0f} ports {tuple_} {of_pool}"
-    if utilization >= 1 and utilization <= maximum:
+    if exact_utilization >= 1 and within:
         # A maximum of 100% passed a peak that holds every port: the next connect() then finds none
         # (and the connections still open hold ports of their own).
         return failed(subject, f"{text}: every port of the pool, so the next connection fails with EADDRNOTAVAIL at "
                                f"the peak, whatever the maximum ({limit}) allows",
                       observed=observed, expected=expected, evidence=evidence)
-    if utilization <= maximum:
+    if within:
         return passed(subject, f"{text}, at most {limit}", observed=observed, expected=expected, evidence=evidence)
     return failed(subject, f"{text}, above {limit}: connections fail with EADDRNOTAVAIL near the peak",
                   observed=observed, expected=expected, evidence=evidence)
@@ -552,7 +583,10 @@ minus reserved ports and the ports TCP listeners hold in it, which connect() nev
 for a range of an odd number of ports: connect() searches an even number of them, see
 net.ephemeral_port_range).  Linux's default pool (32768-60999, 28,232 ports) sustains about 433 new
 connections per second to one destination at the worst (455 at HZ 250); 417/s (25,000 a minute)
-already holds up to 96% of it.  A
+already holds up to 96% of it.  The rate, the hold and the maximum are compared as the decimals they
+are written in, exactly (since timewait18): 125/s x 65.12 s over 16,280 ports is 50%, at most a
+maximum of 0.5, and the rate said to be sustained is the highest whole one that holds fewer ports
+than the pool.  A
 peak that holds every port of the pool fails even where max_pool_utilization is 1: the next
 connect() to that destination finds no port.  The figure is per tuple because connect() shares a
 port among destinations; a client that bind()s its socket before connect() (a source address set

@@ -369,12 +369,23 @@ def read_optional_proc_net(proc: str = PROC, why: str = "netlink sock_diag unava
 
 def read_time_wait(proc: str = PROC) -> int:
     """TIME_WAIT sockets (IPv4 and IPv6) from /proc/net/sockstat.  Raises OSError or ValueError."""
-    return time_wait_count(parse_sockstat(read_regular(f"{proc}/net/sockstat", COUNTERS_LIMIT).decode("ascii", "replace")))
+    return time_wait_count(parse_sockstat(read_kernel_lines(f"{proc}/net/sockstat")))
+
+
+def read_kernel_lines(path: str) -> str:
+    """A /proc/net counter file the kernel writes in whole lines (sockstat, snmp).  Raises OSError,
+    or ValueError where the read does not end in a newline: empty or cut short, it may hold a number
+    cut inside ("tw 12" of "tw 12345"), which would be counted as the kernel's."""
+    raw = read_regular(path, COUNTERS_LIMIT)
+    if not raw.endswith(b"\n"):
+        raise ValueError(f"{'empty' if not raw else 'cut short'}: it does not end in the newline the kernel prints "
+                         "after every line, so its counts are not the kernel's")
+    return raw.decode("ascii", "replace")
 
 
 def read_established(proc: str = PROC) -> int:
     """ESTABLISHED + CLOSE_WAIT connections from /proc/net/snmp.  Raises OSError or ValueError."""
-    return established_count(parse_snmp(read_regular(f"{proc}/net/snmp", COUNTERS_LIMIT).decode("ascii", "replace")))
+    return established_count(parse_snmp(read_kernel_lines(f"{proc}/net/snmp")))
 
 
 # ---------------------------------------------------------------- listeners and owners

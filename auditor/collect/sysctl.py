@@ -107,6 +107,14 @@ def read_runtime_sysctls(keys: tuple[str, ...], proc_sys: str = PROC_SYS) -> tup
         except OSError as exc:
             gaps.append(Gap(section="sysctl", path=("runtime", key), reason=_why(key, path, exc, proc_sys)))
             continue
+        if not raw.endswith(b"\n"):
+            # The kernel ends every value it prints with a newline (an empty ip_local_reserved_ports
+            # reads "\n"): without it the read is empty or cut short, and an empty reserved list read
+            # as "no port reserved" passed a pool the real list fails.
+            gaps.append(Gap(section="sysctl", path=("runtime", key), reason=(
+                f"{path}: {'empty' if not raw else 'cut short'}: it does not end in the newline the kernel prints "
+                "after every value, so what was read is not the value the kernel holds")))
+            continue
         values[key] = SysctlSetting(value=normalise_value(raw.decode("utf-8", errors="replace")), origin=path)
     return values, gaps
 

@@ -163,10 +163,12 @@ def test_range_starting_in_privileged_ports_fails_bounds():
     assert outcome.status == Status.FAIL and "below 1024" in outcome.message
 
 
-def test_backwards_range_fails_bounds_and_pool():
+def test_backwards_range_fails_bounds_and_leaves_the_pool_unknown():
+    # The kernel refuses a backwards range, so no pool of "0 ports" is in force (it was failed so
+    # before; tests/hostile/test_timewait18_backwards_range.py)
     outcomes = by_subject(run(sysctl=sysctl_facts(net__ipv4__ip_local_port_range="60999 32768")))
     assert outcomes[BOUNDS].status == Status.FAIL and "above the high end" in outcomes[BOUNDS].message
-    assert outcomes[POOL].status == Status.FAIL and outcomes[POOL].observed["pool_size"] == 0
+    assert outcomes[POOL].status == Status.NOT_REVIEWED and "runs backwards" in outcomes[POOL].message
 
 
 def test_high_above_max_high_fails_bounds():

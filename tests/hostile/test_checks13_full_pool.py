@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from auditor.checks.net_time_wait import TimeWaitParams, net_time_wait
-from auditor.model.facts import SysctlFacts
+from auditor.model.facts import KernelHz, SysctlFacts
 from auditor.model.result import Status
 from tests.factories import snapshot, sysctl_facts
 from tests.netns_env import named_namespace, sysctl_in
@@ -73,13 +73,18 @@ def test_a_pool_held_whole_in_time_wait_refuses_the_next_connection():
 
 
 def test_the_default_pool_filled_by_the_declared_peak_fails_at_a_maximum_of_100_percent():
-    result = headroom(sysctl_facts(), 28_232 / 65.12, 1.0)  # 65.12 s: TIME_WAIT at its longest
+    # A rate that fills the pool exactly as written: at HZ 128 TIME_WAIT holds a port 64 s at the
+    # most, and 441.125/s x 64 s is 28,232 ports.  (This was 28_232 / 65.12, whose decimal form,
+    # 433.5380835380835, holds 28,231.9999999999975 ports: filled only in binary floating point;
+    # the verdict now takes a policy's numbers as written.)
+    hz128 = sysctl_facts().model_copy(update={"kernel_hz": KernelHz(hz=128, source="/proc/config.gz: CONFIG_HZ=128")})
+    result = headroom(hz128, 441.125, 1.0)
     assert result.status == Status.FAIL
     assert result.observed["utilization"] == 1.0  # type: ignore[index]
-    assert result.message.startswith("433.538 new connections/s x 65.12 s TIME_WAIT (Linux: ")
+    assert result.message.startswith("441.125 new connections/s x 64 s TIME_WAIT (Linux: ")
     assert result.message.endswith(
         "holds 28,232 ports per (source, destination, port) tuple = 100% of the 28,232-port pool (which sustains at "
-        "most 433/s): every port of the pool, so the next connection fails with EADDRNOTAVAIL at the peak, whatever "
+        "most 441/s): every port of the pool, so the next connection fails with EADDRNOTAVAIL at the peak, whatever "
         "the maximum (100%) allows")
 
 
