@@ -185,7 +185,7 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
 @check(
     name="drift.sysctl",
     title="Running sysctl values match what the configuration files set",
-    version="1.8.0",
+    version="1.9.0",
     needs=["sysctl"],
     params=DriftSysctlParams,
     severity=Severity.MEDIUM,
@@ -263,6 +263,7 @@ files apply only where the namespace is its own init's (PID 1 shares it, as in a
 own init); elsewhere the namespace started from the kernel defaults and what its creator set, so
 each net.* key is not_applicable with that reason (not_reviewed where it cannot be told), never
 compared with the host's configuration.
+Since 1.9.0 a running value read cut short (no closing line feed) is a gap, not a value.
 """,
 )
 def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outcome]:

@@ -403,7 +403,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.10.0",
+    version="1.11.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -499,6 +499,10 @@ bounds and listener findings are not_reviewed, naming the value and the file.  W
 writes both keys and one of them more than once with different values (the kernel command line,
 then a file; or two lines, which `sysctl --system` writes in turn), which writes the kernel took
 is not replayed: the findings are not_reviewed, naming the two writes.
+Since 1.11.0 a backwards range makes the pool and listener findings not_reviewed (the bounds still
+fail), a /proc value read cut short (no closing line feed: an empty ip_local_reserved_ports read as
+"nothing reserved") is a gap, and a live snapshot without running sysctl values is not_reviewed
+rather than judged on its sysctl.d configuration.
 """,
 )
 def net_ephemeral_port_range(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:

@@ -526,7 +526,7 @@ def _max_user_port_headroom(snapshot: HostSnapshot, rate: float, maximum: float,
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.11.0",
+    version="1.12.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -631,6 +631,11 @@ tcp_max_tw_buckets outside a C int, tcp_fin_timeout whose seconds x HZ overflow 
 2,147,483 s is taken on every HZ).  An offline image's boot then keeps the kernel default, which
 lbaudit does not assume, so that finding is not_reviewed, naming the value and the file.  A running
 value is what the kernel holds, so one that only some HZ takes (up to 21,474,836 s) is judged.
+Since 1.12.0 the rate, hold, share and utilization are compared with their limits as the exact
+decimals written (a peak exactly at max_pool_utilization passes; floating point made it 0.5000000000000001
+of 0.5 and failed), a backwards ip_local_port_range makes the headroom and share not_reviewed (the kernel
+refuses such a range and keeps its own), a /proc value read cut short is a gap, and a live snapshot
+without running sysctl values is not_reviewed rather than judged on its sysctl.d configuration.
 """,
 )
 def net_time_wait(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
