@@ -44,8 +44,11 @@ Exit codes:
   2   usage error: bad command line, policy, snapshot, evidence or key file
   3   incomplete: no failure, but evidence could not be collected, a check errored,
       or nothing could be judged (every finding not applicable)
-  10  verify: evidence digest mismatch        11  verify: signature invalid
-  12  verify: signed by another key           13  verify: PDF does not belong to the evidence
+  10  evidence changed after it was signed: verify (digest mismatch);
+      report, show, diff, history import (its .sig signs other bytes);
+      history verify (a stored evidence, chain link or run does not hold)
+  11  verify: signature invalid           12  verify: signed by another key
+  13  verify: PDF does not belong to the evidence
   70  internal error in lbaudit (a bug: please report it)
   71  a resource limit stopped the run (memory, open files: ulimit -v, -n)
   74  a file, standard output or error could not be written (disk full, I/O
