@@ -525,7 +525,7 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
            pdf_cert_key: Path | None, no_plugins: bool, store: str | None, quiet: bool, force: bool) -> None:
     """Render reports from an evidence file alone, without touching any host."""
     from auditor import pipeline
-    from auditor.storage.evidence import load_evidence
+    from auditor.attest.signing import load_evidence_unchanged_since_signed
     from auditor.storage.outputs import signature_of
 
     format_list, format_dirs = _textfile_formats(_split_formats(formats), textfile_dir)
@@ -534,7 +534,7 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
     logo = _read_org_logo(org_logo, pdf)
     reporters = _reporters_for(format_list, pdf, plugins_enabled(no_plugins))
-    evidence, raw = load_evidence(evidence_path)
+    evidence, raw = load_evidence_unchanged_since_signed(evidence_path)  # a .sig proving it changed: exit 10 first
     store_files: list[Path] = []
     if store is not None:
         from auditor.history import open_store
