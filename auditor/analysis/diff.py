@@ -25,6 +25,7 @@ switching a failing rule off:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
@@ -404,17 +405,24 @@ def diff_scans(before: Evidence, after: Evidence) -> ScanDiff:
     )
 
 
-# The host name a collection records when it finds none: an offline root directory without
-# /etc/hostname (auditor/collect/targets.py), a captured bundle without hostname.txt (collect/platforms/assemble.py).
-UNKNOWN_HOSTNAME = "unknown"
+# Host names that name no host: the one a collection records when it finds none (an offline root
+# directory without /etc/hostname, auditor/collect/targets.py; a captured bundle without hostname.txt,
+# collect/platforms/assemble.py), and the names every host has until it is given its own.
+UNNAMED_HOSTNAMES = frozenset({"", "unknown", "localhost", "localhost.localdomain"})
+# A machine id as machine-id(5) defines it: 32 hexadecimal characters.  An image not booted yet holds
+# "uninitialized" (or nothing) in /etc/machine-id, which every such image shares.
+_MACHINE_ID = re.compile(r"[0-9a-fA-F]{32}")
 
 
 def _identified(provenance: Provenance) -> bool:
-    """Whether a scan names the host it is of: a machine id, or a host name that is not the word a
-    collection writes when it found none.  Two images without either (most container images) both
-    read "unknown (machine id unknown)", which compared equal: two hosts were diffed as one, and
-    what the first had and the second lacked read as an improvement."""
-    return provenance.machine_id is not None or provenance.hostname.strip() not in ("", UNKNOWN_HOSTNAME)
+    """Whether a scan names the host it is of: a machine id, or a host name of its own.  Two images
+    without either (most container images) both read "unknown (machine id unknown)", or "localhost
+    (machine id uninitialized)", which compared equal: two hosts were diffed as one, and what the
+    first had and the second lacked read as an improvement."""
+    machine_id = provenance.machine_id
+    if machine_id is not None and _MACHINE_ID.fullmatch(machine_id) and machine_id.strip("0"):
+        return True
+    return provenance.hostname.strip().lower() not in UNNAMED_HOSTNAMES
 
 
 def _host_name(hostname: str, machine_id: str | None) -> str:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.cli import run_cli
 
 POLICY = """id: binds
@@ -72,6 +74,22 @@ def test_two_images_without_a_host_name_are_not_taken_for_one_host(tmp_path: Pat
     assert allowed.returncode == 0 and "(allowed by --allow-host-change)" in allowed.stdout, allowed.stdout
 
 
+@pytest.mark.parametrize("identity", [
+    {"machine_id": "uninitialized"},  # systemd's first-boot marker, as images ship /etc/machine-id (machine-id(5))
+    {"hostname": "localhost", "machine_id": "uninitialized"},
+    {"hostname": "localhost.localdomain"},
+])
+def test_images_naming_no_host_of_their_own_are_not_one_host(tmp_path: Path, identity: dict[str, str]) -> None:
+    """The word every unbooted image holds for its machine id, or the name every unnamed host has,
+    names no host: "localhost (machine id uninitialized)" on both sides compared as one host."""
+    web = evaluate(tmp_path, "web", image(tmp_path / "web", listens=True, **identity))
+    db = evaluate(tmp_path, "db", image(tmp_path / "db", **identity))
+    result = run_cli("diff", web, db, "--json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    assert document["same_host"] is False and document["host_identified"] is False
+
+
 def test_one_side_named_is_a_host_change(tmp_path: Path) -> None:
     before = evaluate(tmp_path, "before", image(tmp_path / "a", listens=True))
     after = evaluate(tmp_path, "after", image(tmp_path / "b", hostname="db01"))
@@ -82,8 +100,9 @@ def test_one_side_named_is_a_host_change(tmp_path: Path) -> None:
 
 
 def test_an_image_that_names_its_host_still_diffs_against_itself(tmp_path: Path) -> None:
-    for identity in ({"hostname": "web01"}, {"machine_id": "0123456789abcdef0123456789abcdef"}):
-        case = tmp_path / next(iter(identity))
+    for identity in ({"hostname": "web01"}, {"machine_id": "0123456789abcdef0123456789abcdef"},
+                     {"hostname": "localhost", "machine_id": "0123456789abcdef0123456789abcdef"}):
+        case = tmp_path / "-".join(identity.values())
         case.mkdir()
         root = image(case / "root", listens=True, **identity)
         before, after = evaluate(case, "before", root), evaluate(case, "after", root)
