@@ -42,9 +42,11 @@ _OSCAL_ID = re.compile(r"^([a-z]{2})-(\d{1,2})(?:\.(\d{1,2}))?$")
 # The name followed by "baseline": "HIGH IMPACT BASELINE", "rev5_HIGH-baseline_profile.xml"; the full
 # catalog's "Security and Privacy Controls" and a "FOLLOW" name none.
 _BASELINE_NAME = re.compile(r"(?<![A-Z])(LOW|MODERATE|HIGH|PRIVACY)(?:[\s_-]+IMPACT)?[\s_-]+BASELINE(?![A-Z])")
-# The SP 800-53 revision a catalog's metadata names: "Revision 5.1.1", "Rev. 4", "rev4_LOW-baseline".  lbaudit
-# maps its checks to Rev. 5; NIST publishes Rev. 4 baselines in the same OSCAL form and id scheme.
-_REVISION_NAME = re.compile(r"(?<![A-Z0-9])REV(?:ISION)?[\s._-]*(\d+)(?![\d])")
+# The SP 800-53 revision a catalog's metadata names: "800-53 Revision 5.1.1", "800-53 Rev. 4",
+# "800-53_rev4_LOW-baseline".  lbaudit maps its checks to Rev. 5; NIST publishes Rev. 4 baselines in the
+# same OSCAL form and id scheme.  Only after "800-53" (not 800-53A or B, the assessment and baseline
+# documents): "Acme LOW baseline rev 3" is the catalog's own revision.
+_REVISION_NAME = re.compile(r"800-53(?![0-9AB])[\s._-]*(?:R|REV|REVISION)\.?[\s._-]*(\d+)(?![\d])")
 MAPPED_REVISION = "5"
 
 

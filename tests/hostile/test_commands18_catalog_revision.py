@@ -57,6 +57,7 @@ def test_the_rev4_baseline_is_not_counted_as_the_rev5_one(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("metadata", [
     {"title": "SP 800-53 Rev. 4 Low Baseline"},
+    {"title": "800-53r4 LOW baseline"},
     {"title": "Tailored LOW baseline",
      "links": [{"rel": "source-profile", "href": "profiles/NIST_SP-800-53_rev4_LOW-baseline_profile.xml"}]},
 ])
@@ -68,7 +69,8 @@ def test_a_revision_named_anywhere_in_the_metadata_is_read(tmp_path: Path, metad
 
 @pytest.mark.parametrize("title", ["NIST Special Publication 800-53 Revision 5.1.1 LOW IMPACT BASELINE",
                                    "NIST SP 800-53 Rev 5 LOW baseline, tailored", "Our LOW IMPACT BASELINE",
-                                   "LOW baseline, reviewed 4 times"])
+                                   "LOW baseline, reviewed 4 times", "Acme LOW IMPACT BASELINE rev 3",
+                                   "SP 800-53r5 LOW baseline"])
 def test_a_rev5_catalog_or_one_naming_no_revision_is_still_read(tmp_path: Path, title: str) -> None:
     run = coverage(write(tmp_path / "c.json", {"title": title}), "--json")
     assert run.returncode == 0, run.stderr
