@@ -44,8 +44,11 @@ Exit codes:
   2   usage error: bad command line, policy, snapshot, evidence or key file
   3   incomplete: no failure, but evidence could not be collected, a check errored,
       or nothing could be judged (every finding not applicable)
-  10  verify: evidence digest mismatch        11  verify: signature invalid
-  12  verify: signed by another key           13  verify: PDF does not belong to the evidence
+  10  evidence changed after it was signed: verify (digest mismatch);
+      report, show, diff, history import (its .sig signs other bytes);
+      history verify (a stored evidence, chain link or run does not hold)
+  11  verify: signature invalid           12  verify: signed by another key
+  13  verify: PDF does not belong to the evidence
   70  internal error in lbaudit (a bug: please report it)
   71  a resource limit stopped the run (memory, open files: ulimit -v, -n)
   74  a file, standard output or error could not be written (disk full, I/O
@@ -522,7 +525,7 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
            pdf_cert_key: Path | None, no_plugins: bool, store: str | None, quiet: bool, force: bool) -> None:
     """Render reports from an evidence file alone, without touching any host."""
     from auditor import pipeline
-    from auditor.storage.evidence import load_evidence
+    from auditor.attest.signing import load_evidence_unchanged_since_signed
     from auditor.storage.outputs import signature_of
 
     format_list, format_dirs = _textfile_formats(_split_formats(formats), textfile_dir)
@@ -531,7 +534,7 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
     _check_report_options(out_dir, pdf, pdf_cert, pdf_cert_key)
     logo = _read_org_logo(org_logo, pdf)
     reporters = _reporters_for(format_list, pdf, plugins_enabled(no_plugins))
-    evidence, raw = load_evidence(evidence_path)
+    evidence, raw = load_evidence_unchanged_since_signed(evidence_path)  # a .sig proving it changed: exit 10 first
     store_files: list[Path] = []
     if store is not None:
         from auditor.history import open_store

@@ -42,6 +42,12 @@ _OSCAL_ID = re.compile(r"^([a-z]{2})-(\d{1,2})(?:\.(\d{1,2}))?$")
 # The name followed by "baseline": "HIGH IMPACT BASELINE", "rev5_HIGH-baseline_profile.xml"; the full
 # catalog's "Security and Privacy Controls" and a "FOLLOW" name none.
 _BASELINE_NAME = re.compile(r"(?<![A-Z])(LOW|MODERATE|HIGH|PRIVACY)(?:[\s_-]+IMPACT)?[\s_-]+BASELINE(?![A-Z])")
+# The SP 800-53 revision a catalog's metadata names: "800-53 Revision 5.1.1", "800-53 Rev. 4",
+# "800-53_rev4_LOW-baseline".  lbaudit maps its checks to Rev. 5; NIST publishes Rev. 4 baselines in the
+# same OSCAL form and id scheme.  Only after "800-53" (not 800-53A or B, the assessment and baseline
+# documents): "Acme LOW baseline rev 3" is the catalog's own revision.
+_REVISION_NAME = re.compile(r"800-53(?![0-9AB])[\s._-]*(?:R|REV|REVISION)\.?[\s._-]*(\d+)(?![\d])")
+MAPPED_REVISION = "5"
 
 
 def display_control_id(oscal_id: str) -> str | None:
@@ -211,6 +217,35 @@ def _named_baselines(metadata: dict[str, Any]) -> dict[str, list[str]]:
     return named
 
 
+def _named_revisions(metadata: dict[str, Any]) -> dict[str, list[str]]:
+    """SP 800-53 revision -> where the catalog's metadata names it: its title and the links to the
+    profile it was resolved from (``source-profile``; ``resolution-source`` in the Rev. 4 catalogs)."""
+    named: dict[str, list[str]] = {}
+    places = [("title", metadata.get("title"))] + [
+        (str(link.get("rel")), link.get("href")) for link in _dicts(metadata, "links")
+        if link.get("rel") in ("source-profile", "resolution-source")]
+    for place, text in places:
+        if isinstance(text, str):
+            for revision in dict.fromkeys(_REVISION_NAME.findall(text.upper())):
+                named.setdefault(str(int(revision)), []).append(f"{one_line(place)} {one_line(text)!r}")
+    return named
+
+
+def _check_names_revision(path: Path, metadata: dict[str, Any], level: Baseline) -> None:
+    """Refuse a catalog whose metadata names another SP 800-53 revision than the one lbaudit maps to:
+    a Rev. 4 baseline (other controls, other titles, controls Rev. 5 withdrew) was counted as the
+    Rev. 5 one.  A catalog that names no revision is read, as one naming Rev. 5 is."""
+    others = {revision: places for revision, places in _named_revisions(metadata).items()
+              if revision != MAPPED_REVISION}
+    if others:
+        revisions = " and ".join(f"Revision {revision}" for revision in sorted(others, key=int))
+        where = "; ".join(place for places in others.values() for place in places)
+        raise InputError(f"{path}: the catalog is of SP 800-53 {revisions} ({where}), not Revision "
+                         f"{MAPPED_REVISION}, which lbaudit's checks map to; expected the resolved-profile catalog "
+                         f"of the {level.upper()} baseline (NIST's NIST_SP-800-53_rev5_{level.upper()}-baseline-"
+                         "resolved-profile_catalog.json)")
+
+
 def _check_names_level(path: Path, metadata: dict[str, Any], level: Baseline) -> None:
     """Refuse a catalog that is not, by its own metadata, the ``level`` baseline: counting the HIGH, the
     PRIVACY or the full catalog as the LOW baseline would report a share of the wrong control set."""
@@ -278,6 +313,7 @@ def catalog_baseline(path: Path, level: Baseline) -> BaselineSet:
                          "resolved-profile catalog of a baseline)")
     found = catalog.get("metadata")
     metadata: dict[str, Any] = found if isinstance(found, dict) else {}
+    _check_names_revision(path, metadata, level)
     _check_names_level(path, metadata, level)
     title = one_line(metadata["title"]) if isinstance(metadata.get("title"), str) else "OSCAL catalog"
 

@@ -25,10 +25,12 @@ switching a failing rule off:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from auditor.model.evidence import Evidence
+from auditor.model.facts import Provenance
 from auditor.model.policy import ResolvedRule, Waiver
 from auditor.model.result import Finding, Severity, Status, Verdict
 
@@ -81,6 +83,9 @@ class ScanDiff:
     policy_sha256_before: str = ""
     policy_sha256_after: str = ""
     same_host: bool = True
+    # Both scans name their host (a host name other than "unknown", or a machine id): False when one
+    # does not, which is then not the same host as any (an image without /etc/hostname or machine-id).
+    host_identified: bool = True
     host_before: str = ""  # "NAME (machine id ID)" of each scan
     host_after: str = ""
 
@@ -112,6 +117,7 @@ class ScanDiff:
             "policy_changed": self.policy_changed,
             "policy_sha256": {"before": self.policy_sha256_before, "after": self.policy_sha256_after},
             "same_host": self.same_host,
+            "host_identified": self.host_identified,
             "host": {"before": self.host_before, "after": self.host_after},
             "regressions": [c.as_dict() for c in self.regressions],
             "improvements": [c.as_dict() for c in self.improvements],
@@ -391,10 +397,32 @@ def diff_scans(before: Evidence, after: Evidence) -> ScanDiff:
         policy_changed=before.policy_sha256 != after.policy_sha256,
         policy_sha256_before=before.policy_sha256,
         policy_sha256_after=after.policy_sha256,
-        same_host=(old_host.hostname, old_host.machine_id) == (new_host.hostname, new_host.machine_id),
+        same_host=(_identified(old_host) and _identified(new_host)
+                   and (old_host.hostname, old_host.machine_id) == (new_host.hostname, new_host.machine_id)),
+        host_identified=_identified(old_host) and _identified(new_host),
         host_before=_host_name(old_host.hostname, old_host.machine_id),
         host_after=_host_name(new_host.hostname, new_host.machine_id),
     )
+
+
+# Host names that name no host: the one a collection records when it finds none (an offline root
+# directory without /etc/hostname, auditor/collect/targets.py; a captured bundle without hostname.txt,
+# collect/platforms/assemble.py), and the names every host has until it is given its own.
+UNNAMED_HOSTNAMES = frozenset({"", "unknown", "localhost", "localhost.localdomain"})
+# A machine id as machine-id(5) defines it: 32 hexadecimal characters.  An image not booted yet holds
+# "uninitialized" (or nothing) in /etc/machine-id, which every such image shares.
+_MACHINE_ID = re.compile(r"[0-9a-fA-F]{32}")
+
+
+def _identified(provenance: Provenance) -> bool:
+    """Whether a scan names the host it is of: a machine id, or a host name of its own.  Two images
+    without either (most container images) both read "unknown (machine id unknown)", or "localhost
+    (machine id uninitialized)", which compared equal: two hosts were diffed as one, and what the
+    first had and the second lacked read as an improvement."""
+    machine_id = provenance.machine_id
+    if machine_id is not None and _MACHINE_ID.fullmatch(machine_id) and machine_id.strip("0"):
+        return True
+    return provenance.hostname.strip().lower() not in UNNAMED_HOSTNAMES
 
 
 def _host_name(hostname: str, machine_id: str | None) -> str:

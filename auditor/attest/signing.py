@@ -59,9 +59,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from auditor.errors import InputError, LbauditError
 from auditor.model.base import canonical_json, sha256_hex
+from auditor.model.evidence import Evidence
 from auditor.model.result import ExitCode
 from auditor.safeio import kind_of, replaceable_by_others
-from auditor.storage.evidence import load_evidence
+from auditor.storage.evidence import load_evidence, parse_evidence
 from auditor.storage.jsonfile import loads_strict, parse_document, read_bounded
 from auditor.storage.outputs import OutputExists, make_directory, signature_of, write_atomic
 from auditor.text import quoted_name
@@ -439,7 +440,7 @@ class EvidenceChangedSinceSigned(LbauditError):
     exit_code = ExitCode.VERIFY_DIGEST
 
 
-def key_that_signed_evidence(evidence_path: Path, raw: bytes) -> str | None:
+def key_that_signed_evidence(evidence_path: Path, raw: bytes, refused: str = "no report is rendered from it") -> str | None:
     """For a report of evidence this process did not write: the fingerprint of the key whose ``.sig``
     beside ``evidence_path`` signs the evidence bytes ``raw`` (:func:`key_that_signed`), None when
     there is no ``.sig`` or it proves no key signed anything (as :func:`signature_fingerprint`).
@@ -459,21 +460,31 @@ def key_that_signed_evidence(evidence_path: Path, raw: bytes) -> str | None:
     if digest != signature.signed_sha256 and _holds_by_its_own_key(signature):
         raise EvidenceChangedSinceSigned(
             f"{evidence_path}: changed after it was signed: its canonical SHA-256 is {digest}, but {path} signs "
-            f"{signature.signed_sha256} (key {signature.public_key_sha256}); no report is rendered from it "
+            f"{signature.signed_sha256} (key {signature.public_key_sha256}); {refused} "
             f"(lbaudit verify fails its digest too, exit 10).  If the evidence is not meant to be signed, remove "
             f"{path.name}")
     return key_that_signed(signature, raw)
 
 
-def read_evidence_unchanged_since_signed(evidence_path: Path) -> bytes:
+def read_evidence_unchanged_since_signed(evidence_path: Path, refused: str = "no report is rendered from it") -> bytes:
     """The bytes of an evidence file a command reads back to print or compare (``show``, ``diff``),
     refused with :class:`EvidenceChangedSinceSigned` (exit 10) when the ``.sig`` beside it proves it
     was changed after it was signed, as ``report`` and ``verify`` refuse it.  One place for every
     such reader: ``show`` printed evidence edited after signing (a host name no digest inside the
     evidence covers) as a valid file, exit 0, after ``diff`` had been taught to refuse it."""
     raw = read_evidence_bytes(evidence_path)
-    key_that_signed_evidence(evidence_path, raw)
+    key_that_signed_evidence(evidence_path, raw, refused)
     return raw
+
+
+def load_evidence_unchanged_since_signed(evidence_path: Path,
+                                         refused: str = "no report is rendered from it") -> tuple[Evidence, bytes]:
+    """The evidence at ``evidence_path`` validated, and its bytes, for a command that renders or
+    records it (``report``, ``history import``): its ``.sig`` is looked at before anything else, as
+    ``show`` and ``diff`` do.  Validated first, a failure turned pass with the summary left as signed
+    was refused as contradicting its findings (exit 2) there, and as tampered (exit 10) at the others."""
+    raw = read_evidence_unchanged_since_signed(evidence_path, refused)
+    return parse_evidence(raw, str(evidence_path)), raw
 
 
 def key_that_signed(signature: SignatureDocument, raw: bytes) -> str | None:

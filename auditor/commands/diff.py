@@ -16,8 +16,9 @@ from auditor.model.result import ExitCode
 from auditor.storage.evidence import load_evidence_by_findings
 from auditor.text import one_line, terminal_lines
 
-HOST_CHANGE_HELP = ("The two scans are of different hosts (another host name or machine id: renamed, re-imaged) "
-                    "on purpose: do not fail on that alone.")
+HOST_CHANGE_HELP = ("The two scans are of different hosts (another host name or machine id: renamed, re-imaged), "
+                    "or of hosts a scan does not name (an image without /etc/hostname or machine-id), on purpose: "
+                    "do not fail on that alone.")
 
 
 @click.command()
@@ -38,8 +39,8 @@ def diff(before: Path, after: Path, as_json: bool, allow_policy_change: bool, al
     Exit 0 when nothing regressed; 1 when a finding now fails, errors or is not reviewed that
     did not before, when the verdict got worse (compliant, incomplete, non-compliant), or when coverage was lost through a policy change (a rule removed or
     disabled, a check missing, a waiver added...) and --allow-policy-change is not given;
-    1 too when the scans are of different hosts (host name or machine id), unless
-    --allow-host-change: that comparison is not drift; 2 when a file is unreadable or invalid;
+    1 too when the scans are of different hosts (host name or machine id), or a scan names
+    neither, unless --allow-host-change: that comparison is not drift; 2 when a file is unreadable or invalid;
     10 when a file's .sig shows it was changed after it was signed.
     """
     # Compared by their findings: a hand-edited summary or verdict (which show and report refuse to
@@ -92,7 +93,12 @@ def echo_diff(result: ScanDiff, as_json: bool, allow_policy_change: bool,
     if not result.same_host:
         allowed_host = " (allowed by --allow-host-change)" if allow_host_change else (
             ": not drift; exit 1 unless --allow-host-change")
-        click.echo(f"host changed: {one_line(result.host_before)} -> {one_line(result.host_after)}{allowed_host}")
+        hosts = f"{one_line(result.host_before)} -> {one_line(result.host_after)}"
+        if result.host_identified:
+            click.echo(f"host changed: {hosts}{allowed_host}")
+        else:
+            click.echo(f"host unknown: {hosts} (a scan that names neither its host nor its machine id may be of "
+                       f"another host){allowed_host}")
     if result.policy_changed:
         click.echo(f"note: the policy changed between the scans (SHA-256 {result.policy_sha256_before[:16]}... "
                    f"-> {result.policy_sha256_after[:16]}...)")

@@ -444,15 +444,16 @@ def import_files(evidence_files: tuple[Path, ...], export_file: Path | None, tri
         return
     if not evidence_files:
         raise click.UsageError("give evidence files, or --export FILE")
-    from auditor.attest.signing import EvidenceChangedSinceSigned, signature_path
+    from auditor.attest.signing import EvidenceChangedSinceSigned, load_evidence_unchanged_since_signed, signature_path
     from auditor.history import signature_beside
     from auditor.history.store import UnkeepableText, dated_ahead, prepare_run
-    from auditor.storage.evidence import load_evidence
 
     loaded = []
     now = datetime.now(timezone.utc)
     for path in evidence_files:
-        evidence, raw = load_evidence(path)
+        # its .sig first: a failure turned pass with the summary left as signed is tampering (exit 10),
+        # not only evidence that contradicts its findings (exit 2)
+        evidence, raw = load_evidence_unchanged_since_signed(path, "nothing is recorded")
         ahead = dated_ahead(evidence, now)
         if ahead:  # refused before anything is recorded
             raise InputError(f"{path}: {ahead}")

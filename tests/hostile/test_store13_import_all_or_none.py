@@ -51,8 +51,10 @@ def test_an_import_refused_on_a_later_file_records_none_of_its_files(tmp_path, s
     Path(f"{newer}.sig").write_text('{"not": "an lbaudit signature"}\n')
     result = run_cli("history", "import", newer, older, "--store", store_url)
     assert (result.returncode, result.stdout) == (2, "")
-    assert (f"{newer}.sig: the evidence signature is not an lbaudit evidence signature (lbaudit/evidence-signature "
-            "1.0)") in result.stderr, result.stderr
+    # the .sig is read before the evidence is validated (a .sig proving a change is exit 10 first), in the
+    # words show, diff and report use for it
+    assert f'{newer}.sig: not an lbaudit evidence signature (expected "schema": "lbaudit/evidence-signature")' \
+        in result.stderr, result.stderr
     assert [run_id for run_id, _ in _runs(store_url)] == [1]  # older.json was not recorded either
     assert run_cli("history", "verify", "--store", store_url).returncode == 0
 

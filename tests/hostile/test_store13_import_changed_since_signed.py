@@ -39,7 +39,9 @@ def test_evidence_changed_after_it_was_signed_is_not_imported(tmp_path, store_ur
     assert run_cli("report", evidence, "--format", "sarif", "--out-dir", tmp_path / "out").returncode == VERIFY_DIGEST
     result = run_cli("history", "import", evidence, "--store", store_url)
     assert (result.returncode, result.stdout) == (VERIFY_DIGEST, ""), result.stdout + result.stderr  # before: 0
-    assert f"{evidence}: changed after it was signed: its .sig signs " in result.stderr, result.stderr
+    # in the words report, show and diff use (the .sig is read before the evidence is validated)
+    assert f"{evidence}: changed after it was signed: its canonical SHA-256 is " in result.stderr, result.stderr
+    assert "; nothing is recorded (lbaudit verify fails its digest too, exit 10)" in result.stderr, result.stderr
     listed = run_cli("history", "list", "--json", "--store", store_url)
     assert (listed.returncode, listed.stdout) in ((2, ""), (0, "[]\n")), listed.stdout + listed.stderr
 
