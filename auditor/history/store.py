@@ -173,6 +173,21 @@ def run_dated_ahead(started: datetime, collected: datetime, now: datetime) -> st
     return None
 
 
+def newest_facts_first() -> tuple[Any, ...]:
+    """The order of one chain's runs, newest first, in which every choice of a host's latest and
+    previous run takes them (history diff, fleet report, prune --keep-last, the fleet's replay
+    check): by when their facts were collected, then when they were evaluated, then recording
+    order, as :func:`auditor.analysis.diff.reversed_order` orders two scans.  By start alone, a
+    backfill (older facts judged again later) was the host's "latest" run: fleet report judged the
+    host by its old facts, history diff compared the newest facts with the backfill's (a listener
+    reopened since the scan before read as "no change", exit 0), and ``prune --keep-last 1``
+    removed the newest facts and kept the backfill.  A run recorded before revision 0006 has no
+    ``collected_at``: its start stands in (facts are judged after they are collected), and the two
+    runs chosen are put in the order of their facts once their evidence is read."""
+    runs = t.runs.c
+    return sa.func.coalesce(runs.collected_at, runs.started_at).desc(), runs.started_at.desc(), runs.id.desc()
+
+
 def started_ahead(started: datetime, now: datetime) -> bool:
     """Whether an entry of the store that has only a start (a pruned run's link, a fleet run's record
     of a host it could not judge) started more than FUTURE_TOLERANCE after ``now``: the part of
@@ -696,10 +711,15 @@ class PruneReport:
     dry_run: bool = False
     # runs not counted among the newest --keep-last of their host (run_dated_ahead), by id
     dated_ahead: list[int] = field(default_factory=list)
+    # runs older by their facts than the newest --keep-last of their host, kept because they were
+    # evaluated after its newest facts (a backfill): a pruned run's link keeps only its start, and
+    # would stand as the host's newest entry (fleet report: "pruned", not its newest facts' verdict)
+    evaluated_later: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "pruned": self.pruned, "kept_attested": self.kept_attested,
-                "orphan_evidence_removed": self.orphan_evidence, "dated_ahead": self.dated_ahead}
+                "orphan_evidence_removed": self.orphan_evidence, "dated_ahead": self.dated_ahead,
+                "evaluated_later": self.evaluated_later}
 
 
 @dataclass(frozen=True)
@@ -1569,7 +1589,7 @@ class HistoryStore:
                     latest = conn.execute(
                         sa.select(runs.id, runs.evidence_sha256, runs.collected_at, runs.started_at)
                         .where(runs.host_id == host_id, runs.policy_id == policy_id)
-                        .order_by(runs.started_at.desc(), runs.id.desc())).all()
+                        .order_by(*newest_facts_first())).all()
                     for row in latest:
                         _checked(row, t.runs)
                         collected = self._run_collected(conn, row)
@@ -1725,8 +1745,8 @@ class HistoryStore:
     def standing_runs(self, *, policy: str | None = None, now: datetime | None = None, count: int = 2
                       ) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]]]:
         """Of each host and policy id of the store (of ``policy`` only, when given), its latest
-        ``count`` runs that stand at ``now`` (:func:`run_dated_ahead`), newest first (by start, then
-        id, as list orders them), and the later runs passed over as dated ahead, each with its
+        ``count`` runs that stand at ``now`` (:func:`run_dated_ahead`), newest first by their facts
+        (:func:`newest_facts_first`), and the later runs passed over as dated ahead, each with its
         ``collected_at`` and the reason (``dated_ahead``).  Each host's runs are read newest first
         and no further than its ``count`` standing ones: a store of a year of runs of every host
         was read whole (every run as a dict) for the few latest (fleet report: 20 s and 580 MB for
@@ -1747,7 +1767,7 @@ class HistoryStore:
             for chain in chains:
                 kept: list[dict[str, Any]] = []
                 query = (self._run_query().where(runs.host_id == chain.host_id, runs.policy_id == chain.policy_id)
-                         .order_by(runs.started_at.desc(), runs.id.desc()))
+                         .order_by(*newest_facts_first()))
                 # streamed: only as many rows are read as it takes to find ``count`` that stand
                 result = conn.execute(query.execution_options(yield_per=64))
                 try:
@@ -1935,14 +1955,15 @@ class HistoryStore:
                 raise InputError(f"{self.shown}: runs of several hosts or policies match ({names}); "
                                  "give --host and --policy, or two run ids")
             host_id, policy_id = pairs[0].host_id, pairs[0].policy_id
-            # The last two by when they ran, as list and fleet report order them: an older scan
-            # imported later is not the latest (recorded order would diff it backwards).  A run
+            # The last two by their facts (newest_facts_first), as fleet report takes them: an older
+            # scan imported or judged again later is not the latest (recorded order, or the order
+            # they were evaluated in, diffed the newest facts against it).  A run
             # dated ahead is neither: it sorted first (or was taken as the later scan by its facts),
             # and every diff of the host was against the forged run, whatever its genuine runs said.
             rows = conn.execute(sa.select(t.runs.c.id, t.runs.c.evidence_sha256, t.runs.c.collected_at,
                                           t.runs.c.started_at)
                                 .where(t.runs.c.host_id == host_id, t.runs.c.policy_id == policy_id)
-                                .order_by(t.runs.c.started_at.desc(), t.runs.c.id.desc()))
+                                .order_by(*newest_facts_first()))
             for row in map(_checked, rows):
                 collected = self._run_collected(conn, row)
                 why = run_dated_ahead(row.started_at, collected, moment)
@@ -2057,24 +2078,30 @@ class HistoryStore:
         It is kept, not counted, and named in ``report.dated_ahead``."""
         attested = set(conn.execute(sa.select(t.attestations.c.run_id).distinct()).scalars())
         seen: dict[tuple[int, str], int] = defaultdict(int)
+        newest_started: dict[tuple[int, str], datetime] = {}  # of each chain's newest facts that stand
         doomed = []
         for row in map(_checked, conn.execute(
                 sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.started_at,
                           t.runs.c.evidence_sha256, t.runs.c.prev_evidence_sha256, t.runs.c.collected_at)
-                # newest by when they ran, as list, diff and fleet report see them: an
-                # older scan imported later does not push the latest one out
-                .order_by(t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.started_at.desc(),
-                          t.runs.c.id.desc()))):
+                # newest by their facts, as diff and fleet report take them: an older scan
+                # imported or judged again later does not push the newest facts out
+                .order_by(t.runs.c.host_id, t.runs.c.policy_id, *newest_facts_first()))):
             chain = (row.host_id, row.policy_id)
             if keep_last is not None and seen[chain] < keep_last:
                 # only the runs that could be kept as among the newest are asked when their facts
                 # were collected (a run recorded before revision 0006: from its evidence)
                 if run_dated_ahead(row.started_at, self._run_collected(conn, row), now) is None:
                     seen[chain] += 1
+                    newest_started.setdefault(chain, row.started_at)
                 else:
                     # nor removed: its link would stand as the host's latest run, pruned (fleet
                     # report); history retire, or prune --older-than once it is old, lets it go
                     report.dated_ahead.append(row.id)
+                continue
+            if chain in newest_started and row.started_at > newest_started[chain]:
+                # older facts, evaluated after the newest kept (a backfill): removed, its link (a
+                # start alone) would stand as the host's newest entry over the facts kept
+                report.evaluated_later.append(row.id)
                 continue
             if cutoff is not None and row.started_at >= cutoff:
                 continue
@@ -2085,6 +2112,7 @@ class HistoryStore:
         report.pruned = sorted(r.id for r in doomed)
         report.kept_attested.sort()
         report.dated_ahead.sort()
+        report.evaluated_later.sort()
         doomed_ids = set(report.pruned)
         still_used = {sha for run_id, sha in conn.execute(sa.select(t.runs.c.id, t.runs.c.evidence_sha256))
                       if run_id not in doomed_ids}
