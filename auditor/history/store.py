@@ -661,6 +661,16 @@ def prepare_run(raw: bytes, evidence: Evidence | None, signature: bytes | None) 
     return prepared
 
 
+def keepable_reason(reason: str) -> str:
+    """A reason the store keeps of a host it could not judge (:meth:`HistoryStore.record_missed`),
+    its NUL characters written as the visible escape ``\\x00`` (as :func:`auditor.text.one_line`
+    shows one).  A reason is lbaudit's words about the host, not evidence, and quotes what the host
+    handed over: a snapshot refused for a key holding a NUL.  PostgreSQL refuses a NUL in text, so
+    the fleet run's record of the host failed on a team store (the host never listed as not
+    scanned), and an SQLite history holding one could not be imported into PostgreSQL."""
+    return reason.replace("\x00", "\\x00")
+
+
 class UnkeepableText(InputError):
     """A text of a run that the store cannot keep on both backends (:func:`refuse_unkeepable`)."""
 
@@ -1523,6 +1533,7 @@ class HistoryStore:
         key = host_key(None, inventory_name, inventory_name)
         refuse_unkeepable(t.hosts, {"hostname": inventory_name, "inventory_name": inventory_name, "host_key": key})
         refuse_unkeepable(t.missed_scans, {"policy_id": policy_id})
+        reason = keepable_reason(reason)
         try:
             with self._writing() as conn:
                 row = conn.execute(_HOST_FOR_UPDATE, {"key": key}).first()
@@ -2661,6 +2672,8 @@ def read_export(raw: bytes, name: str) -> list[ExportEntry]:
             attested = [_export_time(a.get("attested_at") if isinstance(a, dict) else None, "attested_at")
                         for a in line.get("attestations", [])]
             refuse_unkeepable(t.hosts, {k: host[k] for k in _HOST_KEYS})
+            if record == "missed_scan":  # recorded by an lbaudit that kept a NUL in it (SQLite)
+                line["reason"] = keepable_reason(line["reason"])
             if record != "run":  # a run's texts are its evidence's, checked as it is prepared
                 table = {"pruned_run": t.pruned_runs, "retirement": t.retirements}.get(record, t.missed_scans)
                 refuse_unkeepable(table, {k: v for k, v in line.items() if k in table.c and k != "run_id"})
