@@ -355,7 +355,8 @@ def prune(older_than: int | None, keep_last: int | None, dry_run: bool, force: b
     A pruned run leaves its link in the chain, so history verify still passes.  A run dated ahead (as
     fleet report and history diff pass it over) is kept by --keep-last, and not counted among the newest.
     The newest are the newest by their facts (when collected, then evaluated); a run of older facts
-    evaluated after them (a backfill) is kept by --keep-last too."""
+    evaluated after them (a backfill) is kept by --keep-last too.  --older-than also removes the records
+    of hosts a fleet run could not judge older than DAYS, but the newest of each host and policy."""
     if older_than is None and keep_last is None:
         raise click.UsageError("give --older-than DAYS and/or --keep-last N")
     with _open(store) as opened:
@@ -376,6 +377,9 @@ def prune(older_than: int | None, keep_last: int | None, dry_run: bool, force: b
         click.echo(f"kept: {len(report.evaluated_later)} runs of older facts evaluated after the newest kept "
                    f"({_ids(report.evaluated_later)}; a backfill: its link would stand as its host's newest run)")
     click.echo(f"{verb} {report.orphan_evidence} evidence documents no run refers to")
+    if report.missed_scans:
+        click.echo(f"{verb} {report.missed_scans} records of hosts a fleet run could not judge (each host's newest "
+                   "is kept)")
 
 
 def _ids(ids: list[int]) -> str:

@@ -725,11 +725,13 @@ class PruneReport:
     # evaluated after its newest facts (a backfill): a pruned run's link keeps only its start, and
     # would stand as the host's newest entry (fleet report: "pruned", not its newest facts' verdict)
     evaluated_later: list[int] = field(default_factory=list)
+    # records of hosts a fleet run could not judge, older than --older-than and not their chain's newest
+    missed_scans: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "pruned": self.pruned, "kept_attested": self.kept_attested,
                 "orphan_evidence_removed": self.orphan_evidence, "dated_ahead": self.dated_ahead,
-                "evaluated_later": self.evaluated_later}
+                "evaluated_later": self.evaluated_later, "missed_scans_removed": self.missed_scans}
 
 
 @dataclass(frozen=True)
@@ -2052,9 +2054,13 @@ class HistoryStore:
                 # command that writes nothing.
                 with self._reading() as conn:
                     self._prune_plan(conn, report, cutoff, keep_last, force, moment)
+                    self._missed_plan(conn, report, cutoff, moment)
                 return report
             with self._writing() as conn:
                 doomed, orphans = self._prune_plan(conn, report, cutoff, keep_last, force, moment)
+                missed = self._missed_plan(conn, report, cutoff, moment)
+                for start in range(0, len(missed), 500):
+                    conn.execute(t.missed_scans.delete().where(t.missed_scans.c.id.in_(missed[start:start + 500])))
                 pruned_at = _naive_utc(datetime.now(timezone.utc))
                 for start in range(0, len(doomed), 500):
                     batch = doomed[start:start + 500]
@@ -2078,6 +2084,31 @@ class HistoryStore:
                 raise
             raise damaged from None
         return report
+
+    @staticmethod
+    def _missed_plan(conn: Connection, report: PruneReport, cutoff: datetime | None, now: datetime) -> list[int]:
+        """The ids of the records of hosts a fleet run could not judge (:meth:`record_missed`) that a
+        prune by age removes: those started before ``cutoff``, but the newest of each host and policy,
+        by which ``fleet report`` shows a host that never answered as not scanned (a host without a
+        run has nothing else in the store).  Never pruned, they outlived every retention, each with
+        its reason quoting the host.  None without ``cutoff``: ``--keep-last`` counts runs.  One that
+        started ahead of ``now`` (:func:`started_ahead`, as fleet report passes it over) is no chain's
+        newest."""
+        if cutoff is None:
+            return []
+        columns = t.missed_scans.c
+        newest: dict[tuple[int, str], tuple[datetime, int]] = {}
+        old: list[tuple[tuple[int, str], datetime, int]] = []
+        for row in map(_checked, conn.execute(sa.select(columns.id, columns.host_id, columns.policy_id,
+                                                        columns.started_at))):
+            chain = (row.host_id, row.policy_id)
+            if not started_ahead(row.started_at, now) and (chain not in newest or (row.started_at, row.id) > newest[chain]):
+                newest[chain] = (row.started_at, row.id)
+            if row.started_at < cutoff:
+                old.append((chain, row.started_at, row.id))
+        doomed = sorted(missed_id for chain, started, missed_id in old if newest.get(chain) != (started, missed_id))
+        report.missed_scans = len(doomed)
+        return doomed
 
     def _prune_plan(self, conn: Connection, report: PruneReport, cutoff: datetime | None, keep_last: int | None,
                     force: bool, now: datetime) -> tuple[list[Any], list[str]]:
