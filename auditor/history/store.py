@@ -2675,6 +2675,7 @@ def read_export(raw: bytes, name: str) -> list[ExportEntry]:
 
     entries: list[ExportEntry] = []
     ids: dict[int, str] = {}
+    now = _naive_utc(datetime.now(timezone.utc))
     for number, text in enumerate(raw.split(b"\n"), start=1):
         if not text.strip():
             continue
@@ -2718,6 +2719,14 @@ def read_export(raw: bytes, name: str) -> list[ExportEntry]:
             ids[line["id"]] = where
         entry = ExportEntry(where, line, times, attested)
         if record == "run":
+            # When a run was recorded is the line's alone (no evidence says it), and recording
+            # refuses a clock behind the one that recorded a host's last run (_chain_head): a run
+            # "recorded" in 2999 had every later run of its host refused as a clock set back.
+            if times["recorded_at"] > now + FUTURE_TOLERANCE:
+                raise InputError(f"{where}: recorded_at {line['recorded_at']} is ahead of this clock ({_iso(now)}, "
+                                 f"more than {int(FUTURE_TOLERANCE.total_seconds() // 60)} minutes): the line was "
+                                 "edited (every later run of its host would be refused as recorded by a clock set "
+                                 "back); nothing was recorded")
             if line["trigger"] not in t.TRIGGERS:
                 raise InputError(f"{where}: its trigger is {_said(line['trigger'])}, not one of {', '.join(t.TRIGGERS)}")
             for attestation in line["attestations"]:
