@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import run_cli
+from tests.history.conftest import postgres_server, store_url  # noqa: F401  (the fixtures, both backends)
 from tests.history.scans import CORP, REDIS, later, write_scan_snapshot
 
 pytestmark = pytest.mark.slow  # each test records three or four real evaluations
@@ -39,8 +40,8 @@ def _record(tmp_path: Path, store: str, name: str, days: int, redis: bool) -> No
     assert result.returncode in (1, 3), result.stderr
 
 
-def test_history_diff_compares_the_newest_facts_with_the_scan_before_them_after_a_backfill(tmp_path: Path):
-    store = str(tmp_path / "history.db")
+def test_history_diff_compares_the_newest_facts_with_the_scan_before_them_after_a_backfill(tmp_path: Path, store_url: str):  # noqa: F811
+    store = store_url
     _record(tmp_path, store, "tuesday", 1, redis=False)  # run 1
     _record(tmp_path, store, "wednesday", 2, redis=True)  # run 2: redis opened again
     _record(tmp_path, store, "monday", 0, redis=True)  # run 3: Monday's facts judged again, evaluated last
@@ -56,8 +57,8 @@ def test_history_diff_compares_the_newest_facts_with_the_scan_before_them_after_
     assert [(c["before"], c["after"]) for c in regressed["regressions"]] == [(None, "fail")]
 
 
-def test_fleet_report_and_history_diff_take_the_newest_facts_after_two_backfills(tmp_path: Path):
-    store = str(tmp_path / "history.db")
+def test_fleet_report_and_history_diff_take_the_newest_facts_after_two_backfills(tmp_path: Path, store_url: str):  # noqa: F811
+    store = store_url
     _record(tmp_path, store, "wednesday", 2, redis=True)  # run 1: the host as it is now
     _record(tmp_path, store, "monday", 0, redis=False)  # run 2: backfill
     _record(tmp_path, store, "tuesday", 1, redis=False)  # run 3: backfill
@@ -71,8 +72,8 @@ def test_fleet_report_and_history_diff_take_the_newest_facts_after_two_backfills
     assert (result.returncode, json.loads(result.stdout)["runs"]["after"]) == (1, 1), result.stdout
 
 
-def test_prune_keep_last_keeps_the_newest_facts_not_the_backfill_evaluated_last(tmp_path: Path):
-    store = str(tmp_path / "history.db")
+def test_prune_keep_last_keeps_the_newest_facts_not_the_backfill_evaluated_last(tmp_path: Path, store_url: str):  # noqa: F811
+    store = store_url
     _record(tmp_path, store, "wednesday", 2, redis=True)  # run 1: the newest facts
     _record(tmp_path, store, "monday", 0, redis=False)  # run 2: backfill
     pruned = run_cli("history", "prune", "--keep-last", "1", "--store", store, "--json")
