@@ -435,7 +435,8 @@ def import_files(evidence_files: tuple[Path, ...], export_file: Path | None, tri
     """Record existing evidence files (and their .sig) as runs, oldest first: a backfill.
 
     Every file (and .sig) is read and validated before anything is recorded, and the runs are
-    recorded in one transaction: all or none. A file already recorded is skipped.
+    recorded in one transaction: all or none. A file already recorded is skipped, and so is a copy of a
+    recorded run in other bytes (the same start, end, facts and policy).
 
     \b
     With --export FILE (the output of history export --with-evidence, into a fresh

@@ -904,6 +904,25 @@ def _parse_signature(raw: bytes) -> dict[str, Any]:
 
 # The statements of recording, built once: SQLAlchemy then compiles each once per engine.
 _RUN_BY_EVIDENCE = sa.select(t.runs.c.id).where(t.runs.c.evidence_sha256 == sa.bindparam("sha")).limit(1)
+# The run an evidence is of, whatever its bytes: the same start and end, facts and policy.  Its
+# digest is of the file's bytes, so a copy re-indented by a tool (an archive pretty-printed, other
+# line endings) was another run: counted twice by trend, and diffed against itself by history diff
+# and fleet report (a regression since the scan before read as no change).
+_SAME_RUN = (sa.select(t.runs.c.id).where(t.runs.c.started_at == sa.bindparam("started"),
+                                           t.runs.c.finished_at == sa.bindparam("finished"),
+                                           t.runs.c.snapshot_sha256 == sa.bindparam("facts"),
+                                           t.runs.c.policy_sha256 == sa.bindparam("policy"))
+             .order_by(t.runs.c.id).limit(1))
+
+
+def _same_run(conn: Connection, item: "PreparedRun") -> int | None:
+    """The id of the recorded run ``item`` is another copy of (:data:`_SAME_RUN`), or None."""
+    found = conn.execute(_SAME_RUN, {"started": item.started, "finished": item.run["finished_at"],
+                                     "facts": item.run["snapshot_sha256"],
+                                     "policy": item.run["policy_sha256"]}).scalar()
+    return None if found is None else int(found)
+
+
 _POLICY_KNOWN = sa.select(t.policies.c.sha256).where(t.policies.c.sha256 == sa.bindparam("sha"))
 _HOST_FOR_UPDATE = sa.select(t.hosts).where(t.hosts.c.host_key == sa.bindparam("key")).with_for_update()
 _LAST_RUN = (sa.select(t.runs.c.id, t.runs.c.evidence_sha256, t.runs.c.recorded_at)
@@ -1354,6 +1373,11 @@ class HistoryStore:
         if existing is not None:
             raise AlreadyRecorded(f"this evidence (SHA-256 {digest[:16]}...) is already recorded as run "
                                   f"{existing}", existing)
+        same = _same_run(conn, item)
+        if same is not None:
+            raise AlreadyRecorded(f"this evidence (SHA-256 {digest[:16]}...) is of a run already recorded as run {same} "
+                                  "(the same start, end, facts and policy, in other bytes: a copy re-indented or "
+                                  "edited)", same)
         ahead = _dated_ahead(item.started, item.collected, _naive_utc(recorded_at or datetime.now(timezone.utc)))
         if ahead:
             raise InputError(f"this evidence {ahead}")
