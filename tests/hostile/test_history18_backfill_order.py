@@ -90,3 +90,27 @@ def test_prune_keep_last_keeps_the_newest_facts_not_the_backfill_evaluated_last(
     assert (pruned.returncode, json.loads(pruned.stdout)["pruned"]) == (0, [1, 2]), pruned.stdout + pruned.stderr
     report = run_cli("fleet", "report", "--store", store, "--stale-days", "3650", "--json")
     assert [row["run_id"] for row in json.loads(report.stdout)["hosts"]] == [3], report.stdout
+
+
+def test_a_backfill_after_a_missed_fleet_run_does_not_make_the_host_scanned(tmp_path: Path):
+    """web01 judged by a fleet run (Wednesday's facts), not scanned by the next fleet run (no
+    snapshot), then Monday's facts of it judged and recorded (a backfill).  The backfill was the
+    host's latest run (evaluated last), and having started after the fleet run that could not
+    judge the host, it took that back: fleet report judged web01 by its runs from before that fleet
+    run, as scanned (compliant, had they been), not as not scanned."""
+    store = str(tmp_path / "history.db")
+    fetch = tmp_path / "fetch" / "web01"
+    fetch.mkdir(parents=True)
+    write_scan_snapshot(fetch / "lbaudit.snapshot.json", wildcard_redis=True, when=later(2))
+    fleet = ("fleet", "evaluate", "--snapshots", tmp_path / "fetch", "--policy", CORP, "--out-dir", tmp_path / "out",
+             "--record", "--store", store, "--jobs", "1", "-q", "--expect-hosts", "web01")
+    assert run_cli(*fleet).returncode == 1  # web01: non-compliant (redis)
+    (fetch / "lbaudit.snapshot.json").unlink()
+    assert run_cli(*fleet).returncode == 2  # web01 expected, no snapshot: not scanned
+    snapshot = write_scan_snapshot(tmp_path / "monday.snapshot.json", wildcard_redis=False, when=later(0))
+    evidence = tmp_path / "monday.evidence.json"
+    assert run_cli("evaluate", "--policy", CORP, "--snapshot", snapshot, "-o", evidence, "-q").returncode == 3
+    assert run_cli("history", "import", evidence, "--host", "web01", "--store", store).returncode == 0
+    report = run_cli("fleet", "report", "--store", store, "--stale-days", "3650", "--json")
+    data = json.loads(report.stdout)
+    assert data["hosts_by_verdict"] == {"not_scanned": ["web01"]}, report.stdout
