@@ -353,7 +353,10 @@ def prune(older_than: int | None, keep_last: int | None, dry_run: bool, force: b
     """Retention: remove old runs (attested ones only with --force) and evidence no run refers to.
 
     A pruned run leaves its link in the chain, so history verify still passes.  A run dated ahead (as
-    fleet report and history diff pass it over) is kept by --keep-last, and not counted among the newest."""
+    fleet report and history diff pass it over) is kept by --keep-last, and not counted among the newest.
+    The newest are the newest by their facts (when collected, then evaluated); a run of older facts
+    evaluated after them (a backfill) is kept by --keep-last too.  --older-than also removes the records
+    of hosts a fleet run could not judge older than DAYS, but the newest of each host and policy."""
     if older_than is None and keep_last is None:
         raise click.UsageError("give --older-than DAYS and/or --keep-last N")
     with _open(store) as opened:
@@ -370,7 +373,13 @@ def prune(older_than: int | None, keep_last: int | None, dry_run: bool, force: b
         click.echo(f"kept, not counted among the newest --keep-last: {len(report.dated_ahead)} runs dated ahead "
                    f"({_ids(sorted(report.dated_ahead))}; started or over facts collected ahead of this clock, or over "
                    "facts collected after they were evaluated)")
+    if report.evaluated_later:
+        click.echo(f"kept: {len(report.evaluated_later)} runs of older facts evaluated after the newest kept "
+                   f"({_ids(report.evaluated_later)}; a backfill: its link would stand as its host's newest run)")
     click.echo(f"{verb} {report.orphan_evidence} evidence documents no run refers to")
+    if report.missed_scans:
+        click.echo(f"{verb} {report.missed_scans} records of hosts a fleet run could not judge (each host's newest "
+                   "is kept)")
 
 
 def _ids(ids: list[int]) -> str:
@@ -426,7 +435,8 @@ def import_files(evidence_files: tuple[Path, ...], export_file: Path | None, tri
     """Record existing evidence files (and their .sig) as runs, oldest first: a backfill.
 
     Every file (and .sig) is read and validated before anything is recorded, and the runs are
-    recorded in one transaction: all or none. A file already recorded is skipped.
+    recorded in one transaction: all or none. A file already recorded is skipped, and so is a copy of a
+    recorded run in other bytes (the same start, end, facts and policy).
 
     \b
     With --export FILE (the output of history export --with-evidence, into a fresh

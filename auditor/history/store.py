@@ -173,6 +173,21 @@ def run_dated_ahead(started: datetime, collected: datetime, now: datetime) -> st
     return None
 
 
+def newest_facts_first() -> tuple[Any, ...]:
+    """The order of one chain's runs, newest first, in which every choice of a host's latest and
+    previous run takes them (history diff, fleet report, prune --keep-last, the fleet's replay
+    check): by when their facts were collected, then when they were evaluated, then recording
+    order, as :func:`auditor.analysis.diff.reversed_order` orders two scans.  By start alone, a
+    backfill (older facts judged again later) was the host's "latest" run: fleet report judged the
+    host by its old facts, history diff compared the newest facts with the backfill's (a listener
+    reopened since the scan before read as "no change", exit 0), and ``prune --keep-last 1``
+    removed the newest facts and kept the backfill.  A run recorded before revision 0006 has no
+    ``collected_at``: its start stands in (facts are judged after they are collected), and the two
+    runs chosen are put in the order of their facts once their evidence is read."""
+    runs = t.runs.c
+    return sa.func.coalesce(runs.collected_at, runs.started_at).desc(), runs.started_at.desc(), runs.id.desc()
+
+
 def started_ahead(started: datetime, now: datetime) -> bool:
     """Whether an entry of the store that has only a start (a pruned run's link, a fleet run's record
     of a host it could not judge) started more than FUTURE_TOLERANCE after ``now``: the part of
@@ -650,6 +665,16 @@ def prepare_run(raw: bytes, evidence: Evidence | None, signature: bytes | None) 
     return prepared
 
 
+def keepable_reason(reason: str) -> str:
+    """A reason the store keeps of a host it could not judge (:meth:`HistoryStore.record_missed`),
+    its NUL characters written as the visible escape ``\\x00`` (as :func:`auditor.text.one_line`
+    shows one).  A reason is lbaudit's words about the host, not evidence, and quotes what the host
+    handed over: a snapshot refused for a key holding a NUL.  PostgreSQL refuses a NUL in text, so
+    the fleet run's record of the host failed on a team store (the host never listed as not
+    scanned), and an SQLite history holding one could not be imported into PostgreSQL."""
+    return reason.replace("\x00", "\\x00")
+
+
 class UnkeepableText(InputError):
     """A text of a run that the store cannot keep on both backends (:func:`refuse_unkeepable`)."""
 
@@ -700,10 +725,17 @@ class PruneReport:
     dry_run: bool = False
     # runs not counted among the newest --keep-last of their host (run_dated_ahead), by id
     dated_ahead: list[int] = field(default_factory=list)
+    # runs older by their facts than the newest --keep-last of their host, kept because they were
+    # evaluated after its newest facts (a backfill): a pruned run's link keeps only its start, and
+    # would stand as the host's newest entry (fleet report: "pruned", not its newest facts' verdict)
+    evaluated_later: list[int] = field(default_factory=list)
+    # records of hosts a fleet run could not judge, older than --older-than and not their chain's newest
+    missed_scans: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "pruned": self.pruned, "kept_attested": self.kept_attested,
-                "orphan_evidence_removed": self.orphan_evidence, "dated_ahead": self.dated_ahead}
+                "orphan_evidence_removed": self.orphan_evidence, "dated_ahead": self.dated_ahead,
+                "evaluated_later": self.evaluated_later, "missed_scans_removed": self.missed_scans}
 
 
 @dataclass(frozen=True)
@@ -876,6 +908,25 @@ def _parse_signature(raw: bytes) -> dict[str, Any]:
 
 # The statements of recording, built once: SQLAlchemy then compiles each once per engine.
 _RUN_BY_EVIDENCE = sa.select(t.runs.c.id).where(t.runs.c.evidence_sha256 == sa.bindparam("sha")).limit(1)
+# The run an evidence is of, whatever its bytes: the same start and end, facts and policy.  Its
+# digest is of the file's bytes, so a copy re-indented by a tool (an archive pretty-printed, other
+# line endings) was another run: counted twice by trend, and diffed against itself by history diff
+# and fleet report (a regression since the scan before read as no change).
+_SAME_RUN = (sa.select(t.runs.c.id).where(t.runs.c.started_at == sa.bindparam("started"),
+                                           t.runs.c.finished_at == sa.bindparam("finished"),
+                                           t.runs.c.snapshot_sha256 == sa.bindparam("facts"),
+                                           t.runs.c.policy_sha256 == sa.bindparam("policy"))
+             .order_by(t.runs.c.id).limit(1))
+
+
+def _same_run(conn: Connection, item: "PreparedRun") -> int | None:
+    """The id of the recorded run ``item`` is another copy of (:data:`_SAME_RUN`), or None."""
+    found = conn.execute(_SAME_RUN, {"started": item.started, "finished": item.run["finished_at"],
+                                     "facts": item.run["snapshot_sha256"],
+                                     "policy": item.run["policy_sha256"]}).scalar()
+    return None if found is None else int(found)
+
+
 _POLICY_KNOWN = sa.select(t.policies.c.sha256).where(t.policies.c.sha256 == sa.bindparam("sha"))
 _HOST_FOR_UPDATE = sa.select(t.hosts).where(t.hosts.c.host_key == sa.bindparam("key")).with_for_update()
 _LAST_RUN = (sa.select(t.runs.c.id, t.runs.c.evidence_sha256, t.runs.c.recorded_at)
@@ -1326,6 +1377,11 @@ class HistoryStore:
         if existing is not None:
             raise AlreadyRecorded(f"this evidence (SHA-256 {digest[:16]}...) is already recorded as run "
                                   f"{existing}", existing)
+        same = _same_run(conn, item)
+        if same is not None:
+            raise AlreadyRecorded(f"this evidence (SHA-256 {digest[:16]}...) is of a run already recorded as run {same} "
+                                  "(the same start, end, facts and policy, in other bytes: a copy re-indented or "
+                                  "edited)", same)
         ahead = _dated_ahead(item.started, item.collected, _naive_utc(recorded_at or datetime.now(timezone.utc)))
         if ahead:
             raise InputError(f"this evidence {ahead}")
@@ -1507,6 +1563,7 @@ class HistoryStore:
         key = host_key(None, inventory_name, inventory_name)
         refuse_unkeepable(t.hosts, {"hostname": inventory_name, "inventory_name": inventory_name, "host_key": key})
         refuse_unkeepable(t.missed_scans, {"policy_id": policy_id})
+        reason = keepable_reason(reason)
         try:
             with self._writing() as conn:
                 row = conn.execute(_HOST_FOR_UPDATE, {"key": key}).first()
@@ -1573,7 +1630,7 @@ class HistoryStore:
                     latest = conn.execute(
                         sa.select(runs.id, runs.evidence_sha256, runs.collected_at, runs.started_at)
                         .where(runs.host_id == host_id, runs.policy_id == policy_id)
-                        .order_by(runs.started_at.desc(), runs.id.desc())).all()
+                        .order_by(*newest_facts_first())).all()
                     for row in latest:
                         _checked(row, t.runs)
                         collected = self._run_collected(conn, row)
@@ -1729,8 +1786,8 @@ class HistoryStore:
     def standing_runs(self, *, policy: str | None = None, now: datetime | None = None, count: int = 2
                       ) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]]]:
         """Of each host and policy id of the store (of ``policy`` only, when given), its latest
-        ``count`` runs that stand at ``now`` (:func:`run_dated_ahead`), newest first (by start, then
-        id, as list orders them), and the later runs passed over as dated ahead, each with its
+        ``count`` runs that stand at ``now`` (:func:`run_dated_ahead`), newest first by their facts
+        (:func:`newest_facts_first`), and the later runs passed over as dated ahead, each with its
         ``collected_at`` and the reason (``dated_ahead``).  Each host's runs are read newest first
         and no further than its ``count`` standing ones: a store of a year of runs of every host
         was read whole (every run as a dict) for the few latest (fleet report: 20 s and 580 MB for
@@ -1751,7 +1808,7 @@ class HistoryStore:
             for chain in chains:
                 kept: list[dict[str, Any]] = []
                 query = (self._run_query().where(runs.host_id == chain.host_id, runs.policy_id == chain.policy_id)
-                         .order_by(runs.started_at.desc(), runs.id.desc()))
+                         .order_by(*newest_facts_first()))
                 # streamed: only as many rows are read as it takes to find ``count`` that stand
                 result = conn.execute(query.execution_options(yield_per=64))
                 try:
@@ -1939,14 +1996,15 @@ class HistoryStore:
                 raise InputError(f"{self.shown}: runs of several hosts or policies match ({names}); "
                                  "give --host and --policy, or two run ids")
             host_id, policy_id = pairs[0].host_id, pairs[0].policy_id
-            # The last two by when they ran, as list and fleet report order them: an older scan
-            # imported later is not the latest (recorded order would diff it backwards).  A run
+            # The last two by their facts (newest_facts_first), as fleet report takes them: an older
+            # scan imported or judged again later is not the latest (recorded order, or the order
+            # they were evaluated in, diffed the newest facts against it).  A run
             # dated ahead is neither: it sorted first (or was taken as the later scan by its facts),
             # and every diff of the host was against the forged run, whatever its genuine runs said.
             rows = conn.execute(sa.select(t.runs.c.id, t.runs.c.evidence_sha256, t.runs.c.collected_at,
                                           t.runs.c.started_at)
                                 .where(t.runs.c.host_id == host_id, t.runs.c.policy_id == policy_id)
-                                .order_by(t.runs.c.started_at.desc(), t.runs.c.id.desc()))
+                                .order_by(*newest_facts_first()))
             for row in map(_checked, rows):
                 collected = self._run_collected(conn, row)
                 why = run_dated_ahead(row.started_at, collected, moment)
@@ -2024,9 +2082,13 @@ class HistoryStore:
                 # command that writes nothing.
                 with self._reading() as conn:
                     self._prune_plan(conn, report, cutoff, keep_last, force, moment)
+                    self._missed_plan(conn, report, cutoff, moment)
                 return report
             with self._writing() as conn:
                 doomed, orphans = self._prune_plan(conn, report, cutoff, keep_last, force, moment)
+                missed = self._missed_plan(conn, report, cutoff, moment)
+                for start in range(0, len(missed), 500):
+                    conn.execute(t.missed_scans.delete().where(t.missed_scans.c.id.in_(missed[start:start + 500])))
                 pruned_at = _naive_utc(datetime.now(timezone.utc))
                 for start in range(0, len(doomed), 500):
                     batch = doomed[start:start + 500]
@@ -2051,6 +2113,31 @@ class HistoryStore:
             raise damaged from None
         return report
 
+    @staticmethod
+    def _missed_plan(conn: Connection, report: PruneReport, cutoff: datetime | None, now: datetime) -> list[int]:
+        """The ids of the records of hosts a fleet run could not judge (:meth:`record_missed`) that a
+        prune by age removes: those started before ``cutoff``, but the newest of each host and policy,
+        by which ``fleet report`` shows a host that never answered as not scanned (a host without a
+        run has nothing else in the store).  Never pruned, they outlived every retention, each with
+        its reason quoting the host.  None without ``cutoff``: ``--keep-last`` counts runs.  One that
+        started ahead of ``now`` (:func:`started_ahead`, as fleet report passes it over) is no chain's
+        newest."""
+        if cutoff is None:
+            return []
+        columns = t.missed_scans.c
+        newest: dict[tuple[int, str], tuple[datetime, int]] = {}
+        old: list[tuple[tuple[int, str], datetime, int]] = []
+        for row in map(_checked, conn.execute(sa.select(columns.id, columns.host_id, columns.policy_id,
+                                                        columns.started_at))):
+            chain = (row.host_id, row.policy_id)
+            if not started_ahead(row.started_at, now) and (chain not in newest or (row.started_at, row.id) > newest[chain]):
+                newest[chain] = (row.started_at, row.id)
+            if row.started_at < cutoff:
+                old.append((chain, row.started_at, row.id))
+        doomed = sorted(missed_id for chain, started, missed_id in old if newest.get(chain) != (started, missed_id))
+        report.missed_scans = len(doomed)
+        return doomed
+
     def _prune_plan(self, conn: Connection, report: PruneReport, cutoff: datetime | None, keep_last: int | None,
                     force: bool, now: datetime) -> tuple[list[Any], list[str]]:
         """The rows of the runs ``prune`` removes (with what each leaves of its chain link) and the
@@ -2061,24 +2148,30 @@ class HistoryStore:
         It is kept, not counted, and named in ``report.dated_ahead``."""
         attested = set(conn.execute(sa.select(t.attestations.c.run_id).distinct()).scalars())
         seen: dict[tuple[int, str], int] = defaultdict(int)
+        newest_started: dict[tuple[int, str], datetime] = {}  # of each chain's newest facts that stand
         doomed = []
         for row in map(_checked, conn.execute(
                 sa.select(t.runs.c.id, t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.started_at,
                           t.runs.c.evidence_sha256, t.runs.c.prev_evidence_sha256, t.runs.c.collected_at)
-                # newest by when they ran, as list, diff and fleet report see them: an
-                # older scan imported later does not push the latest one out
-                .order_by(t.runs.c.host_id, t.runs.c.policy_id, t.runs.c.started_at.desc(),
-                          t.runs.c.id.desc()))):
+                # newest by their facts, as diff and fleet report take them: an older scan
+                # imported or judged again later does not push the newest facts out
+                .order_by(t.runs.c.host_id, t.runs.c.policy_id, *newest_facts_first()))):
             chain = (row.host_id, row.policy_id)
             if keep_last is not None and seen[chain] < keep_last:
                 # only the runs that could be kept as among the newest are asked when their facts
                 # were collected (a run recorded before revision 0006: from its evidence)
                 if run_dated_ahead(row.started_at, self._run_collected(conn, row), now) is None:
                     seen[chain] += 1
+                    newest_started.setdefault(chain, row.started_at)
                 else:
                     # nor removed: its link would stand as the host's latest run, pruned (fleet
                     # report); history retire, or prune --older-than once it is old, lets it go
                     report.dated_ahead.append(row.id)
+                continue
+            if chain in newest_started and row.started_at > newest_started[chain]:
+                # older facts, evaluated after the newest kept (a backfill): removed, its link (a
+                # start alone) would stand as the host's newest entry over the facts kept
+                report.evaluated_later.append(row.id)
                 continue
             if cutoff is not None and row.started_at >= cutoff:
                 continue
@@ -2089,6 +2182,7 @@ class HistoryStore:
         report.pruned = sorted(r.id for r in doomed)
         report.kept_attested.sort()
         report.dated_ahead.sort()
+        report.evaluated_later.sort()
         doomed_ids = set(report.pruned)
         still_used = {sha for run_id, sha in conn.execute(sa.select(t.runs.c.id, t.runs.c.evidence_sha256))
                       if run_id not in doomed_ids}
@@ -2609,6 +2703,7 @@ def read_export(raw: bytes, name: str) -> list[ExportEntry]:
 
     entries: list[ExportEntry] = []
     ids: dict[int, str] = {}
+    now = _naive_utc(datetime.now(timezone.utc))
     for number, text in enumerate(raw.split(b"\n"), start=1):
         if not text.strip():
             continue
@@ -2637,6 +2732,8 @@ def read_export(raw: bytes, name: str) -> list[ExportEntry]:
             attested = [_export_time(a.get("attested_at") if isinstance(a, dict) else None, "attested_at")
                         for a in line.get("attestations", [])]
             refuse_unkeepable(t.hosts, {k: host[k] for k in _HOST_KEYS})
+            if record == "missed_scan":  # recorded by an lbaudit that kept a NUL in it (SQLite)
+                line["reason"] = keepable_reason(line["reason"])
             if record != "run":  # a run's texts are its evidence's, checked as it is prepared
                 table = {"pruned_run": t.pruned_runs, "retirement": t.retirements}.get(record, t.missed_scans)
                 refuse_unkeepable(table, {k: v for k, v in line.items() if k in table.c and k != "run_id"})
@@ -2650,6 +2747,14 @@ def read_export(raw: bytes, name: str) -> list[ExportEntry]:
             ids[line["id"]] = where
         entry = ExportEntry(where, line, times, attested)
         if record == "run":
+            # When a run was recorded is the line's alone (no evidence says it), and recording
+            # refuses a clock behind the one that recorded a host's last run (_chain_head): a run
+            # "recorded" in 2999 had every later run of its host refused as a clock set back.
+            if times["recorded_at"] > now + FUTURE_TOLERANCE:
+                raise InputError(f"{where}: recorded_at {line['recorded_at']} is ahead of this clock ({_iso(now)}, "
+                                 f"more than {int(FUTURE_TOLERANCE.total_seconds() // 60)} minutes): the line was "
+                                 "edited (every later run of its host would be refused as recorded by a clock set "
+                                 "back); nothing was recorded")
             if line["trigger"] not in t.TRIGGERS:
                 raise InputError(f"{where}: its trigger is {_said(line['trigger'])}, not one of {', '.join(t.TRIGGERS)}")
             for attestation in line["attestations"]:

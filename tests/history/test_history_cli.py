@@ -206,7 +206,7 @@ def test_prune_keeps_attested_runs_removes_orphans_and_the_chain_still_verifies(
     dry = run_cli("history", "prune", "--keep-last", "1", "--dry-run", "--json", "--store", store_url)
     assert dry.returncode == 0
     assert json.loads(dry.stdout) == {"dry_run": True, "pruned": [1, 3], "kept_attested": [2],
-                                      "orphan_evidence_removed": 2, "dated_ahead": []}
+                                      "orphan_evidence_removed": 2, "dated_ahead": [], "evaluated_later": [], "missed_scans_removed": 0}
     assert len(json.loads(run_cli("history", "list", "--json", "--store", store_url).stdout)) == 4
 
     done = run_cli("history", "prune", "--keep-last", "1", "--store", store_url)

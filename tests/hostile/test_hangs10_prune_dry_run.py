@@ -83,7 +83,7 @@ def test_a_dry_run_in_json_while_another_process_writes(held):
                                cwd=held.parent)
     assert (result.returncode, result.stderr) == (0, "")
     assert json.loads(result.stdout) == {"dry_run": True, "pruned": [1, 2], "kept_attested": [],
-                                         "orphan_evidence_removed": 2, "dated_ahead": []}
+                                         "orphan_evidence_removed": 2, "dated_ahead": [], "evaluated_later": [], "missed_scans_removed": 0}
     assert seconds < 8
 
 
