@@ -7,7 +7,8 @@ keeps the exit code of its run (0): the page's headline read "COMPLIANT", "every
 compliant", above a table saying the host was not scanned for ten days.  (A pruned host's row has
 exit 2, and its page said HOSTS NOT JUDGED.)  The box now says NOT SCANNED LATELY when no host fails
 but some were not scanned within --stale-days; the command's exit code is unchanged (0: stale
-hosts are listed, not failed).
+hosts are listed, not failed).  Nor does the box say COMPLIANT over a row whose verdict is not
+compliant, whatever exit code the row's record gives (a missed scan imported with exit 0).
 """
 
 from __future__ import annotations
@@ -65,3 +66,27 @@ def test_a_fleet_scanned_lately_is_still_compliant(tmp_path: Path):
     code, data, box = _overview(tmp_path, _record(tmp_path, timedelta(minutes=5), "web01", "web02"))
     assert (code, data["hosts_by_verdict"]) == (0, {"compliant": ["web01", "web02"]})
     assert box.startswith("COMPLIANT: ") and box.endswith(": every host is compliant (worst exit code 0).")
+
+
+def test_a_host_not_scanned_is_not_called_compliant_whatever_exit_code_its_record_gives(tmp_path: Path):
+    """A record that a fleet run could not judge a host, imported from an export edited to say exit 0:
+    the report lists the host not_scanned (exit 3), and its overview's verdict box, drawn from the
+    rows' exit codes, said COMPLIANT, "every host is compliant"."""
+    store = _record(tmp_path, timedelta(minutes=5), "web01")
+    fetch = tmp_path / "fetch-none"
+    fetch.mkdir()
+    assert run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", tmp_path / "lo.yaml", "--out-dir",
+                   tmp_path / "out2", "--record", "--store", store, "--expect-hosts", "web01", "-q").returncode == 2
+    exported = run_cli("history", "export", "--with-evidence", "--store", store)
+    lines = [json.loads(line) for line in exported.stdout.splitlines()]
+    [missed] = [line for line in lines if line["record"] == "missed_scan"]
+    missed["exit_code"] = 0
+    edited = tmp_path / "edited.jsonl"
+    edited.write_text("".join(json.dumps(line, sort_keys=True, separators=(",", ":")) + "\n" for line in lines))
+    imported = tmp_path / "imported.db"
+    assert run_cli("history", "import", "--export", edited, "--store", imported).returncode == 0
+    code, data, box = _overview(tmp_path, imported)
+    assert (code, data["hosts_by_verdict"]) == (3, {"not_scanned": ["web01"]})
+    # before: "COMPLIANT: fleet of 1 hosts, lo | COMPLIANT | Fleet of 1 hosts, 0 judged: every host is compliant ..."
+    assert box == ("HOSTS NOT JUDGED: fleet of 1 hosts, lo | HOSTS NOT JUDGED | Fleet of 1 hosts, 0 judged: at "
+                   "least one host could not be judged; its row says why (worst exit code 0).")
