@@ -116,6 +116,11 @@ class HostOutcome:
     signed: bool = False
     run_id: int | None = None
     error: str | None = None
+    # Why the run refused the host, when that changes what it does with it (_NOT_EXPECTED_HOST:
+    # not recorded as a miss; _DUPLICATE_HOST: one of several claims of a name): carried beside the
+    # reason, never read back out of it, since a reason quotes what the snapshot holds (a key the
+    # strict model refuses), which a target writes as it likes.
+    refused_as: str | None = field(default=None, repr=False)
     junit: str = field(default="", repr=False)  # this host's <testsuite>, assembled into the fleet JUnit
     # its tests, failures and errors; and where the run keeps ``junit`` once the host is back (offset
     # and length in FleetSummary.junit_spool: _spool_junit), not in memory: a suite is about 12 MB
@@ -134,7 +139,7 @@ class HostOutcome:
     def row(self) -> dict[str, Any]:
         data = asdict(self)
         del data["junit"], data["junit_counts"], data["junit_spooled"], data["changes"], data["prepared_run"]
-        del data["written"]
+        del data["written"], data["refused_as"]
         data["hostname"], data["machine_id"] = self.shown_hostname(), _bounded_host_text(self.machine_id)
         return data
 
@@ -526,6 +531,21 @@ def _host_name(host: HostInput, hostname: str | None) -> str:
 
 _NOT_EXPECTED = "is not one of the hosts this run expects"
 _DUPLICATE = "appears more than once in the fleet: this snapshot was not evaluated, written or recorded"
+_NOT_EXPECTED_HOST = "not_expected"
+_DUPLICATE_HOST = "duplicate"
+
+
+class _HostRefused(InputError):
+    """A host refused for a reason that changes what the run does with it: ``kind`` says which
+    (HostOutcome.refused_as)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def _refused_as(exc: BaseException) -> str | None:
+    return exc.kind if isinstance(exc, _HostRefused) else None
 
 
 def _same_host(name: str) -> str:
@@ -590,7 +610,7 @@ def _claim(job: FleetJob, name: str, host: HostInput, collection: Any = None, fa
         except FileExistsError:
             held = (job.claims / key).read_bytes()
             if same is None and held != mine:
-                raise InputError(f"{host.snapshot}: host {name!r} {_DUPLICATE}") from None
+                raise _HostRefused(_DUPLICATE_HOST, f"{host.snapshot}: host {name!r} {_DUPLICATE}") from None
             if same is not None and held != record:
                 other_file, _, other = held.partition(b"\0")
                 raise InputError(
@@ -619,7 +639,7 @@ def evaluate_host(host: HostInput) -> HostOutcome:
         with handed_over(outcome.changes) if in_worker else transaction(kept=outcome.written):
             _evaluate_into(state, host, outcome)
     except LbauditError as exc:
-        _failed(outcome, exit_code_of(exc), exc.render())
+        _failed(outcome, exit_code_of(exc), exc.render(), _refused_as(exc))
     except Exception as exc:  # noqa: BLE001 - a bug on one host must not end the fleet run
         if os.environ.get("LBAUDIT_DEBUG"):
             raise
@@ -627,7 +647,7 @@ def evaluate_host(host: HostInput) -> HostOutcome:
     return outcome
 
 
-def _failed(outcome: HostOutcome, exit_code: int, error: str) -> None:
+def _failed(outcome: HostOutcome, exit_code: int, error: str, refused_as: str | None = None) -> None:
     """The host could not be judged, for ``error``: no verdict, its JUnit suite one error, and
     nothing of a judgement made before it failed (its files put back, its run not recorded): the
     summary of a host refused as it was recorded named its evidence file, gone, and its counts.
@@ -642,6 +662,7 @@ def _failed(outcome: HostOutcome, exit_code: int, error: str) -> None:
     from auditor.report._shared import bounded_text
 
     outcome.exit_code, outcome.error, outcome.verdict = exit_code, bounded_text(text_of_host(error), kept="not shown"), None
+    outcome.refused_as = refused_as
     outcome.evidence = outcome.evidence_sha256 = outcome.html = None
     outcome.signed, outcome.run_id = False, None
     outcome.counts, outcome.failing_rules, outcome.controls = {}, [], {}
@@ -673,8 +694,8 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
                          "run (judge an image on its own: lbaudit evaluate --snapshot)")
     outcome.host = _host_name(host, snapshot.provenance.hostname)
     if job.expect_hosts and _same_host(outcome.host) not in _expected(job):
-        raise InputError(f"{host.snapshot}: host {outcome.host!r} {_NOT_EXPECTED} "
-                         "(--expect-hosts): a snapshot left by an earlier run is not this run's evidence")
+        raise _HostRefused(_NOT_EXPECTED_HOST, f"{host.snapshot}: host {outcome.host!r} {_NOT_EXPECTED} "
+                           "(--expect-hosts): a snapshot left by an earlier run is not this run's evidence")
     pipeline.check_collection_time(snapshot, started, job.max_age)  # a stale host is not judged
     _claim(job, outcome.host, host, snapshot.provenance,
            None if snapshot.provenance.machine_id else snapshot.facts_digest())
@@ -741,7 +762,7 @@ def _record(prepared: Any, host: str) -> int:
     """Record one host's run in the command's store (:data:`_RECORDER`); its id."""
     assert _RECORDER is not None, "evaluate_fleet opens the store"
     if _same_host(host) in _RECORDED:
-        raise InputError(f"host {host!r} {_DUPLICATE}")
+        raise _HostRefused(_DUPLICATE_HOST, f"host {host!r} {_DUPLICATE}")
     # A fleet run judges each host as it is now: facts collected before those the store already
     # judged for this host (a snapshot kept from an earlier fetch, a known-good file handed over)
     # passed a host its later facts failed, with no age limit to stop it (or within --max-age).
@@ -999,7 +1020,7 @@ def _adopted(outcomes: Iterable[HostOutcome]) -> Iterator[HostOutcome]:
             except LbauditError as exc:
                 put_back(outcome.changes)
                 outcome.changes = []
-                _failed(outcome, exit_code_of(exc), exc.render())
+                _failed(outcome, exit_code_of(exc), exc.render(), _refused_as(exc))
         adopt(outcome.changes)
         outcome.written, outcome.changes = outcome.changes, []
         yield outcome
@@ -1256,7 +1277,7 @@ def _judged_into_summary(job: FleetJob, hosts: Iterator[HostInput], spool: Any) 
     # twice), and putting them back restores the earlier, which is put back next
     for outcome in reversed(outcomes):
         claimants = named[_same_host(outcome.host)]
-        if len(claimants) > 1 and (outcome.error is None or _DUPLICATE in outcome.error):
+        if len(claimants) > 1 and (outcome.error is None or outcome.refused_as == _DUPLICATE_HOST):
             # two snapshots claim one name: which of them is the host's cannot be told, so neither
             # stands (the first to claim the name was evaluated, the others were refused: _claim),
             # and nothing of the one evaluated is kept or recorded
@@ -1266,6 +1287,7 @@ def _judged_into_summary(job: FleetJob, hosts: Iterator[HostInput], spool: Any) 
             outcome.error = f"host {outcome.host!r} appears {len(claimants)} times" + (
                 f" (as {', '.join(map(repr, spellings))})" if len(spellings) > 1 else "")
             outcome.verdict = None  # not judged, as every host with a reason
+            outcome.refused_as = _DUPLICATE_HOST
     _withdraw_other_hosts_facts(outcomes, job.expect_hosts)
     found = {_same_host(o.host) for o in outcomes}
     for host, name in _expected(job).items():
@@ -1323,7 +1345,7 @@ def _record_missed(outcomes: list[HostOutcome], policy_id: str, started: datetim
     for outcome in outcomes:
         if outcome.error is None or outcome.run_id is not None or not _HOST_NAME.fullmatch(outcome.host):
             continue
-        if _NOT_EXPECTED in outcome.error or (outcome.snapshot is not None
+        if outcome.refused_as == _NOT_EXPECTED_HOST or (outcome.snapshot is not None
                                               and outcome.host == Path(outcome.snapshot).name):
             continue
         _RECORDER.record_missed(outcome.host, policy_id, started, outcome.exit_code, outcome.error)

@@ -41,6 +41,37 @@ EXIT_WORDS = {0: ("COMPLIANT", "compliant", "every host is compliant"),
               1: ("NOT COMPLIANT", "non_compliant", "at least one host is not compliant"),
               2: ("HOSTS NOT JUDGED", "non_compliant", "at least one host could not be judged; its row says why")}
 OTHER_EXIT = ("LBAUDIT ERROR", "non_compliant", "lbaudit failed on at least one host; its row says why")
+# The store's overview (fleet report --html) of a fleet where no host fails but some were not scanned
+# within --stale-days: their latest runs passed (exit 0), so the box said "every host is compliant"
+# above the list of hosts not scanned for ten days.
+NOT_SCANNED_LATELY = "NOT SCANNED LATELY"
+
+
+def _not_scanned_lately(stale: Mapping[str, Any]) -> tuple[str, str, str]:
+    count = len(stale["hosts"])
+    return (NOT_SCANNED_LATELY, "incomplete",
+            f"no host fails, but {count} {'was' if count == 1 else 'were'} not scanned for {stale['days']} days: "
+            f"whether {'it complies' if count == 1 else 'they comply'} now is not known")
+
+
+def _verdict_box(summary: Mapping[str, Any], exit_code: int) -> tuple[str, str, str]:
+    """The fleet's verdict box: from its worst exit code, but never "every host is compliant" over a
+    row that says otherwise.  The store's overview (fleet report --html) takes each row's exit code
+    from what the store recorded: a host not scanned whose record says exit 0 (an export edited and
+    imported) was under COMPLIANT, "0 judged: every host is compliant"."""
+    if exit_code != 0:
+        return EXIT_WORDS.get(exit_code, OTHER_EXIT)
+    said = {row.get("verdict") for row in summary["hosts"]} - {"compliant"}
+    if None in said:
+        return EXIT_WORDS[2]
+    if "non_compliant" in said:
+        return EXIT_WORDS[1]
+    if said:
+        return EXIT_WORDS[3]
+    stale = summary.get("not_scanned_for_days")
+    if stale and stale.get("hosts"):
+        return _not_scanned_lately(stale)
+    return EXIT_WORDS[0]
 
 
 def visible(text: object) -> str:
@@ -123,7 +154,7 @@ def fleet_values(summary: Mapping[str, Any], links_from: Path | None) -> dict[st
             counts[0] += 1 if satisfied else 0
             counts[1] += 1
     exit_code = int(summary["exit_code"])
-    word, css, sentence = EXIT_WORDS.get(exit_code, OTHER_EXIT)
+    word, css, sentence = _verdict_box(summary, exit_code)
     policy = summary["policy"]
     return {
         "view": None,  # not one host's report: report.html.j2's host blocks are replaced
