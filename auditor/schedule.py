@@ -122,6 +122,27 @@ def systemd_word(value: str) -> str:
     return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# systemd's string_is_safe(), which the program of ExecStart= must pass: no quote, no backslash
+# (control characters are refused for every value by plain_value).
+_SYSTEMD_UNSAFE_PROGRAM = re.compile(r"[\"'\\]")
+
+
+def systemd_program(value: str) -> str:
+    """The program of ``ExecStart=`` (its first word), written as systemd reads it there, which is
+    not as it reads the arguments: ``%`` doubled (specifiers are resolved on the whole line), but
+    ``$`` left alone, since systemd expands no variables in the program's path (``$$`` stayed two
+    dollars: the unit named a file that does not exist, 203/EXEC every night).  A path with a quote
+    or a backslash is refused: systemd refuses it ("Executable name contains special characters"),
+    and the unit would never start."""
+    plain_value(value, "--executable")
+    if _SYSTEMD_UNSAFE_PROGRAM.search(value):
+        raise InputError(f"--executable {value!r}: systemd cannot run a program whose path holds a quote or a "
+                         "backslash (ExecStart= refuses it: the unit would never start); give a path without them "
+                         "(a link to the executable), or use the cron backend")
+    escaped = value.replace("%", "%%")
+    return escaped if _SYSTEMD_PLAIN.match(value) else f'"{escaped}"'
+
+
 def systemd_path(value: str) -> str:
     """One path of ``ReadWritePaths=``, quoted so that systemd reads it unchanged: ``%`` doubled
     (specifiers are resolved there), double quotes around anything else, and ``$`` left alone:
@@ -362,7 +383,7 @@ def render_service(config: ScheduleConfig) -> str:
         "",
         "[Service]",
         "Type=oneshot",
-        "ExecStart=" + " ".join(systemd_word(arg) for arg in argv),
+        "ExecStart=" + " ".join([systemd_program(argv[0]), *(systemd_word(arg) for arg in argv[1:])]),
         "StateDirectory=lbaudit",
         "StateDirectoryMode=0700",
         "UMask=0077",
