@@ -36,7 +36,13 @@ WANTS_DIR = UNIT_DIR / "timers.target.wants"
 CRON_DIR = PurePosixPath("/etc/cron.d")
 CRON_FILE = CRON_DIR / "lbaudit"  # cron.d ignores names with dots: no extension
 STATE_DIR = PurePosixPath("/var/lib/lbaudit")  # the service's StateDirectory=lbaudit
-CRON_LOCK = PurePosixPath("/run/lock/lbaudit-scan.lock")
+# The cron job's lock: a file of /run, where only root makes files, made 0600 (CRON_UMASK), so that no
+# other user can open it, which is all flock(2) needs.  In /run/lock (1777 on Debian), 0644, any user
+# could make it first or open root's and hold a lock on it: every night's scan then ended in 75.
+CRON_LOCK = PurePosixPath("/run/lbaudit-scan.lock")
+# The cron line's umask, before flock makes the lock: the systemd unit's UMask=0077, so the scan's
+# files have the same modes under both backends.
+CRON_UMASK = "077"
 CRON_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 FLOCK_DIRS = ("/usr/bin", "/bin")  # util-linux
 # flock's exit code when the previous scan still holds the lock: EX_TEMPFAIL, never one of
@@ -455,7 +461,7 @@ def render_timer(config: ScheduleConfig) -> str:
 def render_cron(config: ScheduleConfig, flock: str, record: bool = True) -> str:
     """The /etc/cron.d file: PATH and SHELL set, one line per job, the command exactly
     :func:`scheduled_command` under ``flock`` (whose exit status is the command's, or
-    :data:`LOCK_BUSY_EXIT` when the previous scan still runs)."""
+    :data:`LOCK_BUSY_EXIT` when the previous scan still runs), after ``umask`` :data:`CRON_UMASK`."""
     argv = [flock, "-n", "-E", str(LOCK_BUSY_EXIT), str(CRON_LOCK),
             *scheduled_command(config, TRIGGERS["cron"], record=record)]
     lines = _header([
@@ -463,7 +469,7 @@ def render_cron(config: ScheduleConfig, flock: str, record: bool = True) -> str:
         f"(0 compliant, 1 non-compliant, 2 usage error, 3 incomplete; {LOCK_BUSY_EXIT}: the previous scan still runs,",
         "or the history store was held by another writer past the wait: nothing kept).",
     ])
-    command = " ".join(cron_word(arg) for arg in argv)
+    command = f"umask {CRON_UMASK} && " + " ".join(cron_word(arg) for arg in argv)
     length = len(command.encode("utf-8"))
     if length > CRON_MAX_COMMAND:
         raise InputError(f"the cron job's command is {length} bytes, and cron reads at most {CRON_MAX_COMMAND} bytes of "
