@@ -345,7 +345,7 @@ def check_store_opens(store: str) -> None:
     from auditor.history.store import make_engine, refuse_in_memory, store_file
 
     refuse_in_memory(store)
-    if not _network_store(store):
+    if not _network_store(store):  # read as the run reads it: a backend or driver no run opens is refused there
         database = store_file(store)
         if database is not None and not database.is_absolute():
             raise InputError(f"--store {store}: the store's file {database} is relative, and the scheduled scan runs in / "
@@ -357,7 +357,13 @@ def check_store_opens(store: str) -> None:
 
 
 def _network_store(store: str | None) -> bool:
-    return store is not None and "://" in store and not store.startswith("sqlite")
+    """Whether ``store`` is a database server's URL (the unit then keeps the network), read as the
+    scan reads it (:func:`auditor.history.store.store_backend`, which refuses a URL no run opens)."""
+    if store is None or "://" not in store:
+        return False
+    from auditor.history.store import store_backend
+
+    return store_backend(store) != "sqlite"
 
 
 def render_service(config: ScheduleConfig) -> str:
