@@ -565,8 +565,12 @@ def check_private_tmp(config: ScheduleConfig, root: Path, extended: tuple[str, .
     through a link): PrivateTmp=yes hides the host's there.  A ReadWritePaths= entry there does not
     exist in the unit's namespace, so every run failed before lbaudit started (226/NAMESPACE), and a
     policy (or a file it extends), key or executable there was not found (exit 2, or 203/EXEC),
-    every night, unseen.  ``extended``: the files the policy extends (:func:`check_policy`)."""
-    paths = (("--executable", config.executable), ("--policy", config.policy), ("--sign-key", config.sign_key),
+    every night, unseen; so was an executable whose ``#!`` interpreter is there (a venv made in /tmp:
+    the kernel found no interpreter, 203/EXEC).  ``extended``: the files the policy extends
+    (:func:`check_policy`)."""
+    paths = (("--executable", config.executable),
+             (f"the interpreter of {config.executable} (its #! line)", executable_interpreter(root, config.executable)),
+             ("--policy", config.policy), ("--sign-key", config.sign_key),
              ("--out-dir", config.out_dir), ("--textfile-dir", config.textfile_dir),
              ("--store", _store_file(config.store)), *(("--policy's extends", path) for path in extended))
     for option, path in paths:
@@ -660,6 +664,16 @@ def _interpreter(path: Path) -> str | None:
     return os.fsdecode(words[0]) if words and words[0].startswith(b"/") else None
 
 
+def executable_interpreter(root: Path, executable: str) -> str | None:
+    """The interpreter the ``#!`` line of ``executable`` (as the scheduled host names it) names, as
+    that host names it; None for a binary, or an executable not there (yet)."""
+    real = followed_under_root(root, executable)
+    try:
+        return _interpreter(real) if real.is_file() else None
+    except OSError:  # a name too long under the image root
+        return None
+
+
 def check_executable_by_the_unit(root: Path, executable: str) -> None:
     """The executable the systemd unit runs, and the interpreter its ``#!`` line names, are
     executable by root by their mode bits: CapabilityBoundingSet= leaves CAP_DAC_OVERRIDE out, and
@@ -669,8 +683,7 @@ def check_executable_by_the_unit(root: Path, executable: str) -> None:
     run then failed before it started (203/EXEC).  In an image a file not there yet is not judged
     (it may be installed later); one with a POSIX ACL is not judged either."""
     checked = [("the lbaudit executable the schedule would run", executable)]
-    real = followed_under_root(root, executable)
-    interpreter = _interpreter(real) if real.is_file() else None
+    interpreter = executable_interpreter(root, executable)
     if interpreter is not None:
         checked.append((f"the interpreter of {executable} (its #! line)", interpreter))
     for what, path in checked:
