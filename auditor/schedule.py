@@ -36,7 +36,13 @@ WANTS_DIR = UNIT_DIR / "timers.target.wants"
 CRON_DIR = PurePosixPath("/etc/cron.d")
 CRON_FILE = CRON_DIR / "lbaudit"  # cron.d ignores names with dots: no extension
 STATE_DIR = PurePosixPath("/var/lib/lbaudit")  # the service's StateDirectory=lbaudit
-CRON_LOCK = PurePosixPath("/run/lock/lbaudit-scan.lock")
+# The cron job's lock: a file of /run, where only root makes files, made 0600 (CRON_UMASK), so that no
+# other user can open it, which is all flock(2) needs.  In /run/lock (1777 on Debian), 0644, any user
+# could make it first or open root's and hold a lock on it: every night's scan then ended in 75.
+CRON_LOCK = PurePosixPath("/run/lbaudit-scan.lock")
+# The cron line's umask, before flock makes the lock: the systemd unit's UMask=0077, so the scan's
+# files have the same modes under both backends.
+CRON_UMASK = "077"
 CRON_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 FLOCK_DIRS = ("/usr/bin", "/bin")  # util-linux
 # flock's exit code when the previous scan still holds the lock: EX_TEMPFAIL, never one of
@@ -120,6 +126,27 @@ def systemd_word(value: str) -> str:
     if _SYSTEMD_PLAIN.match(value):
         return escaped
     return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# systemd's string_is_safe(), which the program of ExecStart= must pass: no quote, no backslash
+# (control characters are refused for every value by plain_value).
+_SYSTEMD_UNSAFE_PROGRAM = re.compile(r"[\"'\\]")
+
+
+def systemd_program(value: str) -> str:
+    """The program of ``ExecStart=`` (its first word), written as systemd reads it there, which is
+    not as it reads the arguments: ``%`` doubled (specifiers are resolved on the whole line), but
+    ``$`` left alone, since systemd expands no variables in the program's path (``$$`` stayed two
+    dollars: the unit named a file that does not exist, 203/EXEC every night).  A path with a quote
+    or a backslash is refused: systemd refuses it ("Executable name contains special characters"),
+    and the unit would never start."""
+    plain_value(value, "--executable")
+    if _SYSTEMD_UNSAFE_PROGRAM.search(value):
+        raise InputError(f"--executable {value!r}: systemd cannot run a program whose path holds a quote or a "
+                         "backslash (ExecStart= refuses it: the unit would never start); give a path without them "
+                         "(a link to the executable), or use the cron backend")
+    escaped = value.replace("%", "%%")
+    return escaped if _SYSTEMD_PLAIN.match(value) else f'"{escaped}"'
 
 
 def systemd_path(value: str) -> str:
@@ -318,7 +345,7 @@ def check_store_opens(store: str) -> None:
     from auditor.history.store import make_engine, refuse_in_memory, store_file
 
     refuse_in_memory(store)
-    if not _network_store(store):
+    if not _network_store(store):  # read as the run reads it: a backend or driver no run opens is refused there
         database = store_file(store)
         if database is not None and not database.is_absolute():
             raise InputError(f"--store {store}: the store's file {database} is relative, and the scheduled scan runs in / "
@@ -330,7 +357,13 @@ def check_store_opens(store: str) -> None:
 
 
 def _network_store(store: str | None) -> bool:
-    return store is not None and "://" in store and not store.startswith("sqlite")
+    """Whether ``store`` is a database server's URL (the unit then keeps the network), read as the
+    scan reads it (:func:`auditor.history.store.store_backend`, which refuses a URL no run opens)."""
+    if store is None or "://" not in store:
+        return False
+    from auditor.history.store import store_backend
+
+    return store_backend(store) != "sqlite"
 
 
 def render_service(config: ScheduleConfig) -> str:
@@ -362,7 +395,7 @@ def render_service(config: ScheduleConfig) -> str:
         "",
         "[Service]",
         "Type=oneshot",
-        "ExecStart=" + " ".join(systemd_word(arg) for arg in argv),
+        "ExecStart=" + " ".join([systemd_program(argv[0]), *(systemd_word(arg) for arg in argv[1:])]),
         "StateDirectory=lbaudit",
         "StateDirectoryMode=0700",
         "UMask=0077",
@@ -434,7 +467,7 @@ def render_timer(config: ScheduleConfig) -> str:
 def render_cron(config: ScheduleConfig, flock: str, record: bool = True) -> str:
     """The /etc/cron.d file: PATH and SHELL set, one line per job, the command exactly
     :func:`scheduled_command` under ``flock`` (whose exit status is the command's, or
-    :data:`LOCK_BUSY_EXIT` when the previous scan still runs)."""
+    :data:`LOCK_BUSY_EXIT` when the previous scan still runs), after ``umask`` :data:`CRON_UMASK`."""
     argv = [flock, "-n", "-E", str(LOCK_BUSY_EXIT), str(CRON_LOCK),
             *scheduled_command(config, TRIGGERS["cron"], record=record)]
     lines = _header([
@@ -442,7 +475,7 @@ def render_cron(config: ScheduleConfig, flock: str, record: bool = True) -> str:
         f"(0 compliant, 1 non-compliant, 2 usage error, 3 incomplete; {LOCK_BUSY_EXIT}: the previous scan still runs,",
         "or the history store was held by another writer past the wait: nothing kept).",
     ])
-    command = " ".join(cron_word(arg) for arg in argv)
+    command = f"umask {CRON_UMASK} && " + " ".join(cron_word(arg) for arg in argv)
     length = len(command.encode("utf-8"))
     if length > CRON_MAX_COMMAND:
         raise InputError(f"the cron job's command is {length} bytes, and cron reads at most {CRON_MAX_COMMAND} bytes of "
@@ -532,8 +565,12 @@ def check_private_tmp(config: ScheduleConfig, root: Path, extended: tuple[str, .
     through a link): PrivateTmp=yes hides the host's there.  A ReadWritePaths= entry there does not
     exist in the unit's namespace, so every run failed before lbaudit started (226/NAMESPACE), and a
     policy (or a file it extends), key or executable there was not found (exit 2, or 203/EXEC),
-    every night, unseen.  ``extended``: the files the policy extends (:func:`check_policy`)."""
-    paths = (("--executable", config.executable), ("--policy", config.policy), ("--sign-key", config.sign_key),
+    every night, unseen; so was an executable whose ``#!`` interpreter is there (a venv made in /tmp:
+    the kernel found no interpreter, 203/EXEC).  ``extended``: the files the policy extends
+    (:func:`check_policy`)."""
+    paths = (("--executable", config.executable),
+             (f"the interpreter of {config.executable} (its #! line)", executable_interpreter(root, config.executable)),
+             ("--policy", config.policy), ("--sign-key", config.sign_key),
              ("--out-dir", config.out_dir), ("--textfile-dir", config.textfile_dir),
              ("--store", _store_file(config.store)), *(("--policy's extends", path) for path in extended))
     for option, path in paths:
@@ -627,6 +664,16 @@ def _interpreter(path: Path) -> str | None:
     return os.fsdecode(words[0]) if words and words[0].startswith(b"/") else None
 
 
+def executable_interpreter(root: Path, executable: str) -> str | None:
+    """The interpreter the ``#!`` line of ``executable`` (as the scheduled host names it) names, as
+    that host names it; None for a binary, or an executable not there (yet)."""
+    real = followed_under_root(root, executable)
+    try:
+        return _interpreter(real) if real.is_file() else None
+    except OSError:  # a name too long under the image root
+        return None
+
+
 def check_executable_by_the_unit(root: Path, executable: str) -> None:
     """The executable the systemd unit runs, and the interpreter its ``#!`` line names, are
     executable by root by their mode bits: CapabilityBoundingSet= leaves CAP_DAC_OVERRIDE out, and
@@ -636,8 +683,7 @@ def check_executable_by_the_unit(root: Path, executable: str) -> None:
     run then failed before it started (203/EXEC).  In an image a file not there yet is not judged
     (it may be installed later); one with a POSIX ACL is not judged either."""
     checked = [("the lbaudit executable the schedule would run", executable)]
-    real = followed_under_root(root, executable)
-    interpreter = _interpreter(real) if real.is_file() else None
+    interpreter = executable_interpreter(root, executable)
     if interpreter is not None:
         checked.append((f"the interpreter of {executable} (its #! line)", interpreter))
     for what, path in checked:

@@ -5,6 +5,8 @@ options and prints."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import click
@@ -13,6 +15,7 @@ from auditor import schedule as sched
 from auditor.commands.output import say
 from auditor.errors import InputError
 from auditor.plugins import plugins_enabled
+from auditor.safeio import kind_of
 
 ROOT_HELP = ("Write under DIR, an offline image root, instead of this host (image builds, tests); paths "
              "given are as the scheduled host sees them, and are checked under DIR (its links resolved inside "
@@ -36,14 +39,30 @@ def _default_policy() -> str:
 
 
 def _existing_dir(root: Path, path: str, what: str, parent_will_do: bool = False) -> None:
-    """A directory the scheduled run writes into exists (or, for --out-dir, its parent: evaluate
-    creates that one level)."""
+    """A directory the scheduled run writes into exists (or, for --out-dir, only it is missing and
+    its parent exists: evaluate creates that one level).  Something else there (a file, a FIFO, a
+    link to a file) is refused by its kind: taken for "missing, the parent will do", an --out-dir
+    that was a file was installed for cron with exit 0, and every run refused it."""
     real = sched.followed_under_root(root, path)
     try:
-        if real.is_dir() or (parent_will_do and real.parent.is_dir()):
-            return
+        st = os.stat(real)
+    except FileNotFoundError:
+        st = None
     except OSError as exc:  # a name too long under --root, a loop of links
         raise InputError(f"{real}: cannot use as the {what} directory: {exc.strerror or exc}") from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        return
+    if st is not None:
+        kind = "a regular file" if stat.S_ISREG(st.st_mode) else kind_of(st.st_mode)
+        raise InputError(f"{real}: cannot use as the {what} directory: it is {kind}, not a directory; "
+                         "the scheduled scan would fail every night")
+    try:
+        # as evaluate makes it: a link to nothing is followed, and its target made
+        parent_there = parent_will_do and Path(os.path.realpath(real)).parent.is_dir()
+    except OSError:
+        parent_there = False
+    if parent_there:
+        return
     raise InputError(f"{real}: {what} directory does not exist; the scheduled scan would fail every night")
 
 

@@ -366,15 +366,38 @@ def refuse_in_memory(location: str) -> None:
                          "sqlite:///PATH")
 
 
+def store_backend(location: str) -> str | None:
+    """The backend of the store URL ``location`` (``sqlite``, ``postgresql``) as :func:`make_engine`
+    reads it, None for a file path; InputError (exit 2) for a URL no command opens: not a URL, a
+    backend lbaudit does not support, an SQLite driver that is not installed.  Told by the scheme's first
+    letters instead, ``schedule install`` took ``sqlitex://`` and ``sqlite+nosuch://`` for SQLite
+    files and installed them, and every scheduled run refused the store."""
+    if not is_url(location):
+        return None
+    url = _parsed_url(location)
+    backend = url.get_backend_name()
+    if backend not in SUPPORTED_SCHEMES:
+        raise InputError(f"--store: {backend!r} stores are not supported (use a file path, sqlite:///PATH "
+                         "or postgresql+psycopg://...)")
+    if backend != "sqlite":
+        return backend  # a server's driver is make_engine's to judge (_psycopg_url: psycopg 3 only)
+    try:
+        url.get_dialect()  # the dialect's module only: its DBAPI is imported when an engine is made
+    except (NoSuchModuleError, ImportError) as exc:
+        from auditor.config import hidden_password  # libpq's ?password= too, which render_as_string shows
+
+        shown = hidden_password(url.render_as_string(hide_password=True))
+        raise InputError(f"{shown}: the driver is not installed ({exc}); for SQLite use sqlite:///PATH or a "
+                         "file path") from None
+    return backend
+
+
 def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
     """An engine for the store at ``location`` and the name to show for it (no password)."""
     if is_url(location):
         refuse_in_memory(location)
+        backend = store_backend(location)
         url = _parsed_url(location)
-        backend = url.get_backend_name()
-        if backend not in SUPPORTED_SCHEMES:
-            raise InputError(f"--store: {backend!r} stores are not supported (use a file path, sqlite:///PATH "
-                             "or postgresql+psycopg://...)")
         from auditor.config import hidden_password  # libpq's ?password= too, which render_as_string shows
 
         shown = hidden_password(url.render_as_string(hide_password=True))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import socket
 import subprocess
 from pathlib import Path
@@ -114,7 +115,8 @@ def test_a_second_scan_while_one_runs_exits_75(installed_cron):
     lock = Path(str(sched.CRON_LOCK))
     if not lock.parent.is_dir():
         pytest.skip(f"{lock.parent} does not exist on this host")
-    with open(lock, "a") as held:
+    # made as the line makes it (umask 077): a lock file others can open, any user could hold
+    with open(os.open(lock, os.O_RDWR | os.O_CREAT, 0o600), "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         env = {**cron_environment(text), "PYTHONPATH": subprocess_env()["PYTHONPATH"]}
         run = subprocess.run(["/bin/sh", "-c", shell_command], env=env, cwd="/", capture_output=True, text=True,

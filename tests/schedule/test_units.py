@@ -65,7 +65,7 @@ def test_every_scheduled_run_is_recorded_with_its_trigger():
     assert _exec_start(sched.render_service(config)) == timer_argv
     ((_, user, command),) = cron_jobs(sched.render_cron(config, "/usr/bin/flock"))
     assert user == "root"
-    assert shlex.split(command) == ["/usr/bin/flock", "-n", "-E", "75", "/run/lock/lbaudit-scan.lock",
+    assert shlex.split(command) == ["umask", "077", "&&", "/usr/bin/flock", "-n", "-E", "75", "/run/lbaudit-scan.lock",
                                     *sched.scheduled_command(config, "cron")]
     assert "--trigger" in shlex.split(command) and shlex.split(command)[-3:-2] == ["cron"]
     assert "--sign-key" in timer_argv and "--textfile-dir" in timer_argv
@@ -80,8 +80,12 @@ def test_cron_file_sets_path_and_has_one_line_per_job_without_continuations():
     assert f"PATH={sched.CRON_PATH}" in text.splitlines() and "SHELL=/bin/sh" in text.splitlines()
     ((times, _, command),) = cron_jobs(text)
     assert times == ["30", "2", "*", "*", "*"]
-    assert ";" not in command and "&&" not in command and "||" not in command  # nothing after the scan hides its code
-    assert command.split()[0].startswith("/") and shlex.split(command)[5].startswith("/")  # flock and lbaudit absolute
+    # the umask of the lock file flock makes (0600: no other user can open it to hold the lock), then
+    # the scan under flock, and nothing after the scan to hide its exit code
+    umask, scan = command.split(" && ", 1)
+    assert umask == f"umask {sched.CRON_UMASK}" and sched.CRON_UMASK == "077"
+    assert ";" not in scan and "&&" not in scan and "||" not in scan
+    assert scan.split()[0].startswith("/") and shlex.split(scan)[5].startswith("/")  # flock and lbaudit absolute
 
 
 @pytest.mark.parametrize("value, fields", [("hourly", "0 * * * *"), ("weekly", "30 2 * * 1"),
