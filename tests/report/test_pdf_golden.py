@@ -8,7 +8,8 @@ render at the previous commit and with the upgrade, compare the documents, then 
 Retaken when the netns fact section was added: the method's "Facts collected" table lists every
 section, so it has one more row ("netns — not collected"); nothing else changed.
 Retaken for rendering revision 5 (the embedded evidence's name as plain text): the fixture's name
-has no character to escape, so only the renderer id the PDF records changed.
+has no character to escape, so only the renderer id the PDF records changed.  Retaken for rendering
+revision 7 (the Unicode noncharacters as escapes), likewise: only the renderer id changed.
 """
 
 from __future__ import annotations
