@@ -637,6 +637,8 @@ def _rules_d_names(ctx: CollectContext, listed: list[str]) -> tuple[list[str], l
 # /etc/audit/audit.rules" ("To not use augenrules, copy this file to /etc/systemd/system/..."),
 # with which the boot loads audit.rules as it stands and never compiles rules.d.
 RULE_LOADERS = (("auditd.service", "ExecStartPost"), ("audit-rules.service", "ExecStart"))
+# auditctl options that only print (the status, the rules, the version, the usage)
+AUDITCTL_READ_ONLY = frozenset({"-s", "-l", "-v", "-h", "--help"})
 
 
 def _loader_command(value: str) -> tuple[str, str | None]:
@@ -653,6 +655,8 @@ def _loader_command(value: str) -> tuple[str, str | None]:
         return "augenrules", None
     if program == "auditctl" and "-R" in argv[1:-1]:
         return "auditctl", argv[argv.index("-R", 1) + 1]
+    if program == "auditctl" and argv[1:] and set(argv[1:]) <= AUDITCTL_READ_ONLY:
+        return "unrelated", None  # prints the status or the rules, changes nothing
     if "augenrules" in value or "auditctl" in value:
         return "other", None
     return "unrelated", None
@@ -662,21 +666,31 @@ def _boot_rule_file(ctx: CollectContext) -> tuple[tuple[str, str] | None, list[G
     """The rules file the boot's units load with ``auditctl -R`` instead of ``augenrules --load``,
     with the unit setting that does it; None where augenrules loads them (or no unit of systemd's
     says: not booted with systemd, units absent, unreadable, which the boot units say themselves).
-    A command lbaudit cannot read, or two files, is a gap: which rules load is not known."""
+    A command lbaudit cannot read, two files, or a command that touches the rules beside ``augenrules
+    --load`` (the settings are lists, run in order) is a gap: which rules load is not known."""
     if not _boot_units_seen(ctx):
         return _init_script_rule_file(ctx)
     files: list[tuple[str, str]] = []
-    for unit, key in RULE_LOADERS:
-        values, _ = systemd_sockets.unit_list_setting(Path(ctx.root), unit, "Service", key, ctx.target.runtime)
-        for value in values or []:
-            kind, path = _loader_command(value)
-            if kind == "augenrules":
-                return None, []
-            if kind == "other":
-                return None, [_gap("persistent_rules", f"{unit} {key}={value}: lbaudit cannot tell which audit rules "
-                                                       "this loads at boot")]
-            if kind == "auditctl" and path is not None:
-                files.append((path, f"{unit} {key}={value}"))
+    commands = [(f"{unit} {key}={value}", *_loader_command(value)) for unit, key in RULE_LOADERS
+                for value in systemd_sockets.unit_list_setting(Path(ctx.root), unit, "Service", key,
+                                                               ctx.target.runtime)[0] or []]
+    augenrules = next((setting for setting, kind, _ in commands if kind == "augenrules"), None)
+    if augenrules is not None:
+        # The settings are lists run in order: a command added beside augenrules --load (a drop-in
+        # without a reset) runs too, before or after it, and may delete, disable or add rules.
+        others = [setting for setting, kind, _ in commands if kind in ("auditctl", "other")]
+        if others:
+            other_unit, loader = others[0].split(" ", 1)[0], augenrules.split(" ", 1)
+            shown = loader[1] if loader[0] == other_unit else augenrules  # the unit named once when the same
+            return None, [_gap("persistent_rules", f"{others[0]} runs besides {shown}: lbaudit cannot tell which "
+                                                   "audit rules the two leave loaded at boot")]
+        return None, []
+    for setting, kind, path in commands:
+        if kind == "other":
+            return None, [_gap("persistent_rules", f"{setting}: lbaudit cannot tell which audit rules this loads at "
+                                                   "boot")]
+        if kind == "auditctl" and path is not None:
+            files.append((path, setting))
     if len(files) > 1:
         shown = "; ".join(setting for _, setting in files)
         return None, [_gap("persistent_rules", f"the boot loads more than one rules file ({shown}): lbaudit reads one")]
