@@ -637,6 +637,11 @@ def _rules_d_names(ctx: CollectContext, listed: list[str]) -> tuple[list[str], l
 # /etc/audit/audit.rules" ("To not use augenrules, copy this file to /etc/systemd/system/..."),
 # with which the boot loads audit.rules as it stands and never compiles rules.d.
 RULE_LOADERS = (("auditd.service", "ExecStartPost"), ("audit-rules.service", "ExecStart"))
+# The other settings of those units that run commands when they start, before or after the loader:
+# a rules command there changes what the loader leaves (ExecStartPre= of auditd.service runs before
+# its ExecStartPost=, and audit-rules.service's ExecStartPost= after its augenrules --load).
+RULE_LOADER_NEIGHBOURS = (("auditd.service", "ExecStartPre"), ("audit-rules.service", "ExecStartPre"),
+                          ("audit-rules.service", "ExecStartPost"))
 # auditctl options that only print (the status, the rules, the version, the usage)
 AUDITCTL_READ_ONLY = frozenset({"-s", "-l", "-v", "-h", "--help"})
 
@@ -674,16 +679,24 @@ def _boot_rule_file(ctx: CollectContext) -> tuple[tuple[str, str] | None, list[G
     commands = [(f"{unit} {key}={value}", *_loader_command(value)) for unit, key in RULE_LOADERS
                 for value in systemd_sockets.unit_list_setting(Path(ctx.root), unit, "Service", key,
                                                                ctx.target.runtime)[0] or []]
+    neighbours = [(f"{unit} {key}={value}", *_loader_command(value)) for unit, key in RULE_LOADER_NEIGHBOURS
+                  for value in systemd_sockets.unit_list_setting(Path(ctx.root), unit, "Service", key,
+                                                                 ctx.target.runtime)[0] or []]
     augenrules = next((setting for setting, kind, _ in commands if kind == "augenrules"), None)
+    loader = augenrules or next((setting for setting, kind, _ in commands if kind == "auditctl"), None)
+    # The settings are lists run in order: a command added beside the loader (a drop-in without a
+    # reset, or in ExecStartPre=) runs too, before or after it, and may delete, disable or add rules.
+    # A second augenrules --load loads the same rules again: only another command changes them (two
+    # auditctl -R files of the loaders' own settings are a gap of their own, below).
+    beside = {setting for setting, _, _ in neighbours}
+    others = [setting for setting, kind, _ in neighbours + commands
+              if kind == "other" or (kind == "auditctl" and (augenrules is not None or setting in beside))]
+    if loader is not None and others:
+        other_unit, named = others[0].split(" ", 1)[0], loader.split(" ", 1)
+        shown = named[1] if named[0] == other_unit else loader  # the unit named once when the same
+        return None, [_gap("persistent_rules", f"{others[0]} runs besides {shown}: lbaudit cannot tell which "
+                                               "audit rules the two leave loaded at boot")]
     if augenrules is not None:
-        # The settings are lists run in order: a command added beside augenrules --load (a drop-in
-        # without a reset) runs too, before or after it, and may delete, disable or add rules.
-        others = [setting for setting, kind, _ in commands if kind in ("auditctl", "other")]
-        if others:
-            other_unit, loader = others[0].split(" ", 1)[0], augenrules.split(" ", 1)
-            shown = loader[1] if loader[0] == other_unit else augenrules  # the unit named once when the same
-            return None, [_gap("persistent_rules", f"{others[0]} runs besides {shown}: lbaudit cannot tell which "
-                                                   "audit rules the two leave loaded at boot")]
         return None, []
     for setting, kind, path in commands:
         if kind == "other":

@@ -53,3 +53,29 @@ def test_a_second_rules_file_loaded_before_augenrules_is_not_vouched_for(tmp_pat
 def test_a_rule_command_run_through_a_shell_after_augenrules_is_not_vouched_for(tmp_path):
     statuses, _, _ = persistent(image(tmp_path, dropin=_dropin("/bin/sh -c 'auditctl -D'")))
     assert statuses == (NOT_REVIEWED, NOT_REVIEWED)
+
+
+def test_a_rules_file_loaded_in_exec_start_pre_is_not_vouched_for(tmp_path):
+    # ExecStartPre= runs before auditd and its ExecStartPost=: the file's never rules stay in front
+    dropin = "[Service]\nExecStartPre=/sbin/auditctl -R /etc/audit/never.rules\n"
+    statuses, source, gaps = persistent(image(tmp_path, dropin=dropin))
+    assert statuses == (NOT_REVIEWED, NOT_REVIEWED)
+    assert source is None
+    assert gaps == ["auditd.service ExecStartPre=/sbin/auditctl -R /etc/audit/never.rules runs besides "
+                    "ExecStartPost=-/sbin/augenrules --load: lbaudit cannot tell which audit rules the two leave "
+                    "loaded at boot"]
+
+
+def test_control_case_a_status_print_beside_augenrules_changes_nothing(tmp_path):
+    dropin = "[Service]\nExecStartPre=-/sbin/auditctl -s\nExecStartPost=/sbin/auditctl -l\n"
+    assert persistent(image(tmp_path, dropin=dropin)) == ((PASS, PASS), "/etc/audit/rules.d (augenrules)", [])
+
+
+def test_a_rules_command_beside_a_unit_that_loads_audit_rules_is_not_vouched_for(tmp_path):
+    from tests.hostile.test_rules12_audit_boot_loader import BY_AUDITCTL
+    dropin = "[Service]\nExecStartPre=/sbin/auditctl -R /etc/audit/never.rules\n"
+    statuses, source, gaps = persistent(image(tmp_path, override=BY_AUDITCTL, dropin=dropin))
+    assert statuses == (NOT_REVIEWED, NOT_REVIEWED)
+    assert gaps == ["auditd.service ExecStartPre=/sbin/auditctl -R /etc/audit/never.rules runs besides "
+                    "ExecStartPost=-/sbin/auditctl -R /etc/audit/audit.rules: lbaudit cannot tell which audit rules "
+                    "the two leave loaded at boot"]
