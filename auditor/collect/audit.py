@@ -696,6 +696,20 @@ def _boot_rule_file(ctx: CollectContext) -> tuple[tuple[str, str] | None, list[G
         shown = named[1] if named[0] == other_unit else loader  # the unit named once when the same
         return None, [_gap("persistent_rules", f"{others[0]} runs besides {shown}: lbaudit cannot tell which "
                                                "audit rules the two leave loaded at boot")]
+    if not any(setting.startswith("auditd.service ") and kind != "unrelated" for setting, kind, _ in commands):
+        # auditd.service loads no rules itself (audit 4 leaves that to audit-rules.service, which it
+        # pulls in with Wants=; an audit 3 unit whose ExecStartPost= a drop-in emptied): an auditd
+        # the boot starts then loads nothing unless audit-rules.service is started too.  (Neither
+        # started, or audit-rules.service masked, the check's boot units already say so.)
+        root = Path(ctx.root)
+        auditd_state, _ = systemd_sockets.unit_boot_state(root, "auditd.service", ctx.target.runtime)
+        rules_state, _ = systemd_sockets.unit_boot_state(root, "audit-rules.service", ctx.target.runtime)
+        if auditd_state == "enabled" and rules_state in ("disabled", "absent", "unknown"):
+            state = "cannot be read" if rules_state == "unknown" else f"is {rules_state}"
+            return None, [_gap("persistent_rules", "auditd.service starts at boot but loads no rules (no augenrules "
+                                                   "--load or auditctl -R in its ExecStartPost=), and "
+                                                   f"audit-rules.service, which loads them in audit 4, {state}: "
+                                                   "nothing may load the persistent rules at boot")]
     if augenrules is not None:
         return None, []
     for setting, kind, path in commands:
