@@ -696,6 +696,8 @@ def _boot_rule_file(ctx: CollectContext) -> tuple[tuple[str, str] | None, list[G
         shown = named[1] if named[0] == other_unit else loader  # the unit named once when the same
         return None, [_gap("persistent_rules", f"{others[0]} runs besides {shown}: lbaudit cannot tell which "
                                                "audit rules the two leave loaded at boot")]
+    rules_unit_loads = any(setting.startswith("audit-rules.service ") and kind != "unrelated"
+                           for setting, kind, _ in commands)
     if not any(setting.startswith("auditd.service ") and kind != "unrelated" for setting, kind, _ in commands):
         # auditd.service loads no rules itself (audit 4 leaves that to audit-rules.service, which it
         # pulls in with Wants=; an audit 3 unit whose ExecStartPost= a drop-in emptied): an auditd
@@ -710,6 +712,10 @@ def _boot_rule_file(ctx: CollectContext) -> tuple[tuple[str, str] | None, list[G
                                                    "--load or auditctl -R in its ExecStartPost=), and "
                                                    f"audit-rules.service, which loads them in audit 4, {state}: "
                                                    "nothing may load the persistent rules at boot")]
+        if rules_state == "enabled" and not rules_unit_loads:
+            return None, [_gap("persistent_rules", "neither auditd.service nor audit-rules.service, which the boot "
+                                                   "starts, runs augenrules --load or auditctl -R (ExecStartPost=, "
+                                                   "ExecStart=): nothing may load the persistent rules at boot")]
     if augenrules is not None:
         return None, []
     for setting, kind, path in commands:

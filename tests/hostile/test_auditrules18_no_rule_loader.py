@@ -58,3 +58,11 @@ def test_the_reason_names_what_is_missing(tmp_path):
         "auditd.service starts at boot but loads no rules (no augenrules --load or auditctl -R in its "
         "ExecStartPost=), and audit-rules.service, which loads them in audit 4, is disabled: nothing may load the "
         "persistent rules at boot"]
+
+
+def test_audit_rules_service_whose_command_a_drop_in_replaced_loads_nothing(tmp_path):
+    units = {"auditd.service": AUDITD_4, "audit-rules.service": AUDIT_RULES_4}
+    dropin = tmp_path / "image" / "etc" / "systemd" / "system" / "audit-rules.service.d"
+    dropin.mkdir(parents=True)
+    (dropin / "off.conf").write_text("[Service]\nExecStart=\nExecStart=/bin/true\n")
+    assert image(tmp_path, units, enabled=("auditd.service",)) == expect(NOT_REVIEWED, PASS)
