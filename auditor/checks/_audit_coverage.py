@@ -298,14 +298,18 @@ def _matches_at_fork(rule: AuditRule) -> bool:
         f.name in TASK_UNMATCHED_FIELDS for f in rule.fields)
 
 
-def _task_and_exclude(rules: list[AuditRule], accepted: frozenset) -> tuple[Hit | None, list[Hit], tuple[Hit, ...]]:
+def _task_and_exclude(rules: list[AuditRule], accepted: frozenset, lists: tuple[str, ...] = ("task", "exclude")
+                      ) -> tuple[Hit | None, list[Hit], tuple[Hit, ...]]:
     """Rules outside the exit list that stop socket events: (one that stops them all, partial ones,
-    the always task rule whose accepted filters alone kept a never task rule after it away)."""
+    the always task rule whose accepted filters alone kept a never task rule after it away).  Only
+    the rules of ``lists`` are read: a caller that judges the exclude list on another record type
+    reads the task list alone, so that an exclude rule that stops every SYSCALL record does not end
+    the pass before a never task rule written after it."""
     against: list[Hit] = []
     decider: Hit | None = None  # the first always task rule without narrowing filters
     relied: tuple[Hit, ...] = ()
     for index, rule in enumerate(rules):
-        if rule.kind != "syscall":
+        if rule.kind != "syscall" or rule.rule_list not in lists:
             continue
         if rule.rule_list == "task" and not _matches_at_fork(rule):
             continue  # neither an always rule that decides first nor a never rule that stops anything
@@ -466,9 +470,8 @@ def _selects_op(rule: AuditRule, op: str) -> bool:
 def judge_uring_op(rules: list[AuditRule], op: str, accepted: frozenset) -> PathVerdict:
     """Is the io_uring operation ``op`` recorded by these rules?  The verdict's path is the op."""
     path = Path(op, op, None)
-    stopper, against, relied = _task_and_exclude(rules, accepted)
-    against = [h for h in against if h.rule.rule_list == "task"]  # exclude rules judged below, on URINGOP
-    if stopper is not None and stopper.rule.rule_list == "task":
+    stopper, against, relied = _task_and_exclude(rules, accepted, lists=("task",))  # exclude: below, on URINGOP
+    if stopper is not None:
         return PathVerdict(path, "shadowed", stopper, tuple(against))
     for index, rule in enumerate(rules):
         if rule.kind == "syscall" and rule.rule_list == "exclude" and rule.fields:

@@ -1637,8 +1637,11 @@ those words; a collection that could not read /proc/cmdline (a gap) is not_revie
 On a host that boots with systemd (/run/systemd/system live, the systemd program in an image) the
 persistent rules are the file those units load with `auditctl -R` when they run that instead of
 `augenrules --load` (`ExecStartPost=-/sbin/auditctl -R /etc/audit/audit.rules`, the documented
-alternative): rules.d is then never compiled (a loader run through a shell, or two files, is
-not_reviewed).  The persistent rules count only if the boot loads them: auditd.service runs augenrules --load when it
+alternative): rules.d is then never compiled (a loader run through a shell, two files, or a command
+that touches the rules run besides the loader, such as a drop-in's added
+`ExecStartPost=-/sbin/auditctl -D` or an `ExecStartPre=` of auditd.service, is not_reviewed; so is an
+auditd.service the boot starts that loads no rules itself while audit-rules.service is not started,
+or is started with its augenrules --load replaced).  The persistent rules count only if the boot loads them: auditd.service runs augenrules --load when it
 starts (ExecStartPost in audit 3, Wants=audit-rules.service in audit 4) and audit-rules.service can
 be enabled alone; a unit is started when linked from a .wants/.requires/.upholds directory or an
 alias, or pulled in by a unit the boot starts, and not masked (recorded as `boot_units`).  When

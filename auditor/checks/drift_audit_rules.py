@@ -99,6 +99,13 @@ _MEANING = {"enabled": {0: "auditing off", 1: "auditing on", 2: "auditing on and
             "loginuid_immutable": {0: "a process may change its loginuid", 1: "loginuid immutable"}}
 
 
+# What the kernel holds after a boot whose rules do not set it (kernel/audit.c: audit_rate_limit 0,
+# audit_failure AUDIT_FAIL_PRINTK, audit_backlog_limit 64 unless audit_backlog_limit= is on the
+# command line; the loginuid_immutable feature off).  Not -e (auditd's -s decides what the boot
+# leaves) nor --backlog_wait_time (60 * HZ jiffies: it depends on the kernel's HZ).
+_KERNEL_DEFAULTS = {"rate_limit": 0, "failure": 1, "backlog_limit": 64, "loginuid_immutable": 0}
+
+
 def _said(setting: str, number: int) -> str:
     meaning = _MEANING.get(setting, {}).get(number)
     return f"{number} ({meaning})" if meaning else str(number)
@@ -118,6 +125,7 @@ def _control_outcomes(audit: AuditFacts, persistent: list[AuditRule], source: st
             rule = AuditRule(text=f"audit_backlog_limit={value}", origin=KERNEL_CMDLINE, kind="control")
             evidence = ["/facts/audit/boot_backlog_limit", f"/facts/audit/{attribute}"]
         elif last is None:
+            outcomes += _default_drift(audit, name, flag, attribute, source)
             continue
         else:
             index, rule, value = last
@@ -143,6 +151,26 @@ def _control_outcomes(audit: AuditFacts, persistent: list[AuditRule], source: st
             outcomes.append(failed(subject, f"the kernel holds {name} {_said(name, running)}, but {setter} "
                                             f"{_said(name, configured)} ({rule.text} at {rule.origin})", **common))
     return outcomes
+
+
+def _default_drift(audit: AuditFacts, name: str, flag: str, attribute: str, source: str) -> list[Outcome]:
+    """A failing finding when the kernel holds another value than its own default, which a boot whose
+    rules set no such statement leaves; none when they agree or the value is not known (nothing the
+    rules configure to compare)."""
+    default = _KERNEL_DEFAULTS.get(name)
+    running = getattr(audit, attribute)
+    if default is None or running is None or running == default:
+        return []
+    cmdline = ""
+    if name == "backlog_limit":
+        if audit.boot_audit is None:  # the command line was not read: its audit_backlog_limit= is not known
+            return []
+        cmdline = " (nor does audit_backlog_limit= on the kernel command line)"
+    return [failed(f"audit control {flag} ({name})",
+                   f"the kernel holds {name} {_said(name, running)}, but the rules the next boot loads set no "
+                   f"{flag}{cmdline}, so the boot leaves the kernel's default {_said(name, default)}",
+                   observed={name: running}, expected={name: default, "origin": "the kernel's default", "source": source},
+                   evidence=[f"/facts/audit/{attribute}", "/facts/audit/persistent_rules"])]
 
 
 @check(
@@ -186,7 +214,10 @@ when the kernel's value was not collected (a snapshot from before lbaudit read i
 without it); a statement after `-e 2` is refused by the locked kernel and sets nothing.  So is
 `--loginuid-immutable` (the kernel's loginuid_immutable feature, auditctl -s or AUDIT_GET_FEATURE);
 `-D` is not compared.  Where the rules set no `-b`, the kernel keeps the `audit_backlog_limit=` of
-its command line (/proc/cmdline), which is then the value compared.  Needs a live host (or a snapshot of one); an offline root directory has no loaded rules
+its command line (/proc/cmdline), which is then the value compared.  Where the rules set no `-r`,
+`-f`, `-b` (nor the command line `audit_backlog_limit=`) or `--loginuid-immutable`, the boot leaves
+the kernel's default (rate limit 0, failure 1, backlog limit 64, loginuid mutable), and a kernel
+holding another value (set by hand with auditctl) is a failing finding; the same value is none.  Needs a live host (or a snapshot of one); an offline root directory has no loaded rules
 (not_applicable).  Lines the parser could not read make an extra not_reviewed finding, because a
 rule missing from one side may then be reported as drift.
 Without auditctl the loaded rules are read over netlink, with syscall numbers where auditctl -l

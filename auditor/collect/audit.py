@@ -637,6 +637,13 @@ def _rules_d_names(ctx: CollectContext, listed: list[str]) -> tuple[list[str], l
 # /etc/audit/audit.rules" ("To not use augenrules, copy this file to /etc/systemd/system/..."),
 # with which the boot loads audit.rules as it stands and never compiles rules.d.
 RULE_LOADERS = (("auditd.service", "ExecStartPost"), ("audit-rules.service", "ExecStart"))
+# The other settings of those units that run commands when they start, before or after the loader:
+# a rules command there changes what the loader leaves (ExecStartPre= of auditd.service runs before
+# its ExecStartPost=, and audit-rules.service's ExecStartPost= after its augenrules --load).
+RULE_LOADER_NEIGHBOURS = (("auditd.service", "ExecStartPre"), ("audit-rules.service", "ExecStartPre"),
+                          ("audit-rules.service", "ExecStartPost"))
+# auditctl options that only print (the status, the rules, the version, the usage)
+AUDITCTL_READ_ONLY = frozenset({"-s", "-l", "-v", "-h", "--help"})
 
 
 def _loader_command(value: str) -> tuple[str, str | None]:
@@ -653,6 +660,8 @@ def _loader_command(value: str) -> tuple[str, str | None]:
         return "augenrules", None
     if program == "auditctl" and "-R" in argv[1:-1]:
         return "auditctl", argv[argv.index("-R", 1) + 1]
+    if program == "auditctl" and argv[1:] and set(argv[1:]) <= AUDITCTL_READ_ONLY:
+        return "unrelated", None  # prints the status or the rules, changes nothing
     if "augenrules" in value or "auditctl" in value:
         return "other", None
     return "unrelated", None
@@ -662,21 +671,59 @@ def _boot_rule_file(ctx: CollectContext) -> tuple[tuple[str, str] | None, list[G
     """The rules file the boot's units load with ``auditctl -R`` instead of ``augenrules --load``,
     with the unit setting that does it; None where augenrules loads them (or no unit of systemd's
     says: not booted with systemd, units absent, unreadable, which the boot units say themselves).
-    A command lbaudit cannot read, or two files, is a gap: which rules load is not known."""
+    A command lbaudit cannot read, two files, or a command that touches the rules beside ``augenrules
+    --load`` (the settings are lists, run in order) is a gap: which rules load is not known."""
     if not _boot_units_seen(ctx):
         return _init_script_rule_file(ctx)
     files: list[tuple[str, str]] = []
-    for unit, key in RULE_LOADERS:
-        values, _ = systemd_sockets.unit_list_setting(Path(ctx.root), unit, "Service", key, ctx.target.runtime)
-        for value in values or []:
-            kind, path = _loader_command(value)
-            if kind == "augenrules":
-                return None, []
-            if kind == "other":
-                return None, [_gap("persistent_rules", f"{unit} {key}={value}: lbaudit cannot tell which audit rules "
-                                                       "this loads at boot")]
-            if kind == "auditctl" and path is not None:
-                files.append((path, f"{unit} {key}={value}"))
+    commands = [(f"{unit} {key}={value}", *_loader_command(value)) for unit, key in RULE_LOADERS
+                for value in systemd_sockets.unit_list_setting(Path(ctx.root), unit, "Service", key,
+                                                               ctx.target.runtime)[0] or []]
+    neighbours = [(f"{unit} {key}={value}", *_loader_command(value)) for unit, key in RULE_LOADER_NEIGHBOURS
+                  for value in systemd_sockets.unit_list_setting(Path(ctx.root), unit, "Service", key,
+                                                                 ctx.target.runtime)[0] or []]
+    augenrules = next((setting for setting, kind, _ in commands if kind == "augenrules"), None)
+    loader = augenrules or next((setting for setting, kind, _ in commands if kind == "auditctl"), None)
+    # The settings are lists run in order: a command added beside the loader (a drop-in without a
+    # reset, or in ExecStartPre=) runs too, before or after it, and may delete, disable or add rules.
+    # A second augenrules --load loads the same rules again: only another command changes them (two
+    # auditctl -R files of the loaders' own settings are a gap of their own, below).
+    beside = {setting for setting, _, _ in neighbours}
+    others = [setting for setting, kind, _ in neighbours + commands
+              if kind == "other" or (kind == "auditctl" and (augenrules is not None or setting in beside))]
+    if loader is not None and others:
+        other_unit, named = others[0].split(" ", 1)[0], loader.split(" ", 1)
+        shown = named[1] if named[0] == other_unit else loader  # the unit named once when the same
+        return None, [_gap("persistent_rules", f"{others[0]} runs besides {shown}: lbaudit cannot tell which "
+                                               "audit rules the two leave loaded at boot")]
+    rules_unit_loads = any(setting.startswith("audit-rules.service ") and kind != "unrelated"
+                           for setting, kind, _ in commands)
+    if not any(setting.startswith("auditd.service ") and kind != "unrelated" for setting, kind, _ in commands):
+        # auditd.service loads no rules itself (audit 4 leaves that to audit-rules.service, which it
+        # pulls in with Wants=; an audit 3 unit whose ExecStartPost= a drop-in emptied): an auditd
+        # the boot starts then loads nothing unless audit-rules.service is started too.  (Neither
+        # started, or audit-rules.service masked, the check's boot units already say so.)
+        root = Path(ctx.root)
+        auditd_state, _ = systemd_sockets.unit_boot_state(root, "auditd.service", ctx.target.runtime)
+        rules_state, _ = systemd_sockets.unit_boot_state(root, "audit-rules.service", ctx.target.runtime)
+        if auditd_state == "enabled" and rules_state in ("disabled", "absent", "unknown"):
+            state = "cannot be read" if rules_state == "unknown" else f"is {rules_state}"
+            return None, [_gap("persistent_rules", "auditd.service starts at boot but loads no rules (no augenrules "
+                                                   "--load or auditctl -R in its ExecStartPost=), and "
+                                                   f"audit-rules.service, which loads them in audit 4, {state}: "
+                                                   "nothing may load the persistent rules at boot")]
+        if rules_state == "enabled" and not rules_unit_loads:
+            return None, [_gap("persistent_rules", "neither auditd.service nor audit-rules.service, which the boot "
+                                                   "starts, runs augenrules --load or auditctl -R (ExecStartPost=, "
+                                                   "ExecStart=): nothing may load the persistent rules at boot")]
+    if augenrules is not None:
+        return None, []
+    for setting, kind, path in commands:
+        if kind == "other":
+            return None, [_gap("persistent_rules", f"{setting}: lbaudit cannot tell which audit rules this loads at "
+                                                   "boot")]
+        if kind == "auditctl" and path is not None:
+            files.append((path, setting))
     if len(files) > 1:
         shown = "; ".join(setting for _, setting in files)
         return None, [_gap("persistent_rules", f"the boot loads more than one rules file ({shown}): lbaudit reads one")]

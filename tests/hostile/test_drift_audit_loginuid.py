@@ -56,8 +56,10 @@ def test_the_finding_says_what_the_kernel_holds(tmp_path):
     assert outcome.evidence[1] == "/facts/audit/loginuid_immutable"
 
 
-def test_rules_without_it_compare_nothing(tmp_path):
-    assert findings(tmp_path, "-D\n-b 8192\n", 1).get(SUBJECT) is None
+def test_rules_without_it_compare_the_kernels_default(tmp_path):
+    # the next boot leaves the feature off: a kernel holding it on was set by hand (auditrules18)
+    assert findings(tmp_path, "-D\n-b 8192\n", 0).get(SUBJECT) is None
+    assert findings(tmp_path / "on", "-D\n-b 8192\n", 1)[SUBJECT].status is Status.FAIL
 
 
 def test_the_feature_is_read_from_the_kernels_reply():
