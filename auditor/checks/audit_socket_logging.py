@@ -1446,7 +1446,7 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.14.0",
+    version="1.15.0",
     needs=("audit",),
     # net.ipv4.tcp_fastopen, running (each network namespace's) and as the boot sets it: whether
     # programs connect with sendto/sendmsg and MSG_FASTOPEN, which the rules must then audit
@@ -1701,6 +1701,10 @@ read): an entry whose never classes take nt away fails, naming the user.  Withou
 macOS 14), it fails with that reason.  syscalls, arches and the loaded/persistent split are Linux
 notions and are not used there.  Hosts whose sockets an EDR logs instead waive the failure, naming
 the EDR in the waiver's reason.
+Since 1.15.0 the persistent scopes are not_reviewed where the boot may load other rules than rules.d
+says or none: a command beside augenrules --load in the units that load the rules (an auditctl -D,
+-e 0 or -R, a shell), or no unit that loads them at all (audit 4's auditd.service without
+audit-rules.service, an emptied ExecStartPost=, a replaced audit-rules.service ExecStart=).
 """,
 )
 def audit_socket_logging(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[Outcome]:

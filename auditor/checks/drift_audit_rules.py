@@ -176,7 +176,7 @@ def _default_drift(audit: AuditFacts, name: str, flag: str, attribute: str, sour
 @check(
     name="drift.audit_rules",
     title="Loaded audit rules match the rules the next boot loads",
-    version="1.6.0",
+    version="1.7.0",
     needs=["audit"],
     params=DriftAuditRulesParams,
     severity=Severity.MEDIUM,
@@ -222,6 +222,9 @@ holding another value (set by hand with auditctl) is a failing finding; the same
 rule missing from one side may then be reported as drift.
 Without auditctl the loaded rules are read over netlink, with syscall numbers where auditctl -l
 prints names.  With no /etc/audit at all the persistent rules are none.
+Since 1.7.0 a setting rules.d leaves unset (-r, -f, -b, --loginuid-immutable) is compared with
+what the next boot leaves, the kernel's default (rate 0, failure 1, backlog 64 or the command line's
+audit_backlog_limit, loginuid mutable): a running auditctl -r 5 set by hand is drift.
 """,
 )
 def drift_audit_rules(snapshot: HostSnapshot, params: DriftAuditRulesParams) -> list[Outcome]:
