@@ -256,7 +256,9 @@ class _Export:
             "supports": [{"platform-family": "linux"}],
             "status": "loaded",
             "depends": [{"name": source.path, "path": source.path, "status": "loaded", "lbaudit_sha256": source.sha256}
-                        for source in policy.sources[1:]],
+                        for source in policy.sources[1:]]
+                       + ([{"name": self.ev.waiver_file.path, "path": self.ev.waiver_file.path, "status": "loaded",
+                            "lbaudit_sha256": self.ev.waiver_file.sha256}] if self.ev.waiver_file is not None else []),
             "attributes": [{"name": r.id, "options": {"value": key_sorted(r.params)}} for r in rules],
             "groups": [{"id": path, "title": None, "controls": ids} for path, ids in groups.items()],
             "controls": self.controls(rules),

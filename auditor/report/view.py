@@ -766,6 +766,8 @@ def _method(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha2
     reasons = ev.result.incomplete_reasons
     inputs = [InputRow("Policy file" + (" (extends)" if i else ""), s.path, s.sha256)
               for i, s in enumerate(ev.policy.sources)]
+    if ev.waiver_file is not None:  # it decides which failures are waived: checked as the policy is
+        inputs.append(InputRow("Waivers file", ev.waiver_file.path, ev.waiver_file.sha256))
     inputs += [
         InputRow("Policy (resolved)", f"{ev.policy.id} {ev.policy.version}", ev.policy_sha256),
         InputRow("Facts", "facts and gaps, canonical JSON", ev.facts_sha256),
