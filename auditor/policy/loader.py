@@ -939,9 +939,16 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
     blanket waiver (no subject, or one of wildcards alone: every failing finding of the rule), an expiry more than a year
     out.  (A reason or approver that is a placeholder is a problem: :func:`_placeholder_problems`.)"""
     warnings = []
-    for owner, index, waiver in located:
+    for position, (owner, index, waiver) in enumerate(located):
         line, col = owner.doc.position(("waivers", index))
         where = f"waivers[{index}] ({waiver.rule})"
+        shadow = _shadowing(located[:position], waiver)
+        if shadow is not None:
+            earlier_owner, earlier_index, earlier = shadow
+            eline, ecol = earlier_owner.doc.position(("waivers", earlier_index))
+            warnings.append(Problem(owner.name, line, col, f"{where}: waives nothing: waivers[{earlier_index}] "
+                                    f"({earlier_owner.name}:{eline}:{ecol}) is applied first and waives every failure "
+                                    f"this one names, as long or longer (until {earlier.expires}); remove one of them"))
         days = (waiver.expires - today).days
         if days < 0:
             text = f"expired on {waiver.expires} ({-days} days ago): it is no longer honoured; renew or remove it"
@@ -968,6 +975,20 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
         if widened is not None:
             warnings.append(Problem(owner.name, line, col, f"{where}: {_widened_number(waiver.subject or '', widened)}"))
     return warnings
+
+
+def _shadowing(earlier: list[tuple[Any, int, Waiver]], waiver: Waiver) -> tuple[Any, int, Waiver] | None:
+    """The first of the ``earlier`` waivers (applied before ``waiver``) that makes it dead: of its
+    rule, honoured at least as long, and of its subject or of one matching every subject (none, or
+    stars alone).  A failing finding is waived by the first honoured waiver that matches it
+    (auditor/model/waiving.py), so ``waiver`` never waives one while that one is there; the run
+    still calls it "applied" (it matched), so no "matched no failing finding" warning says so."""
+    for entry in earlier:
+        prior = entry[2]
+        if prior.rule == waiver.rule and prior.expires >= waiver.expires and (
+                prior.subject == waiver.subject or prior.subject is None or set(prior.subject) == {"*"}):
+            return entry
+    return None
 
 
 # A * written against a number ("tcp 0.0.0.0:80*", "tcp 0.0.0.0:*80 *"): the star continues the

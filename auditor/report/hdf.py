@@ -168,13 +168,16 @@ class _Export:
         lines = [f"{w.state}: {'subject ' + w.subject if w.subject else 'every finding'}, approved by {w.approver} "
                  f"until {w.expires.isoformat()}: {w.reason} ({len(w.findings)} findings)" for w in states]
         applied = [w for w in states if w.state == "applied"]
+        # the rule's waived findings, not what each waiver matched: a failure two waivers match is
+        # waived once (by the first), and was counted once for each
+        waived = sum(1 for f in self.by_rule.get(rule.id, ()) if f.status == Status.WAIVED)
         return {
             "justification": "; ".join(lines),
             "expiration_date": min(w.expires for w in (applied or states)).isoformat(),
             "run": True,  # lbaudit always runs the check; a waiver changes how a failure is counted
             "skipped_due_to_waiver": False,
-            "message": (f"{sum(len(w.findings) for w in applied)} findings waived by the policy"
-                        if applied else "no finding waived (the waiver expired or matched nothing)"),
+            "message": (f"{waived} finding{'' if waived == 1 else 's'} waived by the policy"
+                        if waived else "no finding waived (the waiver expired or matched nothing)"),
         }
 
     def control(self, rule: ResolvedRule) -> dict:
