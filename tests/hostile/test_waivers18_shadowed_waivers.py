@@ -10,16 +10,18 @@ matched:
   policy after the waiver moved to a waivers file, a second approval pasted under the first), and the
   run called it "applied", so no "matched no failing finding" warning ever said it was dead either;
 * the HDF profile's waiver message summed what each waiver matched: one failure matched by three
-  waivers was "3 findings waived by the policy".
+  waivers was "3 findings waived by the policy"; the attestation (PDF and HTML) called the dead
+  waiver "applied" to the failure another approval waived.
 
-Now ``validate`` and ``evaluate`` warn at such a waiver, naming the earlier one, and HDF counts the
-rule's waived findings.  A waiver of the same subject that runs longer (a renewal, which takes over
+Now ``validate`` and ``evaluate`` warn at such a waiver, naming the earlier one, HDF counts the
+rule's waived findings, and the attestation calls such a waiver "superseded".  A waiver of the same subject that runs longer (a renewal, which takes over
 when the first expires) is not warned about.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from tests.cli import run_cli
@@ -89,11 +91,14 @@ def test_evaluate_warns_too_and_hdf_counts_the_failure_once(tmp_path):
     waived = [f for f in findings if f["status"] == "waived"]
     assert [f["waiver"]["approver"] for f in waived] == ["Alice Doe"]
     out = tmp_path / "out"
-    run = run_cli("report", evidence, "--format", "hdf", "--out-dir", out)
+    run = run_cli("report", evidence, "--format", "hdf,html", "--out-dir", out)
     assert run.returncode == 0, run.stdout + run.stderr
     control = next(c for c in json.loads((out / "shadow.hdf.json").read_bytes())["profiles"][0]["controls"]
                    if c["id"] == "eph")
     assert control["waiver_data"]["message"] == "1 finding waived by the policy", control["waiver_data"]
+    rows = re.findall(r'<tr class="w-([a-z]+)">(.*?)</tr>', (out / "shadow.html").read_text(encoding="utf-8"))
+    states = {("Alice" in cells, "Bob" in cells): state for state, cells in rows}
+    assert states == {(True, False): "applied", (False, True): "superseded"}, rows
 
 
 def test_control_case_a_renewal_that_runs_longer_is_not_warned_about(tmp_path):
