@@ -102,6 +102,16 @@ def is_blanket(glob: str | None) -> bool:
     return glob is None or ("*" in glob and not any(character.isalnum() for character in glob))
 
 
+def is_namespace_blanket(glob: str | None) -> bool:
+    """Whether a waiver of this subject glob waives every failing finding of its rule in every other
+    network namespace: it says ``in netns`` (which such a subject must, :func:`reaches_other_namespaces`)
+    and otherwise names nothing, as :func:`is_blanket` reads a subject (``* in netns *``,
+    ``*in netns*``, ``*:* in netns ?*``): no protocol, address, port, program or namespace, so it
+    covers every container and ``ip netns``, those started later too."""
+    return (glob is not None and NAMESPACE_WORDS in glob and not is_blanket(glob)
+            and is_blanket(glob.replace(NAMESPACE_WORDS, "*")))
+
+
 def reaches_other_namespaces(glob: str | None) -> bool:
     """Whether a waiver of this subject glob may waive a finding in another network namespace than
     the collector's (a container's, an ``ip netns``'s): only one that says so (``... in netns web``,

@@ -30,7 +30,7 @@ from auditor.model.policy import (
     WaiverSource,
 )
 from auditor.model.records import mutable_record
-from auditor.model.waiving import is_blanket
+from auditor.model.waiving import NAMESPACE_WORDS, is_blanket, is_namespace_blanket
 from auditor.patterns import first_use
 from auditor.policy.yamlsafe import (
     DocumentKind,
@@ -963,6 +963,11 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
         if is_blanket(waiver.subject):
             warnings.append(Problem(owner.name, line, col, f"{where}: {_blanket_words(waiver.subject)} waives "
                                     "every failing finding of the rule (a blanket waiver); name the subject it is for"))
+        elif is_namespace_blanket(waiver.subject):
+            warnings.append(Problem(owner.name, line, col, f"{where}: subject {waiver.subject!r} names nothing but "
+                                    f"'{NAMESPACE_WORDS}', so it waives every failing finding of the rule in every "
+                                    "other network namespace (containers, ip netns), those started later too (a "
+                                    "blanket waiver there); name the subject and namespace it is for"))
         written_class = _CHARACTER_CLASS().search(waiver.subject) if waiver.subject else None
         if written_class is not None:
             # Subjects hold brackets ("tcp [::]:22 ..."), so a subject glob takes them as written;
