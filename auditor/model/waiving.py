@@ -112,6 +112,14 @@ def is_namespace_blanket(glob: str | None) -> bool:
             and is_blanket(glob.replace(NAMESPACE_WORDS, "*")))
 
 
+def shadows(prior: Waiver, waiver: Waiver) -> bool:
+    """Whether ``prior``, applied before ``waiver``, leaves it nothing to waive whatever the findings:
+    of its rule, honoured at least as long, and of its subject or of one matching every subject
+    (none, or stars alone).  A failing finding is waived by the first honoured waiver that matches it."""
+    return prior.rule == waiver.rule and prior.expires >= waiver.expires and (
+        prior.subject == waiver.subject or prior.subject is None or set(prior.subject) == {"*"})
+
+
 def reaches_other_namespaces(glob: str | None) -> bool:
     """Whether a waiver of this subject glob may waive a finding in another network namespace than
     the collector's (a container's, an ``ip netns``'s): only one that says so (``... in netns web``,

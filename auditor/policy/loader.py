@@ -30,7 +30,7 @@ from auditor.model.policy import (
     WaiverSource,
 )
 from auditor.model.records import mutable_record
-from auditor.model.waiving import NAMESPACE_WORDS, is_blanket, is_namespace_blanket
+from auditor.model.waiving import NAMESPACE_WORDS, is_blanket, is_namespace_blanket, shadows
 from auditor.patterns import first_use
 from auditor.policy.yamlsafe import (
     DocumentKind,
@@ -983,17 +983,11 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
 
 
 def _shadowing(earlier: list[tuple[Any, int, Waiver]], waiver: Waiver) -> tuple[Any, int, Waiver] | None:
-    """The first of the ``earlier`` waivers (applied before ``waiver``) that makes it dead: of its
-    rule, honoured at least as long, and of its subject or of one matching every subject (none, or
-    stars alone).  A failing finding is waived by the first honoured waiver that matches it
-    (auditor/model/waiving.py), so ``waiver`` never waives one while that one is there; the run
-    still calls it "applied" (it matched), so no "matched no failing finding" warning says so."""
-    for entry in earlier:
-        prior = entry[2]
-        if prior.rule == waiver.rule and prior.expires >= waiver.expires and (
-                prior.subject == waiver.subject or prior.subject is None or set(prior.subject) == {"*"}):
-            return entry
-    return None
+    """The first of the ``earlier`` waivers (applied before ``waiver``) that makes it dead
+    (:func:`auditor.model.waiving.shadows`): ``waiver`` never waives a finding while that one is
+    there, yet the run records it "applied" (it matched), so no "matched no failing finding"
+    warning says so."""
+    return next((entry for entry in earlier if shadows(entry[2], waiver)), None)
 
 
 # A * written against a number ("tcp 0.0.0.0:80*", "tcp 0.0.0.0:*80 *"): the star continues the

@@ -13,7 +13,8 @@ matched:
   waivers was "3 findings waived by the policy"; the attestation (PDF and HTML) called the dead
   waiver "applied" to the failure another approval waived.
 
-Now ``validate`` and ``evaluate`` warn at such a waiver, naming the earlier one, HDF counts the
+Now ``validate`` and ``evaluate`` warn at such a waiver, naming the earlier one (and ``evaluate`` at
+one an earlier glob left nothing to waive in its run), HDF counts the
 rule's waived findings, and the attestation calls such a waiver "superseded".  A waiver of the same subject that runs longer (a renewal, which takes over
 when the first expires) is not warned about.
 """
@@ -87,6 +88,7 @@ def test_evaluate_warns_too_and_hdf_counts_the_failure_once(tmp_path):
                   "-o", evidence, "--color", "never")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "waivers.yaml:2:5: waivers[0] (eph): waives nothing: waivers[0] (" in run.stderr, run.stderr
+    assert "every failing finding it matches" not in run.stderr, run.stderr  # said once, by the warning above
     findings = json.loads(evidence.read_bytes())["result"]["findings"]
     waived = [f for f in findings if f["status"] == "waived"]
     assert [f["waiver"]["approver"] for f in waived] == ["Alice Doe"]
@@ -113,3 +115,17 @@ def test_control_case_another_subject_is_not_warned_about(tmp_path):
     run = run_cli("validate", "--no-plugins", policy, "--waivers", waivers)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "waives nothing" not in run.stdout
+
+
+def test_evaluate_warns_at_a_waiver_an_earlier_glob_leaves_nothing_to_waive(tmp_path):
+    """An earlier glob (``ephemeral*``) waived the failure a later waiver names exactly: no static
+    rule can tell every glob that covers another, so ``evaluate`` says so from what the run waived,
+    where it said nothing and the later waiver read as "applied"."""
+    policy, waivers = _files(tmp_path, policy_subject="ephemeral*")
+    evidence = tmp_path / "evidence.json"
+    run = run_cli("evaluate", "--no-plugins", "--policy", policy, "--waivers", waivers, "--target", f"root:{ROOT}",
+                  "-o", evidence, "--color", "never")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert ("waivers.yaml:2:5: waivers[0] (eph): every failing finding it matches (1) is waived by an earlier "
+            "waiver, so it waives nothing in this run") in run.stderr, run.stderr
+    assert "policy.yaml:9:5: waivers[0] (eph): every failing finding" not in run.stderr, run.stderr
