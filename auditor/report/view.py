@@ -736,11 +736,14 @@ def _passes(ev: Evidence, by_rule: dict[str, list[Finding]]) -> tuple[PassRow, .
     return tuple(rows)
 
 
-def _waivers(ev: Evidence) -> Waivers:
+def waiver_outcomes(ev: Evidence) -> list[tuple[str, int]]:
+    """Each waiver of the run's (in order) as a report states it: "expired" and the findings it
+    matched, "applied" and the findings it waived, "superseded" (each failure it matched an earlier
+    waiver waived) and those it matched, or "unused" and 0."""
     result = ev.result
     waived_under: dict[str, AppliedWaiver] = {f.id: f.waiver for f in result.findings
                                               if f.status == Status.WAIVED and f.waiver is not None}
-    rows = []
+    outcomes = []
     for w in result.waivers:
         state, count = (w.state if w.state in ("expired", "applied") else "unused"), len(w.findings)
         if state == "applied":
@@ -751,12 +754,19 @@ def _waivers(ev: Evidence) -> Waivers:
             count = sum(1 for fid in w.findings if waived_under.get(fid) == own)
             if not count:
                 state, count = "superseded", len(w.findings)
-        rows.append(WaiverRow(w.rule_id, w.subject or None, w.approver, w.reason, w.expires.isoformat(), state, count))
+        outcomes.append((state, count))
+    return outcomes
+
+
+def _waivers(ev: Evidence) -> Waivers:
+    result = ev.result
+    rows = tuple(WaiverRow(w.rule_id, w.subject or None, w.approver, w.reason, w.expires.isoformat(), state, count)
+                 for w, (state, count) in zip(result.waivers, waiver_outcomes(ev)))
     waived = tuple(WaivedRow(f.rule_id, f.subject, f.severity.value, f.waiver.approver if f.waiver else NOTHING,
                              f.waiver.expires.isoformat() if f.waiver else NOTHING)
                    for f in sorted((f for f in result.findings if f.status == Status.WAIVED),
                                    key=lambda f: (f.rule_id, f.subject)))
-    return Waivers(ev.run.evaluated_on.isoformat(), tuple(rows), waived)
+    return Waivers(ev.run.evaluated_on.isoformat(), rows, waived)
 
 
 def _method(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha256: str) -> Method:

@@ -98,6 +98,7 @@ def test_evaluate_warns_too_and_hdf_counts_the_failure_once(tmp_path):
     control = next(c for c in json.loads((out / "shadow.hdf.json").read_bytes())["profiles"][0]["controls"]
                    if c["id"] == "eph")
     assert control["waiver_data"]["message"] == "1 finding waived by the policy", control["waiver_data"]
+    assert "superseded: subject ephemeral port pool, approved by Bob Roe" in control["waiver_data"]["justification"]
     rows = re.findall(r'<tr class="w-([a-z]+)">(.*?)</tr>', (out / "shadow.html").read_text(encoding="utf-8"))
     states = {("Alice" in cells, "Bob" in cells): state for state, cells in rows}
     assert states == {(True, False): "applied", (False, True): "superseded"}, rows
