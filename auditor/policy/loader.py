@@ -942,7 +942,8 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
     for position, (owner, index, waiver) in enumerate(located):
         line, col = owner.doc.position(("waivers", index))
         where = f"waivers[{index}] ({waiver.rule})"
-        shadow = _shadowing(located[:position], waiver)
+        # (an expired one is said to be so below: it waives nothing whatever comes before it)
+        shadow = _shadowing(located[:position], waiver) if waiver.expires >= today else None
         if shadow is not None:
             earlier_owner, earlier_index, earlier = shadow
             eline, ecol = earlier_owner.doc.position(("waivers", earlier_index))
