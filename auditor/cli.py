@@ -472,9 +472,10 @@ def _unused_waivers(evidence: Any, places: list[Any]) -> list[Any]:
     from auditor.errors import Problem
     from auditor.model.waiving import unused_reasons
 
-    if not any(state.state == "unused" for state in evidence.result.waivers):
-        return []  # most runs: no finding to read again
     waivers = [*evidence.policy.waivers, *(evidence.waiver_file.waivers if evidence.waiver_file else [])]
+    superseded = _superseded_waivers(evidence, waivers, places)
+    if not any(state.state == "unused" for state in evidence.result.waivers):
+        return superseded  # most runs: no finding to read again
     # "fixed" only when it names no finding of this run: not one that could not be judged
     reasons = unused_reasons(evidence.result.findings, waivers, evidence.result.waivers)
     waiver_rules_disabled = {rule.id: not rule.enabled for rule in evidence.policy.rules}
@@ -487,7 +488,33 @@ def _unused_waivers(evidence: Any, places: list[Any]) -> list[Any]:
         said = "; remove it if what it waived is fixed" if why is None else f", but {why}"
         unused.append(Problem(place.file, place.line, place.column,
                               f"{place.message}: matched no failing finding in this run{said}"))
-    return unused
+    return superseded + unused
+
+
+def _superseded_waivers(evidence: Any, waivers: list[Any], places: list[Any]) -> list[Any]:
+    """Waivers that matched failing findings, each of which an earlier waiver waived: recorded
+    "applied", they waived nothing (a failure is waived by the first honoured waiver that matches
+    it), which an attestation calls "superseded".  Not one validate's warning already names as dead
+    behind an earlier one of its subject (auditor/policy/loader.py ``_shadowing``)."""
+    from auditor.errors import Problem
+    from auditor.model.result import Status
+    from auditor.model.waiving import applied_waiver, shadows
+
+    states = evidence.result.waivers
+    if sum(1 for state in states if state.state == "applied") < 2:
+        return []  # a waiver can be superseded only by another that applied
+    waived_under = {f.id: f.waiver for f in evidence.result.findings if f.status is Status.WAIVED}
+    superseded = []
+    for index, (waiver, state, place) in enumerate(zip(waivers, states, places)):
+        if state.state != "applied" or any(shadows(prior, waiver) for prior in waivers[:index]):
+            continue
+        own = applied_waiver(waiver)
+        if not any(waived_under.get(fid) == own for fid in state.findings):
+            superseded.append(Problem(place.file, place.line, place.column,
+                                      f"{place.message}: every failing finding it matches ({len(state.findings)}) is "
+                                      "waived by an earlier waiver, so it waives nothing in this run; remove it, or "
+                                      "narrow the earlier one if this one is the approval meant"))
+    return superseded
 
 
 def _warn(warnings: list[Any]) -> None:

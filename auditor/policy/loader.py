@@ -30,7 +30,7 @@ from auditor.model.policy import (
     WaiverSource,
 )
 from auditor.model.records import mutable_record
-from auditor.model.waiving import is_blanket
+from auditor.model.waiving import NAMESPACE_WORDS, is_blanket, is_namespace_blanket, shadows
 from auditor.patterns import first_use
 from auditor.policy.yamlsafe import (
     DocumentKind,
@@ -939,9 +939,17 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
     blanket waiver (no subject, or one of wildcards alone: every failing finding of the rule), an expiry more than a year
     out.  (A reason or approver that is a placeholder is a problem: :func:`_placeholder_problems`.)"""
     warnings = []
-    for owner, index, waiver in located:
+    for position, (owner, index, waiver) in enumerate(located):
         line, col = owner.doc.position(("waivers", index))
         where = f"waivers[{index}] ({waiver.rule})"
+        # (an expired one is said to be so below: it waives nothing whatever comes before it)
+        shadow = _shadowing(located[:position], waiver) if waiver.expires >= today else None
+        if shadow is not None:
+            earlier_owner, earlier_index, earlier = shadow
+            eline, ecol = earlier_owner.doc.position(("waivers", earlier_index))
+            warnings.append(Problem(owner.name, line, col, f"{where}: waives nothing: waivers[{earlier_index}] "
+                                    f"({earlier_owner.name}:{eline}:{ecol}) is applied first and waives every failure "
+                                    f"this one names, as long or longer (until {earlier.expires}); remove one of them"))
         days = (waiver.expires - today).days
         if days < 0:
             text = f"expired on {waiver.expires} ({-days} days ago): it is no longer honoured; renew or remove it"
@@ -956,6 +964,11 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
         if is_blanket(waiver.subject):
             warnings.append(Problem(owner.name, line, col, f"{where}: {_blanket_words(waiver.subject)} waives "
                                     "every failing finding of the rule (a blanket waiver); name the subject it is for"))
+        elif is_namespace_blanket(waiver.subject):
+            warnings.append(Problem(owner.name, line, col, f"{where}: subject {waiver.subject!r} names nothing but "
+                                    f"'{NAMESPACE_WORDS}', so it waives every failing finding of the rule in every "
+                                    "other network namespace (containers, ip netns), those started later too (a "
+                                    "blanket waiver there); name the subject and namespace it is for"))
         written_class = _CHARACTER_CLASS().search(waiver.subject) if waiver.subject else None
         if written_class is not None:
             # Subjects hold brackets ("tcp [::]:22 ..."), so a subject glob takes them as written;
@@ -968,6 +981,14 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
         if widened is not None:
             warnings.append(Problem(owner.name, line, col, f"{where}: {_widened_number(waiver.subject or '', widened)}"))
     return warnings
+
+
+def _shadowing(earlier: list[tuple[Any, int, Waiver]], waiver: Waiver) -> tuple[Any, int, Waiver] | None:
+    """The first of the ``earlier`` waivers (applied before ``waiver``) that makes it dead
+    (:func:`auditor.model.waiving.shadows`): ``waiver`` never waives a finding while that one is
+    there, yet the run records it "applied" (it matched), so no "matched no failing finding"
+    warning says so."""
+    return next((entry for entry in earlier if shadows(entry[2], waiver)), None)
 
 
 # A * written against a number ("tcp 0.0.0.0:80*", "tcp 0.0.0.0:*80 *"): the star continues the

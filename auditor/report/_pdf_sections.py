@@ -808,6 +808,9 @@ def waivers(doc: Doc) -> list[Flowable]:
                 state += f"; {count_phrase(waiver.findings, 'finding')} still failing"
         elif waiver.state == "applied":
             state = f"<b>applied</b> to {count_phrase(waiver.findings, 'finding')}"
+        elif waiver.state == "superseded":
+            state = (f"superseded: the {count_phrase(waiver.findings, 'finding')} it matches "
+                     f"{'is' if waiver.findings == 1 else 'are'} waived by an earlier waiver")
         else:
             state = "unused: matched no failing finding"
         subject = text(waiver.subject) if waiver.subject is not None else "every finding of the rule"

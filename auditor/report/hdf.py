@@ -50,7 +50,7 @@ from auditor.report._shared import (
     rule_source,
     utc_timestamp,
 )
-from auditor.report.view import content_sha256, finding_sentence
+from auditor.report.view import content_sha256, finding_sentence, waiver_outcomes
 from auditor.text import line_text, shell_word
 
 # HDF impact from lbaudit severity, on InSpec's scale (0.0 none / not applicable, low 0.01-0.39,
@@ -157,24 +157,31 @@ class _Export:
         self.records: dict[str, CheckRecord] = {}
         for record in evidence.checks:
             self.records.setdefault(record.name, record)
+        self.waiver_outcomes = waiver_outcomes(evidence)
         self.by_rule: dict[str, list[Finding]] = {}
         for finding in evidence.result.findings:
             self.by_rule.setdefault(finding.rule_id, []).append(finding)
 
     def waiver_data(self, rule: ResolvedRule) -> dict | None:
-        states = [w for w in self.ev.result.waivers if w.rule_id == rule.id]
-        if not states:
+        outcomes = [(w, state, count) for w, (state, count) in zip(self.ev.result.waivers, self.waiver_outcomes)
+                    if w.rule_id == rule.id]
+        if not outcomes:
             return None
-        lines = [f"{w.state}: {'subject ' + w.subject if w.subject else 'every finding'}, approved by {w.approver} "
-                 f"until {w.expires.isoformat()}: {w.reason} ({len(w.findings)} findings)" for w in states]
-        applied = [w for w in states if w.state == "applied"]
+        # as the attestation states each: "superseded" where an earlier waiver waived all it matched
+        lines = [f"{state}: {'subject ' + w.subject if w.subject else 'every finding'}, approved by {w.approver} "
+                 f"until {w.expires.isoformat()}: {w.reason} ({count} findings)" for w, state, count in outcomes]
+        states = [w for w, _, _ in outcomes]
+        applied = [w for w, state, _ in outcomes if state == "applied"]
+        # the rule's waived findings, not what each waiver matched: a failure two waivers match is
+        # waived once (by the first), and was counted once for each
+        waived = sum(1 for f in self.by_rule.get(rule.id, ()) if f.status == Status.WAIVED)
         return {
             "justification": "; ".join(lines),
             "expiration_date": min(w.expires for w in (applied or states)).isoformat(),
             "run": True,  # lbaudit always runs the check; a waiver changes how a failure is counted
             "skipped_due_to_waiver": False,
-            "message": (f"{sum(len(w.findings) for w in applied)} findings waived by the policy"
-                        if applied else "no finding waived (the waiver expired or matched nothing)"),
+            "message": (f"{waived} finding{'' if waived == 1 else 's'} waived by the policy"
+                        if waived else "no finding waived (the waiver expired or matched nothing)"),
         }
 
     def control(self, rule: ResolvedRule) -> dict:
@@ -256,7 +263,9 @@ class _Export:
             "supports": [{"platform-family": "linux"}],
             "status": "loaded",
             "depends": [{"name": source.path, "path": source.path, "status": "loaded", "lbaudit_sha256": source.sha256}
-                        for source in policy.sources[1:]],
+                        for source in policy.sources[1:]]
+                       + ([{"name": self.ev.waiver_file.path, "path": self.ev.waiver_file.path, "status": "loaded",
+                            "lbaudit_sha256": self.ev.waiver_file.sha256}] if self.ev.waiver_file is not None else []),
             "attributes": [{"name": r.id, "options": {"value": key_sorted(r.params)}} for r in rules],
             "groups": [{"id": path, "title": None, "controls": ids} for path, ids in groups.items()],
             "controls": self.controls(rules),

@@ -237,6 +237,9 @@ def render_junit(evidence: Evidence, context: ReportContext) -> bytes:
         ("tool.version", evidence.tool.version),
     ):
         ET.SubElement(properties, "property", {"name": name, "value": value})
+    if evidence.waiver_file is not None:  # the file that waived failures (--waivers), checked as the policy is
+        ET.SubElement(properties, "property", {"name": "waivers.path", "value": evidence.waiver_file.path})
+        ET.SubElement(properties, "property", {"name": "waivers.sha256", "value": evidence.waiver_file.sha256})
     for control in result.controls:  # the engine's judgement of each control, as the evidence records it
         objective = "satisfied" if control.satisfied else "not satisfied"
         ET.SubElement(properties, "property",

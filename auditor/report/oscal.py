@@ -273,8 +273,27 @@ class _Builder:
                     ]
                     or [{"href": f"#{self.evidence_resource_uuid}"}],
                 },
+                *self.waiver_file_resources(),
             ]
         }
+
+    def waiver_file_resources(self) -> list[dict]:
+        """The waivers file of the run (``--waivers``), with its SHA-256: it decides which failures
+        are waived, so it is checked against the file as the policy files are."""
+        waiver_file = self.ev.waiver_file
+        if waiver_file is None:
+            return []
+        return [{
+            "uuid": self.run_uuid("resource", "waivers"),
+            "title": "lbaudit waivers file",
+            "description": "The waivers given apart from the policy (--waivers): approved, dated deviations "
+            "that waive failing findings.",
+            "rlinks": [{
+                "href": _uri(waiver_file.path),
+                "media-type": "application/yaml",
+                "hashes": [{"algorithm": "SHA-256", "value": waiver_file.sha256}],
+            }],
+        }]
 
     # ------------------------------------------------------------ the result
 

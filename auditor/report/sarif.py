@@ -259,6 +259,15 @@ class _Run:
             # each file once (the schema's uniqueItems), however often the evidence lists it
             for source in dict.fromkeys(ev.policy.sources)
         ]
+        if ev.waiver_file is not None and all(a["location"]["uri"] != _file_uri(ev.waiver_file.path) for a in artifacts):
+            # the file that waived failures (--waivers): its digest is checked as the policy files' are
+            artifacts.append({
+                "location": {"uri": _file_uri(ev.waiver_file.path)},
+                "hashes": {"sha-256": ev.waiver_file.sha256},
+                "roles": ["userSpecifiedConfiguration"],
+                "mimeType": "application/yaml",
+                "description": {"text": "lbaudit waivers file (--waivers)"},
+            })
         artifacts.append(
             {
                 "location": {"uri": _file_uri(evidence_reference(ev, self.ctx))},

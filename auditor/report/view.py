@@ -21,7 +21,7 @@ from auditor.model.base import canonical_json, sha256_hex
 from auditor.model.evidence import CheckRecord, Evidence
 from auditor.model.facts import SECTIONS, GapKind
 from auditor.model.records import record
-from auditor.model.result import STATUS_ORDER, Finding, Severity, Status, Verdict
+from auditor.model.result import STATUS_ORDER, AppliedWaiver, Finding, Severity, Status, Verdict
 from auditor.text import line_text, one_line
 
 if TYPE_CHECKING:
@@ -452,8 +452,8 @@ class WaiverRow:
     approver: str
     reason: str
     expires: str
-    state: str  # "expired", "applied" or "unused"
-    findings: int  # how many findings it covered
+    state: str  # "expired", "applied", "superseded" (each failure it matches an earlier waiver waives) or "unused"
+    findings: int  # applied: how many findings it waived; else how many it matched
 
 
 @record
@@ -736,11 +736,32 @@ def _passes(ev: Evidence, by_rule: dict[str, list[Finding]]) -> tuple[PassRow, .
     return tuple(rows)
 
 
+def waiver_outcomes(ev: Evidence) -> list[tuple[str, int]]:
+    """Each waiver of the run's (in order) as a report states it: "expired" and the findings it
+    matched, "applied" and the findings it waived, "superseded" (each failure it matched an earlier
+    waiver waived) and those it matched, or "unused" and 0."""
+    result = ev.result
+    waived_under: dict[str, AppliedWaiver] = {f.id: f.waiver for f in result.findings
+                                              if f.status == Status.WAIVED and f.waiver is not None}
+    outcomes = []
+    for w in result.waivers:
+        state, count = (w.state if w.state in ("expired", "applied") else "unused"), len(w.findings)
+        if state == "applied":
+            # A waiver's findings are those it matched; each is waived by the first honoured waiver
+            # that matches it, so one an earlier waiver covers waived none of them: "applied" said
+            # it accepted failures another approval accepted.
+            own = AppliedWaiver(reason=w.reason, approver=w.approver, expires=w.expires, subject=w.subject)
+            count = sum(1 for fid in w.findings if waived_under.get(fid) == own)
+            if not count:
+                state, count = "superseded", len(w.findings)
+        outcomes.append((state, count))
+    return outcomes
+
+
 def _waivers(ev: Evidence) -> Waivers:
     result = ev.result
-    rows = tuple(WaiverRow(w.rule_id, w.subject or None, w.approver, w.reason, w.expires.isoformat(),
-                           w.state if w.state in ("expired", "applied") else "unused", len(w.findings))
-                 for w in result.waivers)
+    rows = tuple(WaiverRow(w.rule_id, w.subject or None, w.approver, w.reason, w.expires.isoformat(), state, count)
+                 for w, (state, count) in zip(result.waivers, waiver_outcomes(ev)))
     waived = tuple(WaivedRow(f.rule_id, f.subject, f.severity.value, f.waiver.approver if f.waiver else NOTHING,
                              f.waiver.expires.isoformat() if f.waiver else NOTHING)
                    for f in sorted((f for f in result.findings if f.status == Status.WAIVED),
@@ -766,6 +787,8 @@ def _method(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha2
     reasons = ev.result.incomplete_reasons
     inputs = [InputRow("Policy file" + (" (extends)" if i else ""), s.path, s.sha256)
               for i, s in enumerate(ev.policy.sources)]
+    if ev.waiver_file is not None:  # it decides which failures are waived: checked as the policy is
+        inputs.append(InputRow("Waivers file", ev.waiver_file.path, ev.waiver_file.sha256))
     inputs += [
         InputRow("Policy (resolved)", f"{ev.policy.id} {ev.policy.version}", ev.policy_sha256),
         InputRow("Facts", "facts and gaps, canonical JSON", ev.facts_sha256),
