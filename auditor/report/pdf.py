@@ -149,7 +149,8 @@ def _header_part(value: str) -> str:
 # plain text (control and bidi characters as their escapes) on the pages, the header and the information;
 # 5: the embedded evidence's name (the attachment a viewer lists) likewise; 6: characters drawn as
 # nothing (zero-width, soft hyphen, tags) as their escapes, and host text on one line (a line feed as \n);
-# 7: the Unicode noncharacters (U+FFFE, U+FDD0, ...) as their escapes
+# 7: the Unicode noncharacters (U+FFFE, U+FDD0, ...) as their escapes; the --waivers file and its digest
+# among the inputs; a waiver an earlier one always overrides shown as superseded
 RENDERING_REVISION = 7
 
 
