@@ -1175,7 +1175,8 @@ processes that differ (an allowed program handed a socket another made, or that 
 judged for each of them, each by the first rule that fits it, and passes only when it is allowed
 for every one; the service manager (pid 1, holding the sockets of socket units) is left out when
 another process holds the socket too.  A process name (comm) that is neither its executable's nor
-its argv[0]'s is one the process gave itself (prctl PR_SET_NAME): it matches a process exception
+its argv[0]'s, as exec gives it (the whole base name, or its first 15 bytes; a shorter prefix, or the
+name in other letter case, is not), is one the process gave itself (prctl PR_SET_NAME): it matches a process exception
 neither way, and the finding's subject (which waivers select by) names the process `? (comm
 NAME, unproven)`, not NAME; one only its argv[0] gives, the executable being another file (run through a link of
 that name, which any user can make), matches, and the message names the executable.  When an
