@@ -121,8 +121,8 @@ class ListenerMatch(StrictModel):
         "\"net:[4026532281]\"), or \"host\" for the collector's own namespace, which a glob matches by its names "
         "only (host, an ip netns name) and its inode only when written out whole: \"net:*\" selects the other "
         "namespaces.")
-    container: str | None = Field(None, description="Name of a container in the listener's namespace, shell-style glob.")
-    image: str | None = Field(None, description="Image of a container in the listener's namespace, shell-style glob.")
+    container: str | None = Field(None, description="Name of the container holding the listener (any container in its namespace when the holders are not known), shell-style glob.")
+    image: str | None = Field(None, description="Image of the container holding the listener (any container in its namespace when the holders are not known), shell-style glob.")
     pod: str | None = Field(None, description="Kubernetes pod name (io.kubernetes.pod.name label), shell-style glob.")
     k8s_namespace: str | None = Field(
         None, description="Kubernetes namespace (io.kubernetes.pod.namespace label), shell-style glob.")
@@ -612,9 +612,17 @@ class _Place:
     workloads: tuple[Workload, ...] = ()
     namespace: NetNamespace | None = field(default=None, compare=False)  # None: the host's own
     exact: frozenset[str] = frozenset()  # what it matches only as written whole, never by a glob
+    # another namespace's own listeners: a container selector is asked of the containers holding
+    # each (:func:`_holders_workloads`); not a host listener judged as a container's (docker-proxy)
+    by_holders: bool = False
 
 
 HOST = _Place(frozenset({"host"}))
+
+
+def _held_place(place: _Place) -> _Place:
+    """``place`` (another namespace) as the place of its own listeners (:attr:`_Place.by_holders`)."""
+    return _Place(place.names, place.workloads, place.namespace, place.exact, True)
 
 
 def _place(ns: NetNamespace) -> _Place:
@@ -647,12 +655,36 @@ def _workload_matches(pattern: str, workloads: tuple[Workload, ...], values: lis
     return _any_of(pattern, values)
 
 
-def _place_matches(match: ListenerMatch, place: _Place) -> list[Tri]:
+_WORKLOAD_SELECTORS = ("container", "image", "pod", "k8s_namespace")
+
+
+def _holders_workloads(place: _Place, listener: Listener) -> tuple[Workload, ...] | None:
+    """The workloads of another namespace whose processes hold ``listener``; all of them when its
+    holders are not known (as for a listener whose owner is unknown); None when its holders are
+    known and none is in a workload seen (a process that entered the namespace, nsenter): which
+    container it is, if any, cannot be told.  Several containers share a namespace (a pod's app
+    and sidecars, ``--network container:``): a selector for one held for every process there."""
+    if not place.workloads or not listener.processes:
+        return place.workloads
+    pids = {process.pid for process in listener.processes}
+    held = tuple(w for w in place.workloads if pids & set(w.pids))
+    return held or None
+
+
+def _place_matches(match: ListenerMatch, place: _Place, listener: Listener | None = None) -> list[Tri]:
+    """``listener``: the listener of another namespace being matched, whose holders' containers a
+    container selector is asked of (None: the host's, whose place :func:`_owners_place` already
+    narrowed so, or a host listener that serves a container's published port)."""
     results: list[Tri] = []
     if match.namespace is not None:
         # "net:[INODE]" is taken as written too: as a glob its brackets would be a character class
         results.append(match.namespace in place.exact
                        or any(name == match.namespace or fnmatchcase(name, match.namespace) for name in place.names))
+    if listener is not None and any(getattr(match, name) is not None for name in _WORKLOAD_SELECTORS):
+        held = _holders_workloads(place, listener)
+        if held is None:
+            return results + [None] * sum(getattr(match, name) is not None for name in _WORKLOAD_SELECTORS)
+        place = _Place(place.names, held, place.namespace, place.exact)
     workloads = place.workloads
     for name, values in (("container", [w.name for w in workloads]), ("image", [w.image for w in workloads]),
                          ("pod", [w.pod if w.runtime == "kubernetes" or w.pod else "" for w in workloads]),
@@ -671,7 +703,7 @@ def _matches(match: ListenerMatch, listener: Listener, complete: bool = True, pl
         return False
     if match.ports is not None and not any(lo <= listener.port <= hi for lo, hi in map(_port_span, match.ports)):
         return False
-    results: list[Tri] = _place_matches(match, place)
+    results: list[Tri] = _place_matches(match, place, listener if place.by_holders else None)
     holders = judged_holders(listener.processes)
     if match.process is not None:
         results.append(_holders_match(match.process, [own_name(p) for p in holders], complete, _as_comm))
@@ -788,7 +820,7 @@ def deciding_exceptions(listener: Listener, matches: list[ListenerMatch], namesp
     if namespace is None or namespace.current:
         place = _owners_place(_place(namespace) if namespace is not None else HOST, listener)
     else:
-        place = _place(namespace)
+        place = _held_place(_place(namespace))
     shared = _distinct_holders(listener)
     holders = [copy_with(listener, {"processes": [holder]}) for holder in shared] if shared else [listener]
     index = {id(rule): i for i, (_, rule) in enumerate(exceptions)}
@@ -1265,7 +1297,11 @@ names (host, an ip netns name) only, and through its inode only when that is wri
 listeners; a container known only by its cgroup (no name yet) matches neither way, so the
 candidate rules decide as for an unknown owner.  In the host's own namespace (where containers run
 with `--network host`) a container selector matches the container whose process holds the
-listener, never another process of the host.  A namespace that could not be entered is
+listener, never another process of the host; in another namespace, which several containers may
+share (a pod's app and sidecars, `--network container:NAME`), the containers whose processes hold
+the listener when its holders are known (a sidecar's listener does not meet the app's exception),
+and a listener held only by processes in no container seen (one that entered the namespace) matches
+neither way.  A namespace that could not be entered is
 not_reviewed; processes whose namespace could not be read make a not_reviewed discovery finding;
 a snapshot without the netns section (older lbaudit) gets one not_reviewed finding that says so.
 """,
@@ -1415,6 +1451,7 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
             (detail_gaps if len(gap.path) > 3 else holder_gaps).setdefault(gap.path[1], []).append(gap.reason)
     served = served or {}
     served_places = {i: _place(group.namespace) for i, group in served.items() if group.namespace is not None}
+    own_place = _held_place(place) if in_other else place
     # How this namespace's sockets were collected: the host's in the provenance, another's in its counts
     method = ((sockets.counts.method or None if sockets.counts is not None else None) if in_other
               else snapshot.provenance.methods.get("sockets"))
@@ -1422,7 +1459,7 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
     outcomes = [
         _as_published(_judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default,
                              exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],
-                             served_places.get(i, place if in_other else _owners_place(place, l)),
+                             served_places.get(i, own_place if in_other else _owners_place(place, l)),
                              _exposure(l, place.namespace, host, params, namespaces) if in_other else None,
                              place.namespace, *_doubt_args(doubts.get(i), l, place.namespace if in_other else None,
                                                            host, params, namespaces)),

@@ -1,0 +1,60 @@
+"""Hostile corpus, false passes: a container exception met by another process of the namespace.
+
+A container selector (``container``, ``image``, ``pod``, ``k8s_namespace``) is about a container's
+listeners.  In the host's namespace it matched only the container whose process holds the listener
+(net.bind_addresses 1.4.1).  In any other namespace it still asked whether such a container was
+*anywhere* in the namespace, and several share one: every container of a Kubernetes pod (the app
+and its sidecars), ``docker run --network container:app``, and any process that entered the
+namespace (``nsenter --net``, which a rootless engine's user may do) and is in no container at all.
+So a sidecar's (or an outsider's) wildcard listener on the namespace's macvlan passed under the
+exception written for ``container: app``.
+
+Now, where the listener's holders are known, a container selector is asked of the containers that
+hold it: the sidecar's listener fails (no exception is about it), and one held by a process in no
+container seen is not decided by the container's exception (not_reviewed, the rules disagree).
+A listener the app holds still passes.
+"""
+
+from __future__ import annotations
+
+from auditor.model.facts import ProcessInfo, Workload
+from auditor.model.result import Status
+from tests.checks.test_net_namespaces import LO, MACVLAN, bind, namespace, with_namespaces
+from tests.factories import listener
+
+APP = Workload(runtime="kubernetes", id="a" * 64, name="app", image="shop/app:1", pod="web-7d9", k8s_namespace="shop",
+               pids=[4242])
+SIDECAR = Workload(runtime="kubernetes", id="b" * 64, name="proxy", image="envoy:1.30", pod="web-7d9",
+                   k8s_namespace="shop", pids=[5151])
+EXCEPTION = {"exceptions": [{"match": {"container": "app"}, "allow": ["any"], "reason": "the app is published"}]}
+
+
+def _held_by(pid: int, name: str, port: int):
+    return listener("0.0.0.0", port, processes=[ProcessInfo(pid=pid, name=name)], uid=0, user="root", inode=pid)
+
+
+def _statuses(*listeners) -> dict[int, Status]:
+    snap = with_namespaces(namespace(interfaces=[LO, MACVLAN], listeners=list(listeners), workloads=[APP, SIDECAR]))
+    outcomes = [o for o in bind(snap, **EXCEPTION) if o.subject_detail.get("port")]
+    return {int(o.subject_detail["port"]): o.status for o in outcomes}
+
+
+def test_a_sidecar_s_listener_does_not_pass_under_the_app_container_s_exception():
+    """Before: pass (the app was in the namespace)."""
+    statuses = _statuses(_held_by(5151, "envoy", 15001), _held_by(4242, "app", 8080))
+    assert statuses[15001] == Status.FAIL
+    assert statuses[8080] == Status.PASS  # control: the app's own listener
+
+
+def test_a_process_in_no_container_is_not_decided_by_a_container_exception():
+    """A process that entered the pod's namespace (nsenter) and is in no container's cgroup.
+    Before: pass."""
+    statuses = _statuses(_held_by(6000, "nc", 4444))
+    assert statuses[4444] == Status.NOT_REVIEWED
+
+
+def test_control_case_a_pod_selector_still_matches_every_container_of_the_pod():
+    snap = with_namespaces(namespace(interfaces=[LO, MACVLAN], listeners=[_held_by(5151, "envoy", 15001)],
+                                     workloads=[APP, SIDECAR]))
+    params = {"exceptions": [{"match": {"pod": "web-*"}, "allow": ["any"], "reason": "the pod is published"}]}
+    assert [o.status for o in bind(snap, **params) if o.subject_detail.get("port")] == [Status.PASS]
