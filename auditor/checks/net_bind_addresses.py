@@ -612,8 +612,8 @@ class _Place:
     workloads: tuple[Workload, ...] = ()
     namespace: NetNamespace | None = field(default=None, compare=False)  # None: the host's own
     exact: frozenset[str] = frozenset()  # what it matches only as written whole, never by a glob
-    # another namespace's own listeners: a container selector is asked of the containers holding
-    # each (:func:`_holders_workloads`); not a host listener judged as a container's (docker-proxy)
+    # the namespace's own listeners: a container selector is asked of the containers holding each
+    # (:func:`_holders_workloads`); not a host listener judged as a container's (docker-proxy)
     by_holders: bool = False
 
 
@@ -621,7 +621,7 @@ HOST = _Place(frozenset({"host"}))
 
 
 def _held_place(place: _Place) -> _Place:
-    """``place`` (another namespace) as the place of its own listeners (:attr:`_Place.by_holders`)."""
+    """``place`` as the place of its own listeners (:attr:`_Place.by_holders`)."""
     return _Place(place.names, place.workloads, place.namespace, place.exact, True)
 
 
@@ -636,18 +636,6 @@ def _place(ns: NetNamespace) -> _Place:
     return _Place(frozenset({*ns.names, *inode}), tuple(ns.workloads), ns)
 
 
-def _owners_place(place: _Place, listener: Listener) -> _Place:
-    """The host's namespace as a selector of ``listener``: in it the workloads are containers run
-    with the host's network (``--network host``), beside every process of the host, so a container
-    selector matches the container that holds the listener, not any container sharing the
-    namespace (a host process on the port of an exception for a host-network container passed
-    under it).  A listener whose holders are not known matches no container there."""
-    if not place.workloads:
-        return place
-    pids = {process.pid for process in listener.processes}
-    return _Place(place.names, tuple(w for w in place.workloads if pids & set(w.pids)), place.namespace, place.exact)
-
-
 def _workload_matches(pattern: str, workloads: tuple[Workload, ...], values: list[str | None]) -> Tri:
     """No workload: False.  A workload whose field is unknown (seen only through its cgroup): unknown."""
     if not workloads:
@@ -659,22 +647,29 @@ _WORKLOAD_SELECTORS = ("container", "image", "pod", "k8s_namespace")
 
 
 def _holders_workloads(place: _Place, listener: Listener) -> tuple[Workload, ...] | None:
-    """The workloads of another namespace whose processes hold ``listener``; all of them when its
-    holders are not known (as for a listener whose owner is unknown); None when its holders are
-    known and none is in a workload seen (a process that entered the namespace, nsenter): which
-    container it is, if any, cannot be told.  Several containers share a namespace (a pod's app
-    and sidecars, ``--network container:``): a selector for one held for every process there."""
-    if not place.workloads or not listener.processes:
+    """The workloads of ``place`` whose processes hold ``listener`` (one holder of it, where its
+    holders are judged each alone): a container selector is about the container that holds a
+    listener, and several share a namespace (a pod's app and sidecars, ``--network container:``;
+    in the host's, those run with ``--network host`` beside every process of the host), so a
+    selector for one held for every process there, and a holder that another holds beside it.
+
+    In the host's namespace a holder in no container is a host process: none, and so is the
+    answer for a listener whose holders are not known.  In another, a listener whose holders are
+    not known gets all of them (as for an unknown owner), and one held only by processes in no
+    workload seen (that entered the namespace: nsenter) None: which container, if any, cannot be
+    told."""
+    host = place.namespace is None or place.namespace.current
+    if not place.workloads or (not listener.processes and not host):
         return place.workloads
     pids = {process.pid for process in listener.processes}
     held = tuple(w for w in place.workloads if pids & set(w.pids))
-    return held or None
+    return held if held or host else None
 
 
 def _place_matches(match: ListenerMatch, place: _Place, listener: Listener | None = None) -> list[Tri]:
-    """``listener``: the listener of another namespace being matched, whose holders' containers a
-    container selector is asked of (None: the host's, whose place :func:`_owners_place` already
-    narrowed so, or a host listener that serves a container's published port)."""
+    """``listener``: the listener being matched, whose holders' containers a container selector is
+    asked of (None: every container of ``place``, for a host listener that serves a container's
+    published port, judged as the container's)."""
     results: list[Tri] = []
     if match.namespace is not None:
         # "net:[INODE]" is taken as written too: as a glob its brackets would be a character class
@@ -817,10 +812,7 @@ def deciding_exceptions(listener: Listener, matches: list[ListenerMatch], namesp
     init`` gives each exception it writes what every listener it could decide for is reachable at."""
     exceptions = [(BindException.model_construct(match=match, allow=[], reason="-"),
                    _Rule(f"exception {i}", _NOTHING, None, match)) for i, match in enumerate(matches)]
-    if namespace is None or namespace.current:
-        place = _owners_place(_place(namespace) if namespace is not None else HOST, listener)
-    else:
-        place = _held_place(_place(namespace))
+    place = _held_place(_place(namespace) if namespace is not None else HOST)
     shared = _distinct_holders(listener)
     holders = [copy_with(listener, {"processes": [holder]}) for holder in shared] if shared else [listener]
     index = {id(rule): i for i, (_, rule) in enumerate(exceptions)}
@@ -1297,7 +1289,8 @@ names (host, an ip netns name) only, and through its inode only when that is wri
 listeners; a container known only by its cgroup (no name yet) matches neither way, so the
 candidate rules decide as for an unknown owner.  In the host's own namespace (where containers run
 with `--network host`) a container selector matches the container whose process holds the
-listener, never another process of the host; in another namespace, which several containers may
+listener, never another process of the host (a socket a container's process and a host process
+both hold is judged for each, by the container each is in); in another namespace, which several containers may
 share (a pod's app and sidecars, `--network container:NAME`), the containers whose processes hold
 the listener when its holders are known (a sidecar's listener does not meet the app's exception),
 and a listener held only by processes in no container seen (one that entered the namespace) matches
@@ -1451,7 +1444,7 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
             (detail_gaps if len(gap.path) > 3 else holder_gaps).setdefault(gap.path[1], []).append(gap.reason)
     served = served or {}
     served_places = {i: _place(group.namespace) for i, group in served.items() if group.namespace is not None}
-    own_place = _held_place(place) if in_other else place
+    own_place = _held_place(place)
     # How this namespace's sockets were collected: the host's in the provenance, another's in its counts
     method = ((sockets.counts.method or None if sockets.counts is not None else None) if in_other
               else snapshot.provenance.methods.get("sockets"))
@@ -1459,7 +1452,7 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
     outcomes = [
         _as_published(_judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default,
                              exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],
-                             served_places.get(i, own_place if in_other else _owners_place(place, l)),
+                             served_places.get(i, own_place),
                              _exposure(l, place.namespace, host, params, namespaces) if in_other else None,
                              place.namespace, *_doubt_args(doubts.get(i), l, place.namespace if in_other else None,
                                                            host, params, namespaces)),

@@ -58,3 +58,23 @@ def test_control_case_a_pod_selector_still_matches_every_container_of_the_pod():
                                      workloads=[APP, SIDECAR]))
     params = {"exceptions": [{"match": {"pod": "web-*"}, "allow": ["any"], "reason": "the pod is published"}]}
     assert [o.status for o in bind(snap, **params) if o.subject_detail.get("port")] == [Status.PASS]
+
+
+def test_a_host_process_sharing_a_host_network_container_s_socket_is_judged_as_itself():
+    """The host's namespace, a ``--network host`` container (pid 4242) and a host process (pid 5000)
+    that both hold one wildcard socket: each can accept on it, so it is judged for each.  The
+    container selector was asked of the containers of *all* its holders, so the host process met
+    the container's exception too.  Before: pass ("nc pid 5000: exception 1 allows any")."""
+    from auditor.model.facts import NamespaceFacts
+    from tests.checks.test_net_namespaces import host_namespace
+    from tests.factories import snapshot
+
+    host = host_namespace().model_copy(update={"workloads": [APP.model_copy(update={"runtime": "docker", "pod": None,
+                                                                                      "k8s_namespace": None})]})
+    shared = listener("0.0.0.0", 8080, processes=[ProcessInfo(pid=4242, name="app"), ProcessInfo(pid=5000, name="nc")],
+                      uid=0, user="root", inode=9)
+    alone = _held_by(4242, "app", 8081)
+    snap = snapshot(listeners=[shared, alone], netns=NamespaceFacts(namespaces=[host], published=[],
+                                                                    published_sources=["nat"]))
+    statuses = {int(o.subject_detail["port"]): o.status for o in bind(snap, **EXCEPTION) if o.subject_detail.get("port")}
+    assert statuses == {8080: Status.FAIL, 8081: Status.PASS}
