@@ -121,8 +121,8 @@ class ListenerMatch(StrictModel):
         "\"net:[4026532281]\"), or \"host\" for the collector's own namespace, which a glob matches by its names "
         "only (host, an ip netns name) and its inode only when written out whole: \"net:*\" selects the other "
         "namespaces.")
-    container: str | None = Field(None, description="Name of the container holding the listener (any container in its namespace when the holders are not known), shell-style glob.")
-    image: str | None = Field(None, description="Image of the container holding the listener (any container in its namespace when the holders are not known), shell-style glob.")
+    container: str | None = Field(None, description="Name of the container holding the listener, shell-style glob; when its holders are not known, every container of its namespace must match (of the host's, none does).")
+    image: str | None = Field(None, description="Image of the container holding the listener, shell-style glob; when its holders are not known, every container of its namespace must match (of the host's, none does).")
     pod: str | None = Field(None, description="Kubernetes pod name (io.kubernetes.pod.name label), shell-style glob.")
     k8s_namespace: str | None = Field(
         None, description="Kubernetes namespace (io.kubernetes.pod.namespace label), shell-style glob.")
@@ -655,9 +655,9 @@ def _holders_workloads(place: _Place, listener: Listener) -> tuple[Workload, ...
 
     In the host's namespace a holder in no container is a host process: none, and so is the
     answer for a listener whose holders are not known.  In another, a listener whose holders are
-    not known gets all of them (as for an unknown owner), and one held only by processes in no
-    workload seen (that entered the namespace: nsenter) None: which container, if any, cannot be
-    told."""
+    not known may be any one's: all of them, each of which a selector must match (see
+    :func:`_place_matches`); one held only by processes in no workload seen (that entered the
+    namespace: nsenter) None: which container, if any, cannot be told."""
     host = place.namespace is None or place.namespace.current
     if not place.workloads or (not listener.processes and not host):
         return place.workloads
@@ -679,6 +679,11 @@ def _place_matches(match: ListenerMatch, place: _Place, listener: Listener | Non
         held = _holders_workloads(place, listener)
         if held is None:
             return results + [None] * sum(getattr(match, name) is not None for name in _WORKLOAD_SELECTORS)
+        if not listener.processes and len(held) > 1:
+            # whose it is, is not known: it may be any one's, so what each says, when they agree
+            each = [_place_matches(match, _Place(place.names, (workload,), place.namespace, place.exact))
+                    for workload in held]
+            return [verdicts.pop() if len(verdicts := set(said)) == 1 else None for said in zip(*each)]
         place = _Place(place.names, held, place.namespace, place.exact)
     workloads = place.workloads
     for name, values in (("container", [w.name for w in workloads]), ("image", [w.image for w in workloads]),
@@ -1292,9 +1297,9 @@ with `--network host`) a container selector matches the container whose process 
 listener, never another process of the host (a socket a container's process and a host process
 both hold is judged for each, by the container each is in); in another namespace, which several containers may
 share (a pod's app and sidecars, `--network container:NAME`), the containers whose processes hold
-the listener when its holders are known (a sidecar's listener does not meet the app's exception),
-and a listener held only by processes in no container seen (one that entered the namespace) matches
-neither way.  A namespace that could not be entered is
+the listener when its holders are known (a sidecar's listener does not meet the app's exception);
+one whose holders are not known is decided only where every container there says the same, and one
+held only by processes in no container seen (one that entered the namespace) matches neither way.  A namespace that could not be entered is
 not_reviewed; processes whose namespace could not be read make a not_reviewed discovery finding;
 a snapshot without the netns section (older lbaudit) gets one not_reviewed finding that says so.
 """,

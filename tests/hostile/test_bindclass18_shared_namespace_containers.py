@@ -78,3 +78,15 @@ def test_a_host_process_sharing_a_host_network_container_s_socket_is_judged_as_i
                                                                     published_sources=["nat"]))
     statuses = {int(o.subject_detail["port"]): o.status for o in bind(snap, **EXCEPTION) if o.subject_detail.get("port")}
     assert statuses == {8080: Status.FAIL, 8081: Status.PASS}
+
+
+def test_a_listener_of_unknown_owner_is_not_decided_by_one_of_several_containers_exceptions():
+    """Its holders not known (a socket no process visible here holds): in a namespace of one
+    container it is that container's, but in a pod of two it may be either's.  Before: pass under
+    the app's exception, as if the app held it."""
+    unknown = listener("0.0.0.0", 9090, processes=[], uid=0, user="root", inode=31)
+    assert _statuses(unknown) == {9090: Status.NOT_REVIEWED}
+    # control: every container there matches a pod selector, so it is decided
+    snap = with_namespaces(namespace(interfaces=[LO, MACVLAN], listeners=[unknown], workloads=[APP, SIDECAR]))
+    params = {"exceptions": [{"match": {"pod": "web-*"}, "allow": ["any"], "reason": "the pod is published"}]}
+    assert [o.status for o in bind(snap, **params) if o.subject_detail.get("port")] == [Status.PASS]
