@@ -676,6 +676,12 @@ def _place_matches(match: ListenerMatch, place: _Place, listener: Listener | Non
         results.append(match.namespace in place.exact
                        or any(name == match.namespace or fnmatchcase(name, match.namespace) for name in place.names))
     if listener is not None and any(getattr(match, name) is not None for name in _WORKLOAD_SELECTORS):
+        holders = judged_holders(listener.processes)
+        if len(holders) > 1:
+            # holders judged as one (alike in name, exe and user) may be in different containers, or
+            # one in none: what each says, when they agree (as _holders_match asks of their names)
+            each = [_place_matches(match, place, copy_with(listener, {"processes": [holder]})) for holder in holders]
+            return [verdicts.pop() if len(verdicts := set(said)) == 1 else None for said in zip(*each)]
         held = _holders_workloads(place, listener)
         if held is None:
             return results + [None] * sum(getattr(match, name) is not None for name in _WORKLOAD_SELECTORS)

@@ -90,3 +90,21 @@ def test_a_listener_of_unknown_owner_is_not_decided_by_one_of_several_containers
     snap = with_namespaces(namespace(interfaces=[LO, MACVLAN], listeners=[unknown], workloads=[APP, SIDECAR]))
     params = {"exceptions": [{"match": {"pod": "web-*"}, "allow": ["any"], "reason": "the pod is published"}]}
     assert [o.status for o in bind(snap, **params) if o.subject_detail.get("port")] == [Status.PASS]
+
+
+def test_alike_holders_in_and_out_of_the_container_do_not_all_take_its_exception():
+    """Two holders that look alike (same name, no exe known, same user: judged as one), one in the
+    ``--network host`` container and one a host process: the selector was asked of the containers
+    of either, so the host process's share passed.  Before: pass."""
+    from auditor.model.facts import NamespaceFacts
+    from tests.checks.test_net_namespaces import host_namespace
+    from tests.factories import snapshot
+
+    host = host_namespace().model_copy(update={"workloads": [APP.model_copy(update={"runtime": "docker", "pod": None,
+                                                                                      "k8s_namespace": None})]})
+    alike = listener("0.0.0.0", 8080, processes=[ProcessInfo(pid=4242, name="nginx", user="root"),
+                                                 ProcessInfo(pid=5000, name="nginx", user="root")],
+                     uid=0, user="root", inode=9)
+    snap = snapshot(listeners=[alike], netns=NamespaceFacts(namespaces=[host], published=[], published_sources=["nat"]))
+    [status] = [o.status for o in bind(snap, **EXCEPTION) if o.subject_detail.get("port")]
+    assert status == Status.NOT_REVIEWED  # which of them accepts a connection is not told
