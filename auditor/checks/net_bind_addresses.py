@@ -121,8 +121,8 @@ class ListenerMatch(StrictModel):
         "\"net:[4026532281]\"), or \"host\" for the collector's own namespace, which a glob matches by its names "
         "only (host, an ip netns name) and its inode only when written out whole: \"net:*\" selects the other "
         "namespaces.")
-    container: str | None = Field(None, description="Name of a container in the listener's namespace, shell-style glob.")
-    image: str | None = Field(None, description="Image of a container in the listener's namespace, shell-style glob.")
+    container: str | None = Field(None, description="Name of the container holding the listener, shell-style glob; when its holders are not known, every container of its namespace must match (of the host's, none does).")
+    image: str | None = Field(None, description="Image of the container holding the listener, shell-style glob; when its holders are not known, every container of its namespace must match (of the host's, none does).")
     pod: str | None = Field(None, description="Kubernetes pod name (io.kubernetes.pod.name label), shell-style glob.")
     k8s_namespace: str | None = Field(
         None, description="Kubernetes namespace (io.kubernetes.pod.namespace label), shell-style glob.")
@@ -612,9 +612,17 @@ class _Place:
     workloads: tuple[Workload, ...] = ()
     namespace: NetNamespace | None = field(default=None, compare=False)  # None: the host's own
     exact: frozenset[str] = frozenset()  # what it matches only as written whole, never by a glob
+    # the namespace's own listeners: a container selector is asked of the containers holding each
+    # (:func:`_holders_workloads`); not a host listener judged as a container's (docker-proxy)
+    by_holders: bool = False
 
 
 HOST = _Place(frozenset({"host"}))
+
+
+def _held_place(place: _Place) -> _Place:
+    """``place`` as the place of its own listeners (:attr:`_Place.by_holders`)."""
+    return _Place(place.names, place.workloads, place.namespace, place.exact, True)
 
 
 def _place(ns: NetNamespace) -> _Place:
@@ -628,18 +636,6 @@ def _place(ns: NetNamespace) -> _Place:
     return _Place(frozenset({*ns.names, *inode}), tuple(ns.workloads), ns)
 
 
-def _owners_place(place: _Place, listener: Listener) -> _Place:
-    """The host's namespace as a selector of ``listener``: in it the workloads are containers run
-    with the host's network (``--network host``), beside every process of the host, so a container
-    selector matches the container that holds the listener, not any container sharing the
-    namespace (a host process on the port of an exception for a host-network container passed
-    under it).  A listener whose holders are not known matches no container there."""
-    if not place.workloads:
-        return place
-    pids = {process.pid for process in listener.processes}
-    return _Place(place.names, tuple(w for w in place.workloads if pids & set(w.pids)), place.namespace, place.exact)
-
-
 def _workload_matches(pattern: str, workloads: tuple[Workload, ...], values: list[str | None]) -> Tri:
     """No workload: False.  A workload whose field is unknown (seen only through its cgroup): unknown."""
     if not workloads:
@@ -647,12 +643,54 @@ def _workload_matches(pattern: str, workloads: tuple[Workload, ...], values: lis
     return _any_of(pattern, values)
 
 
-def _place_matches(match: ListenerMatch, place: _Place) -> list[Tri]:
+_WORKLOAD_SELECTORS = ("container", "image", "pod", "k8s_namespace")
+
+
+def _holders_workloads(place: _Place, listener: Listener) -> tuple[Workload, ...] | None:
+    """The workloads of ``place`` whose processes hold ``listener`` (one holder of it, where its
+    holders are judged each alone): a container selector is about the container that holds a
+    listener, and several share a namespace (a pod's app and sidecars, ``--network container:``;
+    in the host's, those run with ``--network host`` beside every process of the host), so a
+    selector for one held for every process there, and a holder that another holds beside it.
+
+    In the host's namespace a holder in no container is a host process: none, and so is the
+    answer for a listener whose holders are not known.  In another, a listener whose holders are
+    not known may be any one's: all of them, each of which a selector must match (see
+    :func:`_place_matches`); one held only by processes in no workload seen (that entered the
+    namespace: nsenter) None: which container, if any, cannot be told."""
+    host = place.namespace is None or place.namespace.current
+    if not place.workloads or (not listener.processes and not host):
+        return place.workloads
+    pids = {process.pid for process in listener.processes}
+    held = tuple(w for w in place.workloads if pids & set(w.pids))
+    return held if held or host else None
+
+
+def _place_matches(match: ListenerMatch, place: _Place, listener: Listener | None = None) -> list[Tri]:
+    """``listener``: the listener being matched, whose holders' containers a container selector is
+    asked of (None: every container of ``place``, for a host listener that serves a container's
+    published port, judged as the container's)."""
     results: list[Tri] = []
     if match.namespace is not None:
         # "net:[INODE]" is taken as written too: as a glob its brackets would be a character class
         results.append(match.namespace in place.exact
                        or any(name == match.namespace or fnmatchcase(name, match.namespace) for name in place.names))
+    if listener is not None and any(getattr(match, name) is not None for name in _WORKLOAD_SELECTORS):
+        holders = judged_holders(listener.processes)
+        if len(holders) > 1:
+            # holders judged as one (alike in name, exe and user) may be in different containers, or
+            # one in none: what each says, when they agree (as _holders_match asks of their names)
+            each = [_place_matches(match, place, copy_with(listener, {"processes": [holder]})) for holder in holders]
+            return [verdicts.pop() if len(verdicts := set(said)) == 1 else None for said in zip(*each)]
+        held = _holders_workloads(place, listener)
+        if held is None:
+            return results + [None] * sum(getattr(match, name) is not None for name in _WORKLOAD_SELECTORS)
+        if not listener.processes and len(held) > 1:
+            # whose it is, is not known: it may be any one's, so what each says, when they agree
+            each = [_place_matches(match, _Place(place.names, (workload,), place.namespace, place.exact))
+                    for workload in held]
+            return [verdicts.pop() if len(verdicts := set(said)) == 1 else None for said in zip(*each)]
+        place = _Place(place.names, held, place.namespace, place.exact)
     workloads = place.workloads
     for name, values in (("container", [w.name for w in workloads]), ("image", [w.image for w in workloads]),
                          ("pod", [w.pod if w.runtime == "kubernetes" or w.pod else "" for w in workloads]),
@@ -671,7 +709,7 @@ def _matches(match: ListenerMatch, listener: Listener, complete: bool = True, pl
         return False
     if match.ports is not None and not any(lo <= listener.port <= hi for lo, hi in map(_port_span, match.ports)):
         return False
-    results: list[Tri] = _place_matches(match, place)
+    results: list[Tri] = _place_matches(match, place, listener if place.by_holders else None)
     holders = judged_holders(listener.processes)
     if match.process is not None:
         results.append(_holders_match(match.process, [own_name(p) for p in holders], complete, _as_comm))
@@ -785,10 +823,7 @@ def deciding_exceptions(listener: Listener, matches: list[ListenerMatch], namesp
     init`` gives each exception it writes what every listener it could decide for is reachable at."""
     exceptions = [(BindException.model_construct(match=match, allow=[], reason="-"),
                    _Rule(f"exception {i}", _NOTHING, None, match)) for i, match in enumerate(matches)]
-    if namespace is None or namespace.current:
-        place = _owners_place(_place(namespace) if namespace is not None else HOST, listener)
-    else:
-        place = _place(namespace)
+    place = _held_place(_place(namespace) if namespace is not None else HOST)
     shared = _distinct_holders(listener)
     holders = [copy_with(listener, {"processes": [holder]}) for holder in shared] if shared else [listener]
     index = {id(rule): i for i, (_, rule) in enumerate(exceptions)}
@@ -1175,7 +1210,8 @@ processes that differ (an allowed program handed a socket another made, or that 
 judged for each of them, each by the first rule that fits it, and passes only when it is allowed
 for every one; the service manager (pid 1, holding the sockets of socket units) is left out when
 another process holds the socket too.  A process name (comm) that is neither its executable's nor
-its argv[0]'s is one the process gave itself (prctl PR_SET_NAME): it matches a process exception
+its argv[0]'s, as exec gives it (the whole base name, or its first 15 bytes; a shorter prefix, or the
+name in other letter case, is not), is one the process gave itself (prctl PR_SET_NAME): it matches a process exception
 neither way, and the finding's subject (which waivers select by) names the process `? (comm
 NAME, unproven)`, not NAME; one only its argv[0] gives, the executable being another file (run through a link of
 that name, which any user can make), matches, and the message names the executable.  When an
@@ -1264,7 +1300,12 @@ names (host, an ip netns name) only, and through its inode only when that is wri
 listeners; a container known only by its cgroup (no name yet) matches neither way, so the
 candidate rules decide as for an unknown owner.  In the host's own namespace (where containers run
 with `--network host`) a container selector matches the container whose process holds the
-listener, never another process of the host.  A namespace that could not be entered is
+listener, never another process of the host (a socket a container's process and a host process
+both hold is judged for each, by the container each is in); in another namespace, which several containers may
+share (a pod's app and sidecars, `--network container:NAME`), the containers whose processes hold
+the listener when its holders are known (a sidecar's listener does not meet the app's exception);
+one whose holders are not known is decided only where every container there says the same, and one
+held only by processes in no container seen (one that entered the namespace) matches neither way.  A namespace that could not be entered is
 not_reviewed; processes whose namespace could not be read make a not_reviewed discovery finding;
 a snapshot without the netns section (older lbaudit) gets one not_reviewed finding that says so.
 """,
@@ -1414,6 +1455,7 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
             (detail_gaps if len(gap.path) > 3 else holder_gaps).setdefault(gap.path[1], []).append(gap.reason)
     served = served or {}
     served_places = {i: _place(group.namespace) for i, group in served.items() if group.namespace is not None}
+    own_place = _held_place(place)
     # How this namespace's sockets were collected: the host's in the provenance, another's in its counts
     method = ((sockets.counts.method or None if sockets.counts is not None else None) if in_other
               else snapshot.provenance.methods.get("sockets"))
@@ -1421,7 +1463,7 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
     outcomes = [
         _as_published(_judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default,
                              exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],
-                             served_places.get(i, place if in_other else _owners_place(place, l)),
+                             served_places.get(i, own_place),
                              _exposure(l, place.namespace, host, params, namespaces) if in_other else None,
                              place.namespace, *_doubt_args(doubts.get(i), l, place.namespace if in_other else None,
                                                            host, params, namespaces)),

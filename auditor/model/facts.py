@@ -299,12 +299,32 @@ COMM_LENGTH = 15  # what the kernel keeps of a name (TASK_COMM_LEN less its NUL)
 UNPROVEN_NAME = "? (comm {}, unproven)"  # how a subject shows a name neither exe nor argv[0] gives
 
 
-def _names(comm: str, text: str, title: bool) -> bool:
-    """Whether ``text`` (an executable's path, or with ``title`` an argv[0]) names ``comm``."""
-    text = text.casefold()
-    base = text.removesuffix(" (deleted)").replace("\\", "/").rpartition("/")[2]
-    # argv[0] may be a title the program set ("nginx: worker process"), led by its name
-    return base[:COMM_LENGTH] == comm or base.startswith(comm) or (title and text.startswith(comm))
+# A Windows path (a drive or a share): its file system ignores case, so its names are compared
+# without it.  Only there: a Linux file name is bytes, and exec names a process byte for byte.
+_WINDOWS_PATH = first_use(r"[A-Za-z]:\\|\\\\")
+
+
+def _gives(base: str, name: str) -> bool:
+    """Whether a file named ``base`` run by exec gets the name ``name``: its whole base name, or
+    its first 15 bytes, which the kernel keeps as the comm.  Never a shorter prefix: a name that
+    is one is one the process gave itself (prctl PR_SET_NAME).  The kernel counts bytes: a comm
+    of 15 holds fewer characters where some take more than one byte in UTF-8."""
+    return base == name or (len(name.encode("utf-8", "surrogateescape")) == COMM_LENGTH and base.startswith(name))
+
+
+def _leads(text: str, name: str) -> bool:
+    """Whether ``text``, a title a program wrote over its argv[0] (``nginx: worker process``,
+    ``/usr/sbin/apache2 -k start``), is led by ``name`` as a word: followed by ":" or a space."""
+    return text.startswith(name) and text[len(name):len(name) + 1] in (":", " ")
+
+
+def _names(name: str, text: str, title: bool) -> bool:
+    """Whether ``text`` (an executable's path, or with ``title`` an argv[0]) names ``name`` as
+    exec does."""
+    if _WINDOWS_PATH().match(text):
+        text, name = text.casefold().replace("\\", "/"), name.casefold()
+    base = text.removesuffix(" (deleted)").rpartition("/")[2]
+    return _gives(base, name) or (title and (_leads(text, name) or _leads(base, name)))
 
 
 def name_origin(process: ProcessInfo) -> NameOrigin | None:
@@ -323,10 +343,9 @@ def _name_origin(name: str | None, exe: str | None, argv0: str | None) -> NameOr
         return None
     if not exe and not argv0:
         return "reported"
-    comm = name[:COMM_LENGTH].casefold()
-    if exe and _names(comm, exe, title=False):
+    if exe and _names(name, exe, title=False):
         return "executable"
-    if argv0 and _names(comm, argv0, title=True):
+    if argv0 and _names(name, argv0, title=True):
         return "argv0"
     return None
 
