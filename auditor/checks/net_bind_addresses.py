@@ -1092,7 +1092,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.20.0",
+    version="1.21.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -1308,6 +1308,12 @@ one whose holders are not known is decided only where every container there says
 held only by processes in no container seen (one that entered the namespace) matches neither way.  A namespace that could not be entered is
 not_reviewed; processes whose namespace could not be read make a not_reviewed discovery finding;
 a snapshot without the netns section (older lbaudit) gets one not_reviewed finding that says so.
+Since 1.21.0 a process: selector matches only a name the process cannot give itself: the whole base
+name of its executable or its first 15 bytes (the kernel's comm), or an argv[0] title of that name
+followed by ':' or a space; a prctl rename (python3.11 calling itself sshd) is unproven and not
+reviewed.  A container:, image:, pod: or k8s_namespace: selector asks which container holds the
+listener, each holder against its own container: another container of the namespace, a process
+that entered it with nsenter, or a host process sharing the socket no longer passes under it.
 """,
 )
 def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> list[Outcome]:

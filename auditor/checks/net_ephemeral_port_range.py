@@ -503,6 +503,8 @@ Since 1.11.0 a backwards range makes the pool and listener findings not_reviewed
 fail), a /proc value read cut short (no closing line feed: an empty ip_local_reserved_ports read as
 "nothing reserved") is a gap, and a live snapshot without running sysctl values is not_reviewed
 rather than judged on its sysctl.d configuration.
+Since 1.11.0 a listener's owner is named as net.bind_addresses names it: a renamed process shows
+'? (comm NAME, unproven)'.
 """,
 )
 def net_ephemeral_port_range(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:
