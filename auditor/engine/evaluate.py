@@ -30,7 +30,7 @@ from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy, ResolvedRule, Waiver
 from auditor.model.records import record
 from auditor.model.result import ControlResult, Finding, RunResult, RunTally, Severity, Status, Summary, tally_run
-from auditor.plugins import raised_text, stops_the_run
+from auditor.plugins import plugin_code, raised_text, stops_the_run
 from auditor.text import cut_text, with_article
 
 
@@ -191,7 +191,10 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
         return _judgement(spec, rule, snapshot, thorough=False)
     seconds = time_limit.PLUGIN_CHECK_SECONDS
     try:
-        with time_limit.time_limit(seconds) as limit:
+        # the process as lbaudit has it around the plugin's code (plugins.plugin_code: its working
+        # directory, umask, stdout, signals), the limit inside it: the limit is lifted before the
+        # process is put back, which no stop then interrupts
+        with plugin_code(), time_limit.time_limit(seconds) as limit:
             judged = _judgement(spec, rule, snapshot, thorough=True, budget=budget or PluginBudget())
     except time_limit.CheckTimedOut as exc:  # past the limit in what the engine made of what it did
         return [_check_error(spec, "the check did not finish", str(exc))]

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 PLUGIN_CHECK_SECONDS = 30.0  # far beyond what judging a snapshot takes (milliseconds per check)
 # One report of the whole evidence, not one rule: the built-in PDF of the largest evidence takes
@@ -36,6 +37,29 @@ PLUGIN_CHECK_SECONDS = 30.0  # far beyond what judging a snapshot takes (millise
 PLUGIN_REPORTER_SECONDS = 120.0
 # How often the stop is raised again into a body that swallowed it and went on.
 RESTOP_SECONDS = 1.0
+
+# The signal functions as the time limit uses them, taken at import: while a plugin's code runs, the
+# signal module's own names refuse every change (auditor.plugins.plugin_code), and the limit is set
+# and lifted inside that.
+_set_handler = signal.signal
+_set_timer = getattr(signal, "setitimer", None)
+_get_timer = getattr(signal, "getitimer", None)
+
+
+def _async_stopper() -> Callable[[int, "type[BaseException] | None"], None] | None:
+    """What raises an exception in another thread at its next bytecode (CPython's C API
+    PyThreadState_SetAsyncExc), or None where there is none: the watchdog's stop, which no signal
+    handler of a plugin's can take away.  ctypes is imported only when a plugin's code is bounded."""
+    import ctypes
+
+    set_async_exc: Any = getattr(getattr(ctypes, "pythonapi", None), "PyThreadState_SetAsyncExc", None)
+    if set_async_exc is None:
+        return None
+
+    def stop(thread: int, exception: type[BaseException] | None) -> None:
+        set_async_exc(ctypes.c_ulong(thread), ctypes.py_object(exception) if exception is not None else None)
+
+    return stop
 
 
 class CheckTimedOut(BaseException):
@@ -62,15 +86,68 @@ class Limit:
         self.reached = False
 
 
+def _stop_type(timed_out: Callable[[float], BaseException], seconds: float) -> type[BaseException]:
+    """A class of ``timed_out(seconds)`` that takes no argument: the watchdog's exception is raised
+    by the interpreter from its class alone."""
+    kind = type(timed_out(seconds))
+
+    def __init__(self: BaseException) -> None:
+        kind.__init__(self, seconds)
+
+    return type(kind.__name__, (kind,), {"__init__": __init__, "__module__": kind.__module__})
+
+
+class _Watchdog:
+    """Raises the stop into the main thread from a thread of its own, past the limit and every
+    RESTOP_SECONDS after, until the body ends.  SIGALRM stops a body blocked in a system call; this
+    stops one that took SIGALRM away (its handler replaced or ignored through the low-level
+    ``_signal`` module, or the interval timer cancelled) and runs Python code.  A body that did both,
+    took the signal away and then blocked in one system call, is not stopped (only a process of its
+    own could be)."""
+
+    def __init__(self, seconds: float, stop: type[BaseException], limit: Limit,
+                 raise_in: Callable[[int, "type[BaseException] | None"], None]) -> None:
+        self._raise_in = raise_in
+        self._lock = threading.Lock()
+        self._over = threading.Event()
+        self._ended = False
+        self.stop, self._limit = stop, limit
+        self._target = threading.main_thread().ident or 0
+        self._thread = threading.Thread(target=self._watch, args=(seconds,), name="lbaudit plugin time limit",
+                                        daemon=True)
+        self._thread.start()
+
+    def _watch(self, seconds: float) -> None:
+        if self._over.wait(seconds + RESTOP_SECONDS / 2):
+            return
+        while True:
+            with self._lock:
+                if self._ended:
+                    return
+                self._limit.reached = True
+                self._raise_in(self._target, self.stop)
+            if self._over.wait(RESTOP_SECONDS):
+                return
+
+    def end(self) -> None:
+        """Called by the main thread when the body is over: no stop is raised into it after this (one
+        raised and not yet delivered is withdrawn).  The stop may arrive while this runs: the caller
+        takes it and calls this again (at most one a RESTOP_SECONDS)."""
+        with self._lock:
+            self._ended = True
+            self._over.set()
+            self._raise_in(self._target, None)
+
+
 @contextmanager
 def time_limit(seconds: float, timed_out: Callable[[float], BaseException] = CheckTimedOut) -> Iterator[Limit]:
     """The body, stopped by ``timed_out(seconds)`` raised into it after ``seconds`` (and again every
     RESTOP_SECONDS while it goes on); the :class:`Limit` yielded says whether the time ran out."""
     limit = Limit()
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+    if threading.current_thread() is not threading.main_thread() or _set_timer is None or _get_timer is None:
         yield limit
         return
-    outer_left, outer_interval = signal.getitimer(signal.ITIMER_REAL)
+    outer_left, outer_interval = _get_timer(signal.ITIMER_REAL)
     if outer_left and outer_left <= seconds:
         yield limit  # the caller's own timer fires first
         return
@@ -83,13 +160,21 @@ def time_limit(seconds: float, timed_out: Callable[[float], BaseException] = Che
         limit.reached = True
         raise timed_out(seconds)
 
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds, RESTOP_SECONDS)
+    previous = _set_handler(signal.SIGALRM, expired)
+    _set_timer(signal.ITIMER_REAL, seconds, RESTOP_SECONDS)
+    raise_in = _async_stopper()
+    watchdog = _Watchdog(seconds, _stop_type(timed_out, seconds), limit, raise_in) if raise_in is not None else None
     try:
         yield limit
     finally:
-        ended = True
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        ended = True  # SIGALRM raises nothing from here on
+        while watchdog is not None:  # nor, once this ends, does the watchdog
+            try:
+                watchdog.end()
+                break
+            except watchdog.stop:  # raised as it ended: the limit was reached
+                limit.reached = True
+        _set_timer(signal.ITIMER_REAL, 0)
+        _set_handler(signal.SIGALRM, previous)
         if outer_left:
-            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - started), 0.001), outer_interval)
+            _set_timer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - started), 0.001), outer_interval)
