@@ -303,8 +303,13 @@ def _declarations() -> list[str] | None:
 _SIGNAL_SETTERS = ("signal", "setitimer", "alarm", "pthread_sigmask", "siginterrupt", "set_wakeup_fd")
 
 
-def _refused_signal_change(name: str) -> Callable[..., Any]:
+def _refused_signal_change(name: str, setter: Callable[..., Any]) -> Callable[..., Any]:
+    """``signal.<name>`` while a plugin's code runs: refused to the plugin, and lbaudit's own (its
+    handler of SIGTERM, run wherever the signal lands, sets the stopping signals aside: refused, the
+    user's stop was the plugin's PermissionError and the run went on)."""
     def refused(*args: object, **kwargs: object) -> Any:
+        if str(sys._getframe(1).f_globals.get("__name__", "")).startswith("auditor."):
+            return setter(*args, **kwargs)
         raise PermissionError(f"a plugin may not change lbaudit's signal handling (signal.{name}): its time "
                               "limit and the user's Ctrl-C depend on it")
     return refused
@@ -349,8 +354,8 @@ def plugin_code() -> Iterator[None]:
                       if signum not in (signal.SIGKILL, signal.SIGSTOP)} if main_thread else {}
     set_handler = signal.signal
     saved_setters = {name: getattr(signal, name) for name in _SIGNAL_SETTERS if hasattr(signal, name)}
-    for name in saved_setters:
-        setattr(signal, name, _refused_signal_change(name))
+    for name, setter in saved_setters.items():
+        setattr(signal, name, _refused_signal_change(name, setter))
     try:
         yield
     finally:

@@ -68,3 +68,59 @@ def test_a_plugin_check_that_takes_the_alarm_away_is_still_stopped(tmp_path: Pat
     acted = [(f["status"], f["message"]) for f in findings if f["rule_id"] == "act"]
     assert acted == [("error", "the check did not finish")], acted
     assert "fail" in {f["status"] for f in findings if f["rule_id"] == "eph"}  # the next rule was judged
+
+
+SLEEPER = """
+import os
+import time
+from pathlib import Path
+
+from auditor.model.check import CheckParams, check, passed
+
+
+class Params(CheckParams):
+    mode: str
+
+
+@check(name="hostplug.act", title="A plugin that waits", version="1", needs=["sysctl"],
+       params=Params, severity="high", controls=["CM-6"], rationale="A test plugin.", remediation="None.")
+def act(snapshot, params):
+    Path(os.environ["STARTED"]).write_text("started")
+    time.sleep(20)
+    yield passed("a", "finished")
+"""
+
+
+def test_control_case_sigterm_while_a_plugin_check_runs_is_still_the_users_stop(tmp_path: Path) -> None:
+    """lbaudit's own SIGTERM handler sets the stopping signals aside as it runs, wherever the signal
+    lands: in a plugin's code, where the signal module's setters refuse the plugin, it must not be
+    refused (the user's stop became the check's PermissionError and the run went on)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.hostile._plugins18 import MAIN, REPO
+
+    site = write_plugin(tmp_path / "site", SLEEPER, "[lbaudit.checks]\nhostplug = hostplug\n")
+    policy = write_policy(tmp_path / "p.yaml", "sleep")
+    started = tmp_path / "started"
+    env = {key: value for key, value in os.environ.items() if key != "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD"}
+    env.update(PYTHONPATH=f"{REPO}{os.pathsep}{site}", STARTED=str(started))
+    process = subprocess.Popen([sys.executable, "-c", MAIN.replace("= 0.5", "= 30"), "evaluate", "--policy",
+                                str(policy), "--root", str(ROOT), "-o", str(tmp_path / "e.json"), "-q"],
+                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not started.exists() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.02)
+        assert started.exists(), process.communicate()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert b"PermissionError" not in stderr and b"may not change" not in stderr, stderr
+    assert not (tmp_path / "e.json").exists()
