@@ -155,6 +155,24 @@ def _bounded(spec: CheckSpec, outcome: Outcome, size: int) -> Outcome:
                         f"{MAX_PLUGIN_OUTCOME_BYTES:,}")
 
 
+def _undeclared_evidence(spec: CheckSpec, outcome: Outcome) -> Outcome | None:
+    """The error finding of a plugin's outcome whose evidence points at something its check was not
+    shown, or None.  A check sees only the fact sections it declares (_declared_view), and a
+    finding's evidence pointers are what the evidence file says it rests on: a plugin declaring
+    sysctl alone passed citing /facts/sockets/listeners (or /result/verdict, no fact at all), and
+    the evidence recorded its pass as resting on them.  Its pointers may name the sections it
+    declares, anywhere in them, and the collection's gaps."""
+    declared = [f"/facts/{section}" for section in (*spec.needs, *spec.uses)] + ["/gaps"]
+    for pointer in outcome.__dict__["evidence"]:
+        if not any(pointer == root or pointer.startswith(root + "/") for root in declared):
+            return _check_error(spec, "the check cited evidence it does not declare",
+                                f"check {spec.name} ({spec.origin}) returned an outcome (status "
+                                f"{outcome.__dict__['status'].value}, subject {cut_text(outcome.__dict__['subject'], 80)!r}) "
+                                f"whose evidence {cut_text(pointer, 200)!r} is not in what it declares: a plugin's "
+                                f"evidence may point into {', '.join(declared)}")
+    return None
+
+
 @record
 class _Refused:
     """A value a plugin's check returned that is not a valid outcome, as the engine took it."""
@@ -171,6 +189,9 @@ def _taken_of_plugin(spec: CheckSpec, value: object) -> tuple[Outcome | _Refused
     if outcome is None:
         return _Refused(value), 0
     outcome = with_text_of_plugin(outcome)
+    undeclared = _undeclared_evidence(spec, outcome)
+    if undeclared is not None:
+        outcome = undeclared
     size = _json_size(outcome)
     if size > MAX_PLUGIN_OUTCOME_BYTES:
         outcome = _bounded(spec, outcome, size)
