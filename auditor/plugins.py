@@ -155,14 +155,23 @@ def load_entry_points(group: str) -> list[LoadedEntryPoint]:
         # evidence records as each of its checks' origin and every report shows: plain text.
         distribution, version = (plugin_text(dist.name), plugin_text(dist.version)) if dist else ("?", "?")
         origin = f"plugin {distribution if dist else plugin_text(ep.value)} {version}"
+        from auditor import time_limit
+
         try:
-            with plugin_code():  # its import's code runs in lbaudit's process as a check's does
+            # its import's code runs in lbaudit's process as a check's does, and is bounded as one is:
+            # a module that looped at import held every command that loads plugins forever
+            with plugin_code(), time_limit.time_limit(time_limit.PLUGIN_LOAD_SECONDS, time_limit.LoadTimedOut) as limit:
                 loaded = ep.load()
+        except time_limit.LoadTimedOut as exc:
+            raise RegistryError(f"{entry_point_named(ep.name, ep.value, origin)} did not finish loading: {exc}") from None
         except BaseException as exc:  # a broken plugin is a loud error, not a silently smaller registry
             if stops_the_run(exc):
                 raise
             raise RegistryError(f"{entry_point_named(ep.name, ep.value, origin)} failed to load: "
                                 f"{raised_text(exc)}") from exc
+        if limit.reached:  # it swallowed the stop (a bare except) and its import went on to the end
+            raise RegistryError(f"{entry_point_named(ep.name, ep.value, origin)} did not finish loading: "
+                                f"{time_limit.LoadTimedOut(time_limit.PLUGIN_LOAD_SECONDS)}")
         found.append(LoadedEntryPoint(ep.name, ep.value, origin, loaded, distribution, version))
     return found
 
@@ -298,7 +307,7 @@ def _declarations() -> list[str] | None:
 
 
 # What of the process a plugin's code may not change, and lbaudit's own time limit relies on: the
-# handlers of signals and the interval timer (auditor/engine/time_limit.py sets them through the
+# handlers of signals and the interval timer (auditor/time_limit.py sets them through the
 # functions it took at import, not these names).
 _SIGNAL_SETTERS = ("signal", "setitimer", "alarm", "pthread_sigmask", "siginterrupt", "set_wakeup_fd")
 
@@ -327,7 +336,7 @@ def plugin_code() -> Iterator[None]:
     standard output is standard error (``sys.stdout`` and descriptor 1 both) while the plugin runs;
     the working directory, umask, environment, ``sys.path`` and signal handlers are put back as they
     were; and the signal module's setters refuse (PermissionError), so that a plugin cannot take the
-    time limit's SIGALRM away and run on (auditor/engine/time_limit.py stops one that does it through
+    time limit's SIGALRM away and run on (auditor/time_limit.py stops one that does it through
     the low-level module from a watchdog thread)."""
     main_thread = threading.current_thread() is threading.main_thread()
     for stream in (sys.stdout, sys.stderr):

@@ -15,6 +15,7 @@ ROOT = REPO / "tests" / "fixtures" / "roots" / "sysctl-precedence"  # a 10,001-p
 
 # lbaudit's main, with the plugin check's time limit shortened so that a test of it is quick.
 MAIN = ("import sys; from auditor.engine import time_limit; time_limit.PLUGIN_CHECK_SECONDS = 0.5; "
+        "import auditor.time_limit; auditor.time_limit.PLUGIN_LOAD_SECONDS = 0.5; "
         "from auditor.entry import main; sys.argv[0] = 'lbaudit'; sys.exit(main())")
 
 POLICY = """id: hp
