@@ -298,8 +298,11 @@ def _rendered(name: str, reporter: Any, evidence: Any, context: Any) -> bytes:
     from auditor.engine.time_limit import PLUGIN_REPORTER_SECONDS, ReporterTimedOut, time_limit
 
     plugin = f"report format {name!r} (a reporter plugin)"
+    from auditor.plugins import plugin_code
+
     try:
-        with time_limit(PLUGIN_REPORTER_SECONDS, ReporterTimedOut) as limit:
+        # the process put back around the plugin's rendering, the limit lifted inside (as for a check)
+        with plugin_code(), time_limit(PLUGIN_REPORTER_SECONDS, ReporterTimedOut) as limit:
             data = _rendered_by_plugin(plugin, reporter, evidence, context)
     except ReporterTimedOut as exc:  # in its rendering, or in what lbaudit made of what it did
         raise RegistryError(f"{plugin} did not finish: {exc}; nothing was written") from None

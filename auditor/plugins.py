@@ -11,6 +11,7 @@ import importlib
 import os
 import signal
 import sys
+import threading
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any, Callable, Iterator
@@ -154,13 +155,23 @@ def load_entry_points(group: str) -> list[LoadedEntryPoint]:
         # evidence records as each of its checks' origin and every report shows: plain text.
         distribution, version = (plugin_text(dist.name), plugin_text(dist.version)) if dist else ("?", "?")
         origin = f"plugin {distribution if dist else plugin_text(ep.value)} {version}"
+        from auditor import time_limit
+
         try:
-            loaded = ep.load()
+            # its import's code runs in lbaudit's process as a check's does, and is bounded as one is:
+            # a module that looped at import held every command that loads plugins forever
+            with plugin_code(), time_limit.time_limit(time_limit.PLUGIN_LOAD_SECONDS, time_limit.LoadTimedOut) as limit:
+                loaded = ep.load()
+        except time_limit.LoadTimedOut as exc:
+            raise RegistryError(f"{entry_point_named(ep.name, ep.value, origin)} did not finish loading: {exc}") from None
         except BaseException as exc:  # a broken plugin is a loud error, not a silently smaller registry
             if stops_the_run(exc):
                 raise
             raise RegistryError(f"{entry_point_named(ep.name, ep.value, origin)} failed to load: "
                                 f"{raised_text(exc)}") from exc
+        if limit.reached:  # it swallowed the stop (a bare except) and its import went on to the end
+            raise RegistryError(f"{entry_point_named(ep.name, ep.value, origin)} did not finish loading: "
+                                f"{time_limit.LoadTimedOut(time_limit.PLUGIN_LOAD_SECONDS)}")
         found.append(LoadedEntryPoint(ep.name, ep.value, origin, loaded, distribution, version))
     return found
 
@@ -293,3 +304,96 @@ def _declarations() -> list[str] | None:
             except Exception:
                 return None
     return texts
+
+
+# What of the process a plugin's code may not change, and lbaudit's own time limit relies on: the
+# handlers of signals and the interval timer (auditor/time_limit.py sets them through the
+# functions it took at import, not these names).
+_SIGNAL_SETTERS = ("signal", "setitimer", "alarm", "pthread_sigmask", "siginterrupt", "set_wakeup_fd")
+
+
+def _refused_signal_change(name: str, setter: Callable[..., Any]) -> Callable[..., Any]:
+    """``signal.<name>`` while a plugin's code runs: refused to the plugin, and lbaudit's own (its
+    handler of SIGTERM, run wherever the signal lands, sets the stopping signals aside: refused, the
+    user's stop was the plugin's PermissionError and the run went on)."""
+    def refused(*args: object, **kwargs: object) -> Any:
+        if str(sys._getframe(1).f_globals.get("__name__", "")).startswith("auditor."):
+            return setter(*args, **kwargs)
+        raise PermissionError(f"a plugin may not change lbaudit's signal handling (signal.{name}): its time "
+                              "limit and the user's Ctrl-C depend on it")
+    return refused
+
+
+@contextmanager
+def plugin_code() -> Iterator[None]:
+    """The process as lbaudit has it, around a plugin's code (a check, a reporter's rendering, the
+    import of an entry point), and put back when the code returns or raises.
+
+    A plugin runs in lbaudit's own process, which goes on to write the evidence and reports: a check
+    that called ``os.chdir`` moved ``-o e.json --out-dir out`` to its directory, one that called
+    ``os.umask(0)`` made them writable by the group, and what it printed went to standard output
+    before the evidence of ``-o -`` (or the ``--json`` summary), which no reader then took.  Here
+    standard output is standard error (``sys.stdout`` and descriptor 1 both) while the plugin runs;
+    the working directory, umask, environment, ``sys.path`` and signal handlers are put back as they
+    were; and the signal module's setters refuse (PermissionError), so that a plugin cannot take the
+    time limit's SIGALRM away and run on (auditor/time_limit.py stops one that does it through
+    the low-level module from a watchdog thread)."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()  # what lbaudit wrote before stays before what the plugin writes
+        except Exception:
+            pass
+    saved_stdout, saved_stderr = sys.stdout, sys.stderr
+    try:
+        saved_descriptor: int | None = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:  # no descriptor 1 or 2 (guard_standard_streams makes them /dev/null): nothing to send
+        saved_descriptor = None
+    sys.stdout = sys.stderr
+    try:
+        saved_cwd: int | None = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        saved_cwd = None
+    saved_umask = os.umask(0o077)
+    os.umask(saved_umask)
+    saved_environ = dict(os.environ)
+    saved_path, saved_meta_path = list(sys.path), list(sys.meta_path)
+    saved_handlers = {signum: signal.getsignal(signum) for signum in signal.valid_signals()
+                      if signum not in (signal.SIGKILL, signal.SIGSTOP)} if main_thread else {}
+    set_handler = signal.signal
+    saved_setters = {name: getattr(signal, name) for name in _SIGNAL_SETTERS if hasattr(signal, name)}
+    for name, setter in saved_setters.items():
+        setattr(signal, name, _refused_signal_change(name, setter))
+    try:
+        yield
+    finally:
+        for name, setter in saved_setters.items():
+            setattr(signal, name, setter)
+        for signum, handler in saved_handlers.items():
+            try:
+                if handler is not None and signal.getsignal(signum) is not handler:
+                    set_handler(signum, handler)
+            except (OSError, ValueError, TypeError):
+                pass
+        sys.path[:], sys.meta_path[:] = saved_path, saved_meta_path
+        if dict(os.environ) != saved_environ:
+            for name in [name for name in os.environ if name not in saved_environ]:
+                del os.environ[name]
+            for name, value in saved_environ.items():
+                if os.environ.get(name) != value:
+                    os.environ[name] = value
+        os.umask(saved_umask)
+        if saved_cwd is not None:
+            try:
+                os.fchdir(saved_cwd)
+            finally:
+                os.close(saved_cwd)
+        try:
+            sys.stdout.flush()
+        except Exception:
+            pass
+        sys.stdout, sys.stderr = saved_stdout, saved_stderr
+        if saved_descriptor is not None:
+            os.dup2(saved_descriptor, 1)
+            os.close(saved_descriptor)

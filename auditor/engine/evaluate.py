@@ -30,7 +30,7 @@ from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy, ResolvedRule, Waiver
 from auditor.model.records import record
 from auditor.model.result import ControlResult, Finding, RunResult, RunTally, Severity, Status, Summary, tally_run
-from auditor.plugins import raised_text, stops_the_run
+from auditor.plugins import plugin_code, raised_text, stops_the_run
 from auditor.text import cut_text, with_article
 
 
@@ -155,6 +155,24 @@ def _bounded(spec: CheckSpec, outcome: Outcome, size: int) -> Outcome:
                         f"{MAX_PLUGIN_OUTCOME_BYTES:,}")
 
 
+def _undeclared_evidence(spec: CheckSpec, outcome: Outcome) -> Outcome | None:
+    """The error finding of a plugin's outcome whose evidence points at something its check was not
+    shown, or None.  A check sees only the fact sections it declares (_declared_view), and a
+    finding's evidence pointers are what the evidence file says it rests on: a plugin declaring
+    sysctl alone passed citing /facts/sockets/listeners (or /result/verdict, no fact at all), and
+    the evidence recorded its pass as resting on them.  Its pointers may name the sections it
+    declares, anywhere in them, and the collection's gaps."""
+    declared = [f"/facts/{section}" for section in (*spec.needs, *spec.uses)] + ["/gaps"]
+    for pointer in outcome.__dict__["evidence"]:
+        if not any(pointer == root or pointer.startswith(root + "/") for root in declared):
+            return _check_error(spec, "the check cited evidence it does not declare",
+                                f"check {spec.name} ({spec.origin}) returned an outcome (status "
+                                f"{outcome.__dict__['status'].value}, subject {cut_text(outcome.__dict__['subject'], 80)!r}) "
+                                f"whose evidence {cut_text(pointer, 200)!r} is not in what it declares: a plugin's "
+                                f"evidence may point into {', '.join(declared)}")
+    return None
+
+
 @record
 class _Refused:
     """A value a plugin's check returned that is not a valid outcome, as the engine took it."""
@@ -171,6 +189,9 @@ def _taken_of_plugin(spec: CheckSpec, value: object) -> tuple[Outcome | _Refused
     if outcome is None:
         return _Refused(value), 0
     outcome = with_text_of_plugin(outcome)
+    undeclared = _undeclared_evidence(spec, outcome)
+    if undeclared is not None:
+        outcome = undeclared
     size = _json_size(outcome)
     if size > MAX_PLUGIN_OUTCOME_BYTES:
         outcome = _bounded(spec, outcome, size)
@@ -191,7 +212,10 @@ def _judged(spec: CheckSpec, rule: ResolvedRule, snapshot: HostSnapshot, thoroug
         return _judgement(spec, rule, snapshot, thorough=False)
     seconds = time_limit.PLUGIN_CHECK_SECONDS
     try:
-        with time_limit.time_limit(seconds) as limit:
+        # the process as lbaudit has it around the plugin's code (plugins.plugin_code: its working
+        # directory, umask, stdout, signals), the limit inside it: the limit is lifted before the
+        # process is put back, which no stop then interrupts
+        with plugin_code(), time_limit.time_limit(seconds) as limit:
             judged = _judgement(spec, rule, snapshot, thorough=True, budget=budget or PluginBudget())
     except time_limit.CheckTimedOut as exc:  # past the limit in what the engine made of what it did
         return [_check_error(spec, "the check did not finish", str(exc))]

@@ -26,7 +26,7 @@ from auditor.model.facts import PLATFORM_NAMES, SECTIONS
 from auditor.model.records import record
 from auditor.model.result import Severity
 from auditor.plugins import entry_point_named, load_entry_points, plugins_enabled, raised_text, stops_the_run
-from auditor.text import with_article
+from auditor.text import cut_text, with_article
 
 CHECKS_GROUP = "lbaudit.checks"
 BUILTIN_PACKAGE = "auditor.checks"
@@ -109,12 +109,26 @@ _ONE_LINE_FIELDS = ("name", "title", "version")
 _MULTI_LINE_FIELDS = ("rationale", "remediation", "notes")
 
 
+# The longest a check's declared text may be, in characters.  Each is recorded in the evidence of every
+# run that uses the check (its check record), and from there in SARIF and HDF: a plugin's rationale
+# and remediation of 20 MB each made a passing run's evidence 40 MB and its SARIF 60 MB.  A one-line
+# field holds a name of 10,000 characters (tests/hostile/test_plugins_names.py); the multi-line ones
+# fifteen times the longest of the built-in checks' (their notes, 17,000).
+MAX_DECLARED_LINE_CHARS = 16_384
+MAX_DECLARED_TEXT_CHARS = 262_144
+
+
 def _text_problems(spec: CheckSpec) -> list[str]:
     problems = []
     for field_name in (*_ONE_LINE_FIELDS, *_MULTI_LINE_FIELDS):
         value = getattr(spec, field_name)
         if not isinstance(value, str):
             problems.append(f"check {spec.name!r} declares {field_name} {value!r} (expected text)")
+            continue
+        at_most = MAX_DECLARED_LINE_CHARS if field_name in _ONE_LINE_FIELDS else MAX_DECLARED_TEXT_CHARS
+        if len(value) > at_most:  # not quoted: the problem is its length
+            problems.append(f"check {cut_text(spec.name, 200)!r} declares a {field_name} of {len(value):,} characters "
+                            f"(at most {at_most:,})")
         elif _UNPRINTABLE.search(value) or (field_name in _ONE_LINE_FIELDS and "\n" in value):
             problems.append(f"check {spec.name!r} declares a {field_name} with control characters: {value!r}")
     return problems

@@ -71,6 +71,12 @@ def _builtin(name: str) -> Reporter:
 EXTENSION_PATTERN = re.compile(r"\.[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 
 
+# A reporter's name is the --format value that selects it (comma-separated), the name the formats are
+# listed and sorted by, and the format its evidence records: a plugin's 5 (a number) was exit 70 at
+# every evaluate, ESC went into the evidence, and "", "a b" or "a,b" no --format could name.
+FORMAT_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+
+
 def _plugin_entry_points() -> dict[str, tuple[Reporter, LoadedEntryPoint]]:
     """Every ``lbaudit.reporters`` entry point by format, checked: a Reporter, no built-in name
     shadowed, no name declared twice, an extension that is a file name suffix."""
@@ -79,6 +85,12 @@ def _plugin_entry_points() -> dict[str, tuple[Reporter, LoadedEntryPoint]]:
         reporter = ep.loaded
         if not isinstance(reporter, Reporter):
             raise RegistryError(f"{entry_point_named(ep.name, ep.value, ep.origin)} is not a Reporter")
+        name = reporter.name
+        if not isinstance(name, str) or not FORMAT_NAME_PATTERN.fullmatch(name):
+            shown = plugin_text(repr(name)) if isinstance(name, str) else f"of type {type(name).__name__}"
+            raise RegistryError(f"{entry_point_named(ep.name, ep.value, ep.origin)}: its name {shown} is not a "
+                                "format name (a letter or digit, then at most 31 letters, digits, '.', '-' or '_'): "
+                                "it is the --format value that selects it")
         extension = reporter.extension
         if not isinstance(extension, str) or not EXTENSION_PATTERN.fullmatch(extension):
             shown = plugin_text(repr(extension)) if isinstance(extension, str) else f"of type {type(extension).__name__}"

@@ -65,13 +65,13 @@ def x(snapshot, params):
     if params.mode == "str-subclass":  # text that is a str subclass, in an outcome built without validation
         yield Outcome.model_construct(status=Status.FAIL, subject="s", message="m", reason=Text("r \\x1b[2J"),
                                       observed=Text("o \\x1b[2J"), expected=[Text("x \\u202e")],
-                                      subject_detail={Text("d \\x9b"): Text("w \\x00")}, evidence=[Text("/e \\x07")],
+                                      subject_detail={Text("d \\x9b"): Text("w \\x00")}, evidence=[Text("/facts/sysctl/e \\x07")],
                                       key=None)
         return
     if params.mode == "huge-raises":
         raise ValueError("A" * 10_000_000)
     yield failed("s " + HOSTILE, "m " + HOSTILE, reason="r " + HOSTILE, key="k " + HOSTILE,
-                 evidence=["/e " + HOSTILE], observed={"o " + HOSTILE: ["v " + HOSTILE, 1]},
+                 evidence=["/facts/sysctl/e " + HOSTILE], observed={"o " + HOSTILE: ["v " + HOSTILE, 1]},
                  expected="x " + HOSTILE, subject_detail={"d " + HOSTILE: "w " + HOSTILE})
 """
 
@@ -106,7 +106,7 @@ def test_hostile_text_in_every_field_of_a_plugin_outcome_is_escaped_in_the_evide
     [finding] = json.loads((out / "ev.json").read_text(encoding="utf-8"))["result"]["findings"]
     assert (finding["status"], finding["subject"], finding["message"], finding["reason"]) == (
         "fail", "s " + SHOWN, "m " + SHOWN, "r " + SHOWN)
-    assert finding["evidence"] == ["/e " + SHOWN]
+    assert finding["evidence"] == ["/facts/sysctl/e " + SHOWN]
     assert finding["observed"] == {"o " + SHOWN: ["v " + SHOWN, 1]}
     assert finding["expected"] == "x " + SHOWN
     assert finding["subject_detail"] == {"d " + SHOWN: "w " + SHOWN}
@@ -174,4 +174,4 @@ def test_text_of_a_str_subclass_in_a_plugin_outcome_is_escaped_too(plugin, tmp_p
     [finding] = json.loads(text)["result"]["findings"]
     # before: each as it was (the validated copy was thrown away and the walk passed a str subclass by)
     assert (finding["reason"], finding["observed"], finding["expected"], finding["subject_detail"],
-            finding["evidence"]) == ("r \\x1b[2J", "o \\x1b[2J", ["x \\u202e"], {"d \\x9b": "w \\x00"}, ["/e \\x07"])
+            finding["evidence"]) == ("r \\x1b[2J", "o \\x1b[2J", ["x \\u202e"], {"d \\x9b": "w \\x00"}, ["/facts/sysctl/e \\x07"])
