@@ -77,6 +77,15 @@ EXTENSION_PATTERN = re.compile(r"\.[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 FORMAT_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 
 
+def _refuse_unmatched(ep: LoadedEntryPoint, what: str, value: object, pattern: re.Pattern[str], expected: str) -> None:
+    """RegistryError unless a reporter plugin's ``what`` (its name, its extension) is a string
+    ``pattern`` matches whole; the message shows the value as plain text and says what was expected."""
+    if isinstance(value, str) and pattern.fullmatch(value):
+        return
+    shown = plugin_text(repr(value)) if isinstance(value, str) else f"of type {type(value).__name__}"
+    raise RegistryError(f"{entry_point_named(ep.name, ep.value, ep.origin)}: its {what} {shown} is not {expected}")
+
+
 def _plugin_entry_points() -> dict[str, tuple[Reporter, LoadedEntryPoint]]:
     """Every ``lbaudit.reporters`` entry point by format, checked: a Reporter, no built-in name
     shadowed, no name declared twice, an extension that is a file name suffix."""
@@ -85,18 +94,12 @@ def _plugin_entry_points() -> dict[str, tuple[Reporter, LoadedEntryPoint]]:
         reporter = ep.loaded
         if not isinstance(reporter, Reporter):
             raise RegistryError(f"{entry_point_named(ep.name, ep.value, ep.origin)} is not a Reporter")
-        name = reporter.name
-        if not isinstance(name, str) or not FORMAT_NAME_PATTERN.fullmatch(name):
-            shown = plugin_text(repr(name)) if isinstance(name, str) else f"of type {type(name).__name__}"
-            raise RegistryError(f"{entry_point_named(ep.name, ep.value, ep.origin)}: its name {shown} is not a "
-                                "format name (a letter or digit, then at most 31 letters, digits, '.', '-' or '_'): "
-                                "it is the --format value that selects it")
-        extension = reporter.extension
-        if not isinstance(extension, str) or not EXTENSION_PATTERN.fullmatch(extension):
-            shown = plugin_text(repr(extension)) if isinstance(extension, str) else f"of type {type(extension).__name__}"
-            raise RegistryError(f"{entry_point_named(ep.name, ep.value, ep.origin)}: its extension {shown} is not a "
-                                "file name suffix (a '.', then at most 32 letters, digits, '.', '-' or '_'): a report "
-                                "is written as <out-dir>/<policy id><extension>")
+        _refuse_unmatched(ep, "name", reporter.name, FORMAT_NAME_PATTERN,
+                          "a format name (a letter or digit, then at most 31 letters, digits, '.', '-' or '_'): "
+                          "it is the --format value that selects it")
+        _refuse_unmatched(ep, "extension", reporter.extension, EXTENSION_PATTERN,
+                          "a file name suffix (a '.', then at most 32 letters, digits, '.', '-' or '_'): a report "
+                          "is written as <out-dir>/<policy id><extension>")
         if reporter.name in BUILTIN_REPORTERS or reporter.name in found:
             raise RegistryError(f"{ep.origin} ({ep.value}) shadows reporter {reporter.name!r}")
         found[reporter.name] = (reporter, ep)
