@@ -178,7 +178,7 @@ def render_page(values: Mapping[str, Any], template: str = TEMPLATE, extra: Mapp
     folder = template_dir()
     css = (folder / STYLESHEET).read_text(encoding="utf-8")
     js = (folder / SCRIPT).read_text(encoding="utf-8")
-    csp = (f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; img-src data:; "
+    csp = (f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
            "base-uri 'none'; form-action 'none'")
     # Our own files, inlined verbatim (a CSP hash must match their exact bytes): trusted, not evidence.
     return _environment(loader).get_template(template).render(
