@@ -3,7 +3,10 @@ page's script ran, or take a screenshot.
 
 Chromium runs as root here, so without its sandbox (``--no-sandbox``), with a new profile directory
 per run, and with every background service that would go to the network switched off; the host
-resolver maps every name to nowhere, so even a page that tried to load something could not.  When
+resolver maps every name to nowhere, so even a page that tried to load something could not.  The
+browser runs in a session of its own and its whole process group is killed when it is done or after
+TIMEOUT seconds (the test then fails saying which page did not finish): killing only the process
+started left its zygote, renderer and GPU helpers running.  When
 Chromium is not installed the test is skipped with the reason, except under CI=true, where the
 browser test must really run (scripts/bootstrap --test installs the ``chromium`` package).
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -52,11 +56,34 @@ def _run(url: str, *args: str) -> Load:
     browser = chromium()
     with tempfile.TemporaryDirectory(prefix="lbaudit-chromium-") as profile:
         started = time.monotonic()
-        run = subprocess.run([browser, *FLAGS, f"--user-data-dir={profile}", *args, url],
-                             capture_output=True, text=True, timeout=TIMEOUT)
+        process = subprocess.Popen([browser, *FLAGS, f"--user-data-dir={profile}", *args, url],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)
+        try:
+            stdout, stderr = process.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired as hung:
+            _kill_group(process)
+            said = hung.stderr.decode("utf-8", "replace") if isinstance(hung.stderr, bytes) else (hung.stderr or "")
+            pytest.fail(f"Chromium did not finish loading {url} within {TIMEOUT} s; killed it and its helpers. "
+                        f"Its last output: {said[-2000:]}", pytrace=False)
+        finally:
+            _kill_group(process)
         seconds = time.monotonic() - started
-    assert run.returncode == 0, run.stderr[-2000:]
-    return Load(run.stdout, seconds)
+    assert process.returncode == 0, stderr[-2000:]
+    return Load(stdout, seconds)
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    """Kill every process of the browser's session (it leads its own group), then reap the browser."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.kill()
+    process.wait()
+    for pipe in (process.stdout, process.stderr):
+        if pipe is not None:
+            pipe.close()
 
 
 def dump_dom(page: Path, fragment: str = "") -> Load:

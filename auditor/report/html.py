@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -144,6 +145,24 @@ def _families(evidence: Evidence, view: AttestationView) -> tuple[FamilyEntry, .
     return tuple(entries)
 
 
+# The ids the engine gives findings (Finding.make_id).  A row's anchor is "f-" + its id only for
+# these: an id is whatever the evidence file says, and "more" made the row "f-more", which the
+# page's script then took for its "Show more" button and hid.  No id of the page's own is 16 hex digits.
+ENGINE_FINDING_ID = re.compile(r"[0-9a-f]{16}")
+
+
+def _row_anchors(lines: tuple[Any, ...]) -> tuple[str | None, ...]:
+    """Each row's anchor id (after "f-"): its finding id when the engine could have made it and no
+    row before has it, else None (an id must be unique on the page)."""
+    seen: set[str] = set()
+    anchors = []
+    for line in lines:
+        usable = ENGINE_FINDING_ID.fullmatch(line.id) is not None and line.id not in seen
+        seen.add(line.id)
+        anchors.append(line.id if usable else None)
+    return tuple(anchors)
+
+
 def page_values(evidence: Evidence, context: ReportContext) -> dict[str, Any]:
     """Everything the template shows, as plain values (the view, plus charts and filter choices)."""
     evidence = bounded_evidence(evidence)
@@ -155,6 +174,7 @@ def page_values(evidence: Evidence, context: ReportContext) -> dict[str, Any]:
     return {
         "view": view,
         "findings": lines,
+        "row_anchors": _row_anchors(lines),
         "statuses": [(s.value, STATUS_LABELS[s]) for s in STATUS_ORDER],
         "status_labels": STATUS_LABELS,
         "severities": [s.value for s in sorted(Severity, key=lambda s: -s.rank)],
@@ -178,7 +198,7 @@ def render_page(values: Mapping[str, Any], template: str = TEMPLATE, extra: Mapp
     folder = template_dir()
     css = (folder / STYLESHEET).read_text(encoding="utf-8")
     js = (folder / SCRIPT).read_text(encoding="utf-8")
-    csp = (f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; img-src data:; "
+    csp = (f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
            "base-uri 'none'; form-action 'none'")
     # Our own files, inlined verbatim (a CSP hash must match their exact bytes): trusted, not evidence.
     return _environment(loader).get_template(template).render(
