@@ -1159,10 +1159,11 @@ def snapshot_parts() -> dict[type, Any]:
 
 
 # What an offline root directory has no running state of, and its collectors say so by these
-# not_applicable gaps (collect/systemd_sockets.py, sysctl.py, audit.py); a running host always has it.
+# not_applicable gaps (collect/systemd_sockets.py, sysctl.py, audit.py, netns.py); a running host
+# always has it.
 OFFLINE_ONLY_GAPS: frozenset[tuple[str, GapPath]] = frozenset({
     ("sockets", ()), ("sockets", ("listeners",)), ("sockets", ("counts",)), ("sysctl", ("runtime",)),
-    ("audit", ("enabled",)), ("audit", ("loaded_rules",)), ("audit", ("io_uring",)),
+    ("audit", ("enabled",)), ("audit", ("loaded_rules",)), ("audit", ("io_uring",)), ("netns", ()),
 })
 
 

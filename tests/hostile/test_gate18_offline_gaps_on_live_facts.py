@@ -27,11 +27,12 @@ POLICY = ('id: p\nversion: "1"\nowner: T\nrules:\n  - id: bind\n    check: net.b
           '  - id: eph\n    check: net.ephemeral_port_range\n')
 LISTENERS = Gap(section="sockets", path=("listeners",), kind="not_applicable",
                 reason="offline root directory: only listeners declared by systemd socket units are known")
+NETNS = Gap(section="netns", kind="not_applicable", reason="an offline root directory has no running network namespaces")
 
 
 def _evaluate(tmp_path: Path, gaps: list[Gap], **provenance: str):
     path, policy = tmp_path / "host.snapshot.json", tmp_path / "policy.yaml"
-    path.write_bytes(snapshot_bytes(snapshot(listeners=[], time_wait=None, gaps=gaps, **provenance)))
+    path.write_bytes(snapshot_bytes(snapshot(listeners=[], time_wait=None, netns=None, gaps=gaps, **provenance)))
     policy.write_text(POLICY, encoding="utf-8")
     return run_cli("evaluate", "--no-plugins", "--policy", policy, "--snapshot", path, "-o", tmp_path / "e.json",
                    "--color", "never"), path
@@ -41,7 +42,8 @@ def _evaluate(tmp_path: Path, gaps: list[Gap], **provenance: str):
     (LISTENERS, "sockets.listeners"),
     (Gap(section="sockets", path=("counts",), kind="not_applicable", reason="offline"), "sockets.counts"),
     (Gap(section="audit", path=("loaded_rules",), kind="not_applicable", reason="offline"), "audit.loaded_rules"),
-], ids=["listeners", "counts", "audit"])
+    (NETNS, "netns"),
+], ids=["listeners", "counts", "audit", "netns"])
 def test_an_offline_only_gap_in_a_running_hosts_facts_is_refused(tmp_path: Path, gap: Gap, said: str) -> None:
     run, path = _evaluate(tmp_path, [gap])
     assert run.returncode == 2, (run.returncode, run.stdout, run.stderr)
@@ -51,6 +53,6 @@ def test_an_offline_only_gap_in_a_running_hosts_facts_is_refused(tmp_path: Path,
 
 
 def test_control_case_the_same_gap_in_an_offline_images_facts_is_judged(tmp_path: Path) -> None:
-    run, _ = _evaluate(tmp_path, [LISTENERS], source="root")
+    run, _ = _evaluate(tmp_path, [LISTENERS, NETNS], source="root")
     assert run.returncode == 0, (run.stdout, run.stderr)
     assert "bind | high | not_applicable | listeners (collection)" in run.stdout
