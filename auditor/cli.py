@@ -40,10 +40,12 @@ from auditor.stdio import (
 EXIT_CODES_HELP = """\b
 Exit codes:
   0   compliant: no failing finding at or above --fail-on, nothing unreviewed
+      or errored, something judged
   1   non-compliant: a failing finding at or above --fail-on
   2   usage error: bad command line, policy, snapshot, evidence or key file
-  3   incomplete: no failure, but evidence could not be collected, a check errored,
-      or nothing could be judged (every finding not applicable)
+  3   incomplete: no failure at or above --fail-on, but evidence could not be
+      collected, a check errored, or nothing could be judged (every finding not
+      applicable)
   10  evidence changed after it was signed: verify (digest mismatch);
       report, show, diff, history import (its .sig signs other bytes);
       history verify (a stored evidence, chain link or run does not hold)

@@ -25,7 +25,7 @@ class ExitCode(IntEnum):
     COMPLIANT = 0
     NON_COMPLIANT = 1  # a failing finding at or above --fail-on
     USAGE = 2  # bad command line, policy, snapshot or other input
-    INCOMPLETE = 3  # no failure, but something was not reviewed or a check errored
+    INCOMPLETE = 3  # no failure at or above --fail-on, but something was not reviewed, a check errored or nothing was judged
     # lbaudit verify (issue: signed evidence)
     VERIFY_DIGEST = 10
     VERIFY_SIGNATURE = 11
