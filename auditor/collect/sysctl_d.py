@@ -515,7 +515,13 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
         try:
             data = rootfs.read_bytes(root, source.path)
         except FileNotFoundError:
-            continue  # a dangling link, no /etc/sysctl.conf or no credential sets nothing, as systemd-sysctl skips it
+            # No /etc/sysctl.conf or no credential sets nothing, nor, on a running host, a link to
+            # nothing (systemd-sysctl skips it).  In an image such a link may lead into a mount it
+            # does not carry (/srv, a volume), whose file the booted host applies: not known.
+            problem = None if running else rootfs.absence_problem(root, source.path)
+            if problem is not None:
+                problems.append(problem)
+            continue
         except OSError as exc:
             problems.append(f"{source.path}: {rootfs.describe_os_error(exc)}")
             continue
