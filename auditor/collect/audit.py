@@ -779,6 +779,11 @@ def _init_script(ctx: CollectContext) -> tuple[str | None, str | None, list[Gap]
     try:
         return script, ctx.target.read_text(INIT_DEFAULTS), []
     except FileNotFoundError:
+        # in an image a link to nothing may be a mount it does not carry, whose file the script sources
+        problem = None if ctx.target.runtime else rootfs.absence_problem(ctx.root, INIT_DEFAULTS)
+        if problem is not None:
+            return None, None, [_gap("persistent_rules", f"{problem} (it sets how {INIT_SCRIPT} starts auditd and "
+                                                         "loads the rules)")]
         return script, None, []
     except OSError as exc:
         return None, None, [_gap("persistent_rules", f"{INIT_DEFAULTS}: {rootfs.describe_os_error(exc)} (it sets "
