@@ -553,7 +553,8 @@ def _auditd_conf_refusal(ctx: CollectContext) -> str | None:
 
 
 def _auditd_config(ctx: CollectContext) -> tuple[AuditdConfig | None, list[Gap]]:
-    """/etc/audit/auditd.conf as auditd reads it; a missing file is auditd's defaults (seen, not a gap)."""
+    """/etc/audit/auditd.conf as auditd reads it; a missing file is auditd's defaults (seen, not a gap),
+    a symbolic link to nothing is not missing to auditd: refused like any link."""
     try:
         text: str | None = ctx.target.read_text(AUDITD_CONF)
     except FileNotFoundError:
@@ -561,7 +562,9 @@ def _auditd_config(ctx: CollectContext) -> tuple[AuditdConfig | None, list[Gap]]
     except OSError as exc:
         return None, [_gap("auditd_config", f"{AUDITD_CONF}: {rootfs.describe_os_error(exc)}")]
     config, problems = auditd_conf.parse_auditd_conf(text, AUDITD_CONF)
-    refusal = _auditd_conf_refusal(ctx) if text is not None else None
+    # asked also when there is nothing to read: a link to nothing is refused as any link is (O_NOFOLLOW
+    # gives ELOOP, not the ENOENT for which auditd takes its defaults); a name that is absent has no refusal
+    refusal = _auditd_conf_refusal(ctx)
     if refusal is not None and not config.refused:
         problems.insert(0, Problem(AUDITD_CONF, None, None, f"{refusal}: auditd refuses the file and does not start"))
         config = config.model_copy(update={"refused": True})
@@ -776,6 +779,11 @@ def _init_script(ctx: CollectContext) -> tuple[str | None, str | None, list[Gap]
     try:
         return script, ctx.target.read_text(INIT_DEFAULTS), []
     except FileNotFoundError:
+        # in an image a link to nothing may be a mount it does not carry, whose file the script sources
+        problem = None if ctx.target.runtime else rootfs.absence_problem(ctx.root, INIT_DEFAULTS)
+        if problem is not None:
+            return None, None, [_gap("persistent_rules", f"{problem} (it sets how {INIT_SCRIPT} starts auditd and "
+                                                         "loads the rules)")]
         return script, None, []
     except OSError as exc:
         return None, None, [_gap("persistent_rules", f"{INIT_DEFAULTS}: {rootfs.describe_os_error(exc)} (it sets "

@@ -355,12 +355,14 @@ def _as_older_systemd(lines: list[SysctlLine], version: int | None) -> list[Sysc
 
 
 def _older_systemd_doubts(root: Path, parsed: list[tuple[str, list[SysctlLine]]], cmdline: list[SysctlLine] | tuple,
-                          settings: dict[str, SysctlSetting], version: int | None) -> dict[str, str] | None:
+                          settings: dict[str, SysctlSetting], version: int | None,
+                          running: bool = True) -> dict[str, str] | None:
     """The judged keys (:data:`JUDGED_BOOT_KEYS`) whose boot value an older systemd-sysctl (before
     :data:`SYSTEMD_SYSCTL_GLOBS`, or of unknown version) would set otherwise than ``settings`` says,
     each with why; None when no key can be vouched for: a glob decides such a key (removing the key
     would leave the glob to decide it again), or /etc/sysctl.conf, which an unknown version may
-    read, cannot be read."""
+    read, cannot be read (in an image, ``running`` False, a link to nothing there too: perhaps a
+    mount the image does not carry)."""
     if version is not None and version >= SYSTEMD_SYSCTL_GLOBS:
         return {}
     older = [(path, _as_older_systemd(lines, version)) for path, lines in parsed]
@@ -369,7 +371,8 @@ def _older_systemd_doubts(root: Path, parsed: list[tuple[str, list[SysctlLine]]]
             older.append((SYSCTL_CONF, _as_older_systemd(parse_sysctl_conf(rootfs.read_text(root, SYSCTL_CONF)),
                                                          version)))
         except FileNotFoundError:
-            pass
+            if not running and rootfs.absence_problem(root, SYSCTL_CONF) is not None:
+                return None
         except OSError:
             return None
     then_settings = merge_settings(older, cmdline)
@@ -515,7 +518,13 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
         try:
             data = rootfs.read_bytes(root, source.path)
         except FileNotFoundError:
-            continue  # a dangling link, no /etc/sysctl.conf or no credential sets nothing, as systemd-sysctl skips it
+            # No /etc/sysctl.conf or no credential sets nothing, nor, on a running host, a link to
+            # nothing (systemd-sysctl skips it).  In an image such a link may lead into a mount it
+            # does not carry (/srv, a volume), whose file the booted host applies: not known.
+            problem = None if running else rootfs.absence_problem(root, source.path)
+            if problem is not None:
+                problems.append(problem)
+            continue
         except OSError as exc:
             problems.append(f"{source.path}: {rootfs.describe_os_error(exc)}")
             continue
@@ -543,7 +552,7 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
         for key, reason in _procps_dot_dot_writes(parsed).items():
             unknown.setdefault(key, reason)
     if applier == "systemd-sysctl" and not service_masked:
-        found = _older_systemd_doubts(root, parsed, cmdline or (), settings, version)
+        found = _older_systemd_doubts(root, parsed, cmdline or (), settings, version, running)
         if found is None:
             reason = ("sysctl configuration could not be read as the boot reads it: "
                       f"{_older_systemd(version)}, and a glob, or {SYSCTL_CONF} that cannot be read, decides a key "

@@ -419,6 +419,8 @@ class UnitFiles:
     enabled: set[str]  # names linked from any *.wants/, *.requires/ or *.upholds/ directory
     present: frozenset[str] = frozenset()  # "<unit dir>/<name>" of every entry in a unit directory
     present_names: frozenset[str] = frozenset()  # "<name>" of each of them
+    # read from a running host's root (its mounts there), not an image's (see boot_unit_dirs)
+    running: bool = True
 
     def dropin_dirs(self, name: str, aliases: list[str]) -> tuple[str, ...]:
         """The drop-in directories of ``name`` that exist, in precedence order (as
@@ -489,7 +491,7 @@ def _read_units(root: Path, running: bool) -> tuple[UnitFiles, list[str]]:
                 listed = rootfs.list_config_dir(root, f"{directory}/{entry}", problems)
                 enabled.update(n for n in listed if UNIT_NAME.fullmatch(n))
     return (UnitFiles({f.name: f for f in files}, alias_of, enabled, frozenset(present),
-                      frozenset(path.rpartition("/")[2] for path in present)), problems)
+                      frozenset(path.rpartition("/")[2] for path in present), running), problems)
 
 
 def _unit_sources(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, aliases: list[str],
@@ -497,7 +499,8 @@ def _unit_sources(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile,
     """The unit file and each of its drop-ins, in the order systemd applies them, with their
     entries; None when the unit is masked (an empty unit file, as a link to /dev/null does) or its
     file cannot be read (a problem then names it).  An unreadable drop-in is a problem and skipped;
-    a dangling drop-in link is skipped, as systemd skips it."""
+    a dangling drop-in link is skipped, as systemd skips it, on a running host; in an image it is a
+    problem (perhaps a mount the image does not carry, whose drop-in the booted host reads)."""
     try:
         text = rootfs.read_text(root, unit_file.path)
     except OSError as exc:
@@ -514,6 +517,9 @@ def _unit_sources(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile,
         try:
             sources.append((dropin.path, parse_unit_file(rootfs.read_text(root, dropin.path))))
         except FileNotFoundError:
+            problem = None if scan.running else rootfs.absence_problem(root, dropin.path)
+            if problem is not None:
+                problems.append(f"{problem} (a drop-in of {name})")
             continue
         except OSError as exc:
             problems.append(f"{dropin.path}: {rootfs.describe_os_error(exc)} (a drop-in of {name})")

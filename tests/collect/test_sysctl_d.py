@@ -134,6 +134,9 @@ def test_escaping_symlinks_are_resolved_inside_the_root(root: Path, tmp_path: Pa
     os.symlink(str(planted["absolute"]), root / "etc/sysctl.d/60-absolute.conf")
     os.symlink("../" * 30 + str(planted["dotdot"]).lstrip("/"), root / "etc/sysctl.d/61-dotdot.conf")
     os.symlink("../../../../../../../../outside/absolute.conf", root / "etc/sysctl.d/62-climb.conf")
+    # where the climb lands in a chroot (a link to nothing would be a gap in an image: perhaps a mount)
+    (root / "outside").mkdir()
+    (root / "outside/absolute.conf").write_text("net.chrooted.climb = 1\n")
     # A whole directory linked to the host's: read as the image's own /lib/sysctl.d.
     shutil.rmtree(root / "usr/local/lib/sysctl.d")
     os.symlink("/lib/sysctl.d", root / "usr/local/lib/sysctl.d")
@@ -144,6 +147,7 @@ def test_escaping_symlinks_are_resolved_inside_the_root(root: Path, tmp_path: Pa
     assert not [key for key in persistent if key.startswith("net.leaked.")]
     assert persistent["net.chrooted.absolute"] == SysctlSetting(value="1", origin="/etc/sysctl.d/60-absolute.conf:1")
     assert persistent["net.chrooted.dotdot"] == SysctlSetting(value="1", origin="/etc/sysctl.d/61-dotdot.conf:1")
+    assert persistent["net.chrooted.climb"] == SysctlSetting(value="1", origin="/etc/sysctl.d/62-climb.conf:1")
     # The host's /lib/sysctl.d (kernel.pid_max on Debian) was not read: the link led to the image's
     # own /lib/sysctl.d, whose 35-local.conf now takes the /usr/local/lib name.
     assert "kernel.pid_max" not in persistent
