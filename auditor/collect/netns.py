@@ -65,7 +65,7 @@ from typing import Any
 
 from auditor.collect import CollectContext, netlink, rtnetlink, sk_lookup
 from auditor.collect.containers import EngineView, read_engines
-from auditor.collect.fdtables import FdTable, kept_tables, read_table, same_fs
+from auditor.collect.fdtables import FdTable, kept_table, kept_tables, read_table, same_fs
 from auditor.collect.nat import ListedOnce, dedupe, read_loopback_drops, read_nat, read_tproxy
 from auditor.collect.procview import PROC_USER_INIT_INO, owning_user_namespace, unlisted_processes
 from auditor.collect.sockets import (
@@ -254,8 +254,8 @@ def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable
     once a run); a process not among them is read now.  A namespace file's link is followed only
     while it still names the namespace it named when read (a descriptor closed and its number
     reused meanwhile is closed, as when the link is gone)."""
-    table = tables.pop(pid, None)
-    if table is None:  # not read by the scan, or gone then (its pid may be a new process's now)
+    table = kept_table(tables, proc, pid)
+    if table is None:  # not read by the scan, gone then, or read from another process that had its pid
         table = read_table(proc, pid)
     if table is None:
         return  # exited meanwhile
