@@ -14,7 +14,9 @@ holder it finds must be one at that moment.  Discovery has no such bracket: a ta
 scan a moment before is a snapshot as good as its own (a namespace opened after either is not
 seen by either), and what it then does with a link re-checks it on the host (a namespace file is
 stat'ed and compared with the inode the link named; a socket is copied from its holder, and one
-closed meanwhile is recognised as closed, as before).
+closed meanwhile is recognised as closed, as before).  A kept table is used only for the process it
+was read from (the same start time under its pid, :func:`kept_table`): a process that exited after
+the scan leaves its pid to another, whose descriptors are not the table's.
 
 A process may hold a file in more places than ``/proc/PID/fd`` lists, and a holder not seen is a
 holder not judged (a shell holding sshd's wildcard socket beside it took sshd's exception), so a
@@ -67,6 +69,9 @@ class FdTable:
     ring: bool = False
     # the process's other tables: each thread's own, then each ring's files (none for most)
     others: list[FdTable] = field(default_factory=list)
+    # the process's start time (:func:`process_start`), read before the table, for a table kept for
+    # a later reader: the pid then names the same process only while it is the same (None: not read)
+    started: str | None = None
 
     def parts(self) -> list[FdTable]:
         """This table and every other table of the process."""
@@ -315,6 +320,31 @@ def _listed_slots(lines: list[str], count: int) -> list[tuple[str, str]] | None:
             return None
         listed.append((slot[1], slot[2]))
     return listed
+
+
+def process_start(proc: str, pid: int) -> str | None:
+    """When process ``pid`` started (``starttime``, field 22 of ``/proc/PID/stat``, in clock ticks
+    since boot); None when it cannot be read (exited).  A pid and its start time name one process:
+    a pid freed by an exit and taken by another process names that one with another start."""
+    try:
+        with open(f"{proc}/{pid}/stat", "rb") as stat_file:
+            text = stat_file.read(4096)
+    except OSError:
+        return None
+    fields = text.rpartition(b")")[2].split()  # after the name, which may hold spaces and ")"
+    return fields[19].decode("ascii", "replace") if len(fields) > 19 else None
+
+
+def kept_table(tables: dict[int, FdTable | None], proc: str, pid: int) -> FdTable | None:
+    """The table kept (:func:`kept_tables`) for ``pid``, taken out of ``tables``, when it was read from
+    the process that has that pid now (same start time); None otherwise: not kept, gone by the
+    scan, or read from a process that exited since, its pid now another's, which the kept table
+    would misrepresent (a socket that alone holds a network namespace hidden: its namespace not
+    found, its listeners not judged)."""
+    table = tables.pop(pid, None)
+    if table is None or table.started is None or table.started != process_start(proc, pid):
+        return None
+    return table
 
 
 def keep_tables(proc: str, tables: dict[int, FdTable | None]) -> None:

@@ -65,7 +65,7 @@ from typing import Any
 
 from auditor.collect import CollectContext, netlink, rtnetlink, sk_lookup
 from auditor.collect.containers import EngineView, read_engines
-from auditor.collect.fdtables import FdTable, kept_tables, read_table, same_fs
+from auditor.collect.fdtables import FdTable, kept_table, kept_tables, read_table, same_fs
 from auditor.collect.nat import ListedOnce, dedupe, read_loopback_drops, read_nat, read_tproxy
 from auditor.collect.procview import PROC_USER_INIT_INO, owning_user_namespace, unlisted_processes
 from auditor.collect.sockets import (
@@ -254,8 +254,8 @@ def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable
     once a run); a process not among them is read now.  A namespace file's link is followed only
     while it still names the namespace it named when read (a descriptor closed and its number
     reused meanwhile is closed, as when the link is gone)."""
-    table = tables.pop(pid, None)
-    if table is None:  # not read by the scan, or gone then (its pid may be a new process's now)
+    table = kept_table(tables, proc, pid)
+    if table is None:  # not read by the scan, gone then, or read from another process that had its pid
         table = read_table(proc, pid)
     if table is None:
         return  # exited meanwhile
@@ -326,24 +326,30 @@ PROC_SUPER_MAGIC = 0x9FA0
 _SOCKET_LINK = re.compile(r"socket:\[([0-9]+)\]")
 
 
-def _held_sockets(holding: list[tuple[int, FdTable]],
-                  placed: set[int]) -> dict[int, tuple[int, int, int | None, str]]:
+def _held_sockets(holding: list[tuple[int, FdTable]], placed: set[int], only: set[int] | None = None,
+                  tried: set[str] | frozenset[str] = frozenset()) -> dict[int, tuple[int, int, int | None, str]]:
     """The sockets of ``holding`` (in pid order) that no dump placed: inode -> (pid, thread of its
     own table or 0, fd or None for a slot of an io_uring's registered files, /proc link) of its
     first holder.  Each table's socket inodes are taken out of its links at C speed
     and the placed ones set aside, so that a descriptor is looked at one by one only in a table
     that holds a socket left to ask (issue 16: the loop over every descriptor was most of
-    discovery's own cost with 20,000 of them)."""
+    discovery's own cost with 20,000 of them).
+
+    ``only``: just these sockets; ``tried``: the /proc links of holders already asked, which no
+    longer held their socket (its next holder is then the first)."""
     sockets: dict[int, tuple[int, int, int | None, str]] = {}
     by_descriptor: set[int] = set()  # those with a holder to copy them from (not only a ring slot)
     for pid, table in holding:
         unplaced = set(map(int, _SOCKET_LINK.findall("\n".join(table.targets)))).difference(placed, by_descriptor)
+        if only is not None:
+            unplaced &= only
         if not unplaced:
             continue
         links = {f"socket:[{inode}]": inode for inode in unplaced}  # the text sockfs_dname writes
         for fd, target in zip(table.fds, table.targets):
             inode = links.get(target)
-            if inode is None or inode in by_descriptor or not (fd.isascii() and fd.isdigit()):
+            if inode is None or inode in by_descriptor or not (fd.isascii() and fd.isdigit()) \
+                    or f"{table.fd_dir}/{fd}" in tried:
                 continue
             if table.ring:  # kept only if no descriptor of it turns up: a slot cannot be copied
                 sockets.setdefault(inode, (pid, table.tid, None, f"{table.fd_dir}/{fd}"))
@@ -493,6 +499,9 @@ def _copy_of(libc: Any, pidfd: int, fd: int, link: str, inode: int) -> int | str
 
     copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
     if copy >= 0:
+        if os.fstat(copy).st_ino != inode:  # the descriptor closed and its number reused: not the socket
+            os.close(copy)
+            return None
         return int(copy)
     code = ctypes.get_errno()
     if code == errno.ESRCH or (code == errno.EBADF and not links_to_socket(link, inode)):
@@ -508,77 +517,93 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
     AF_XDP sockets (:func:`xdp_socket_gap`).
 
     A socket a dump places (:func:`placed_here`) is not asked: a host's thousands of connections
-    are in its own namespace, and asking each was 17 us a socket."""
+    are in its own namespace, and asking each was 17 us a socket.  A socket is asked through its
+    first holder; one that no longer holds it (closed, exited: its table was read a moment before)
+    hands the question to the next, so a socket another process still holds is not taken for gone."""
     libc = _libc()
     unasked: dict[str, list[str]] = {}
     vsock_listeners: list[str] = []
     xdp_sockets: list[str] = []
-    sockets = _held_sockets(holding, placed_here(found, timeout) if holding else set())
-    # one process at a time, its pidfd closed before the next: a host's thousands of processes
-    # with sockets would otherwise hold as many descriptors (EMFILE, each socket then a gap)
-    by_pid: dict[tuple[int, int], list[tuple[int, int, str]]] = {}
-    for inode, (pid, tid, fd, link) in sockets.items():
-        if fd is None:
-            # held only in an io_uring's registered files: no descriptor to copy it through, nor to
-            # ask its protocol of (no dump of this namespace placed it, so it may be another's)
-            unasked.setdefault("held only in an io_uring's registered files (no descriptor of it to copy)",
-                               []).append(f"socket:[{inode}] of pid {pid}")
-            continue
-        by_pid.setdefault((pid, tid), []).append((inode, fd, link))
-    for (pid, tid), sockets_held in sorted(by_pid.items()):
-        named = [(inode, fd, link, _protocol_name(link)) for inode, fd, link in sorted(sockets_held)]
-        # Every socket holds the namespace it was made in, whatever it is: a netlink, packet or unix
-        # socket kept from a namespace its holder left may be all that keeps it, and what listens
-        # there may be the kernel's (a VXLAN or WireGuard device's UDP socket, nfsd), held by no
-        # descriptor and holding nothing.  Only a socket gone meanwhile (no name) is not asked.
-        held = [(inode, fd, link) for inode, fd, link, name in named if name is not None]
-        vsock = [(inode, fd, link) for inode, fd, link, name in named if name == VSOCK_PROTOCOL_NAME]
-        xdp_sockets += [f"AF_XDP socket:[{inode}] of pid {pid}" for inode, _fd, _link, name in named
-                        if name == XDP_PROTOCOL_NAME]
-        if not held and not vsock:
-            continue
-        try:
-            # a thread's own table is reached through a pidfd of that thread (PIDFD_THREAD, which
-            # is O_EXCL, Linux 6.9); an older kernel refuses it, and its sockets are a gap
-            pidfd = os.pidfd_open(tid, os.O_EXCL) if tid else os.pidfd_open(pid)
-        except ProcessLookupError:
-            continue  # exited: what it held is gone
-        except OSError as exc:
-            unasked.setdefault(f"pidfd_open: {exc.strerror or exc}", []).extend(
-                f"socket:[{inode}] of pid {pid}" for inode, _fd, _link in held)
-            continue
-        try:
-            for inode, fd, link in held:
-                copy = _copy_of(libc, pidfd, fd, link, inode)
-                if isinstance(copy, str):
-                    unasked.setdefault(copy, []).append(f"socket:[{inode}] of pid {pid}")
-                    continue
-                if copy is None:
-                    continue  # exited, or closed meanwhile
-                try:
-                    namespace = fcntl.ioctl(copy, SIOCGSKNS)
-                except OSError as exc:
-                    unasked.setdefault(f"SIOCGSKNS: {exc.strerror or exc}", []).append(f"socket:[{inode}] of pid {pid}")
-                    continue
-                finally:
-                    os.close(copy)
-                st = os.fstat(namespace)
-                key = (st.st_dev, st.st_ino)
-                if key in found:
-                    os.close(namespace)
-                else:
-                    found[key] = Found(st.st_dev, st.st_ino, fd=namespace)
-            for inode, fd, link in vsock:
-                copy = _copy_of(libc, pidfd, fd, link, inode)
-                if isinstance(copy, str):
-                    vsock_listeners.append(f"vsock socket:[{inode}] of pid {pid}, which may listen, could not be "
-                                           f"copied ({copy})")
-                    continue
-                listening = None if copy is None else _vsock_listener(copy, pid)
-                if listening is not None:
-                    vsock_listeners.append(listening)
-        finally:
-            os.close(pidfd)
+    placed = placed_here(found, timeout) if holding else set()
+    sockets = _held_sockets(holding, placed)
+    tried: set[str] = set()  # the links of holders that no longer held their socket when asked
+    while sockets:
+        # a socket whose holder closed it (or exited) meanwhile may still be held by another
+        # (a server and the worker it forked): it is asked through the next, never taken for gone
+        gone: set[int] = set()
+        # one process at a time, its pidfd closed before the next: a host's thousands of processes
+        # with sockets would otherwise hold as many descriptors (EMFILE, each socket then a gap)
+        by_pid: dict[tuple[int, int], list[tuple[int, int, str]]] = {}
+        for inode, (pid, tid, fd, link) in sockets.items():
+            if fd is None:
+                # held only in an io_uring's registered files: no descriptor to copy it through, nor to
+                # ask its protocol of (no dump of this namespace placed it, so it may be another's)
+                unasked.setdefault("held only in an io_uring's registered files (no descriptor of it to copy)",
+                                   []).append(f"socket:[{inode}] of pid {pid}")
+                continue
+            by_pid.setdefault((pid, tid), []).append((inode, fd, link))
+        for (pid, tid), sockets_held in sorted(by_pid.items()):
+            named = [(inode, fd, link, _protocol_name(link)) for inode, fd, link in sorted(sockets_held)]
+            # Every socket holds the namespace it was made in, whatever it is: a netlink, packet or unix
+            # socket kept from a namespace its holder left may be all that keeps it, and what listens
+            # there may be the kernel's (a VXLAN or WireGuard device's UDP socket, nfsd), held by no
+            # descriptor and holding nothing.  Only a socket gone meanwhile (no name) is not asked.
+            held = [(inode, fd, link) for inode, fd, link, name in named if name is not None]
+            gone.update(inode for inode, _fd, _link, name in named if name is None)
+            vsock = [(inode, fd, link) for inode, fd, link, name in named if name == VSOCK_PROTOCOL_NAME]
+            xdp_sockets += [f"AF_XDP socket:[{inode}] of pid {pid}" for inode, _fd, _link, name in named
+                            if name == XDP_PROTOCOL_NAME]
+            if not held and not vsock:
+                continue
+            try:
+                # a thread's own table is reached through a pidfd of that thread (PIDFD_THREAD, which
+                # is O_EXCL, Linux 6.9); an older kernel refuses it, and its sockets are a gap
+                pidfd = os.pidfd_open(tid, os.O_EXCL) if tid else os.pidfd_open(pid)
+            except ProcessLookupError:
+                gone.update(inode for inode, _fd, _link in held + vsock)  # exited: others may hold them
+                continue
+            except OSError as exc:
+                unasked.setdefault(f"pidfd_open: {exc.strerror or exc}", []).extend(
+                    f"socket:[{inode}] of pid {pid}" for inode, _fd, _link in held)
+                continue
+            try:
+                for inode, fd, link in held:
+                    copy = _copy_of(libc, pidfd, fd, link, inode)
+                    if isinstance(copy, str):
+                        unasked.setdefault(copy, []).append(f"socket:[{inode}] of pid {pid}")
+                        continue
+                    if copy is None:
+                        gone.add(inode)  # exited, or closed meanwhile
+                        continue
+                    try:
+                        namespace = fcntl.ioctl(copy, SIOCGSKNS)
+                    except OSError as exc:
+                        unasked.setdefault(f"SIOCGSKNS: {exc.strerror or exc}", []).append(f"socket:[{inode}] of pid {pid}")
+                        continue
+                    finally:
+                        os.close(copy)
+                    st = os.fstat(namespace)
+                    key = (st.st_dev, st.st_ino)
+                    if key in found:
+                        os.close(namespace)
+                    else:
+                        found[key] = Found(st.st_dev, st.st_ino, fd=namespace)
+                for inode, fd, link in vsock:
+                    copy = _copy_of(libc, pidfd, fd, link, inode)
+                    if isinstance(copy, str):
+                        vsock_listeners.append(f"vsock socket:[{inode}] of pid {pid}, which may listen, could not be "
+                                               f"copied ({copy})")
+                        continue
+                    if copy is None:
+                        gone.add(inode)
+                        continue
+                    listening = _vsock_listener(copy, pid)
+                    if listening is not None:
+                        vsock_listeners.append(listening)
+            finally:
+                os.close(pidfd)
+        tried.update(link for inode, (_pid, _tid, _fd, link) in sockets.items() if inode in gone)
+        sockets = _held_sockets(holding, placed, gone, tried) if gone else {}
     return ([f"{why} for {len(which)} sockets (e.g. {', '.join(which[:3])})" for why, which in sorted(unasked.items())],
             vsock_listeners, xdp_sockets)
 

@@ -43,13 +43,13 @@ import ipaddress
 import os
 import pwd
 import socket
-from dataclasses import field
+from dataclasses import field, replace
 from functools import lru_cache
 from typing import Callable
 
 from auditor.collect import CollectContext, netlink, sk_lookup
 from auditor.collect.cmdline import cmdline_fields
-from auditor.collect.fdtables import FdTable, keep_tables, read_table, registered_files
+from auditor.collect.fdtables import FdTable, keep_tables, process_start, read_table, registered_files
 from auditor.collect.parsers.proc_net import (
     STATE_CLOSE,
     STATE_LISTEN,
@@ -489,9 +489,12 @@ def scan_socket_owners(inodes: set[int], proc: str = PROC) -> FdScan:
     wanted = {f"socket:[{inode}]": inode for inode in inodes}  # the link text sockfs_dname writes
     tables: dict[int, FdTable | None] = {}
     for pid in pids:
-        table = tables[pid] = read_table(proc, pid)
+        started = process_start(proc, pid)  # before the table: a pid reused between the two is a mismatch later
+        table = read_table(proc, pid)
         if table is None:
+            tables[pid] = None
             continue  # exited meanwhile
+        tables[pid] = replace(table, started=started)  # kept for discovery, which checks it is still this process
         for part in table.parts():  # its own table, a thread's own, an io_uring's registered files
             if part.refused:
                 # what it holds is unknown, as for a table that cannot be listed at all (the holders

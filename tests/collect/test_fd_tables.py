@@ -115,7 +115,8 @@ def test_a_namespace_file_descriptor_reused_after_the_scan_is_not_taken_for_the_
         at = table.targets.index(f"net:[{namespace}]")
         # as if the descriptor now held a regular file: the link of the pinner's stdin pipe
         swapped = fdtables.FdTable(table.fd_dir, [*table.fds[:at], "0", *table.fds[at + 1:]],
-                                   [*table.targets[:at], f"net:[{namespace}]", *table.targets[at + 1:]])
+                                   [*table.targets[:at], f"net:[{namespace}]", *table.targets[at + 1:]],
+                                   started=table.started)  # the pinner's own table, as kept
         fdtables.keep_tables("/proc", {**tables, pid: swapped})
         found, _current, gaps = discover("/proc")
         close_held(found)
