@@ -1705,6 +1705,9 @@ Since 1.15.0 the persistent scopes are not_reviewed where the boot may load othe
 says or none: a command beside augenrules --load in the units that load the rules (an auditctl -D,
 -e 0 or -R, a shell), or no unit that loads them at all (audit 4's auditd.service without
 audit-rules.service, an emptied ExecStartPost=, a replaced audit-rules.service ExecStart=).
+Also since 1.15.0 an auditd.conf that is a symbolic link to nothing fails as any link does (auditd
+opens it with O_NOFOLLOW and does not start), and in an image an /etc/default/auditd linked to nothing
+leaves the persistent rules not_reviewed.
 """,
 )
 def audit_socket_logging(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[Outcome]:

@@ -264,6 +264,8 @@ own init); elsewhere the namespace started from the kernel defaults and what its
 each net.* key is not_applicable with that reason (not_reviewed where it cannot be told), never
 compared with the host's configuration.
 Since 1.9.0 a running value read cut short (no closing line feed) is a gap, not a value.
+Also since 1.9.0, in an image, a sysctl.d file or /etc/sysctl.conf that is a link to nothing (perhaps
+into a mount the image does not carry) is a gap, not a file that sets nothing.
 """,
 )
 def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outcome]:
