@@ -120,6 +120,7 @@ class _Watchdog:
         self._lock = threading.Lock()
         self._over = threading.Event()
         self._ended = False
+        self._raised = False
         self.stop, self._limit = stop, limit
         self._target = threading.main_thread().ident or 0
         self._thread = threading.Thread(target=self._watch, args=(seconds,), name="lbaudit plugin time limit",
@@ -134,18 +135,35 @@ class _Watchdog:
                 if self._ended:
                     return
                 self._limit.reached = True
+                self._raised = True
                 self._raise_in(self._target, self.stop)
             if self._over.wait(RESTOP_SECONDS):
                 return
 
     def end(self) -> None:
-        """Called by the main thread when the body is over: no stop is raised into it after this (one
-        raised and not yet delivered is withdrawn).  The stop may arrive while this runs: the caller
-        takes it and calls this again (at most one a RESTOP_SECONDS)."""
+        """Called by the main thread when the body is over: no stop is raised into it after this, and
+        one raised and not yet delivered is delivered here, where the caller takes it and calls this
+        again (at most one a RESTOP_SECONDS).
+
+        A pending stop is never withdrawn (PyThreadState_SetAsyncExc with NULL): CPython then leaves
+        the interpreter's asynchronous-exception flag set for good, as only the delivery of one
+        clears it, so every later function call and loop of the process went through the
+        interpreter's pending-work check, and under sys.settrace (a debugger, coverage, a test that
+        traces) the next traced call looped on its first instruction forever."""
         with self._lock:
             self._ended = True
             self._over.set()
-            self._raise_in(self._target, None)
+            raised = self._raised
+        if raised:
+            _deliver_pending()
+
+
+def _deliver_pending() -> None:
+    """Nothing, in a call of its own: a Python function's first instruction is where the interpreter
+    delivers an asynchronous exception raised into this thread, so a stop the watchdog raised is
+    raised here, inside :meth:`_Watchdog.end`, not later in lbaudit's own code."""
+    for _ in range(2):
+        pass
 
 
 @contextmanager
