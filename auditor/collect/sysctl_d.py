@@ -91,6 +91,12 @@ class _Masks:
             return False
 
 
+def _too_many_files(directories: tuple[str, ...], reached: str) -> str:
+    """The problem of a listing that went past MAX_CONFIG_FILES in ``reached``: the directories read so far."""
+    return (f"{', '.join(directories[:directories.index(reached) + 1])}: more than {rootfs.MAX_CONFIG_FILES} "
+            "files, more than lbaudit reads (none was read)")
+
+
 def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix: str = ".conf",
                  applier: str | None = None) -> tuple[list[ConfigFile], list[str]]:
     """The files that take effect, in the order they are applied, and the problems met listing
@@ -108,9 +114,7 @@ def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix:
     for directory in directories:
         for name, kind in rootfs.list_config_dir_kinds(root, directory, problems):
             if len(chosen) > rootfs.MAX_CONFIG_FILES:  # as soon as it is past: a directory holds 100,000
-                problems.append(f"{', '.join(directories[:directories.index(directory) + 1])}: more than "
-                                f"{rootfs.MAX_CONFIG_FILES} files, more than lbaudit reads (none was read)")
-                return [], problems
+                return [], problems + [_too_many_files(directories, directory)]
             if name in chosen or (name.startswith(".") and not every_name) or not name.endswith(suffix):
                 continue
             path = f"{directory}/{name}"
@@ -134,9 +138,7 @@ def select_files(root: Path, directories: tuple[str, ...] = SYSCTL_DIRS, suffix:
                     pass  # dangling or unreadable: reading it below tells
             chosen[name] = ConfigFile(name, path, masked)
         if len(chosen) > rootfs.MAX_CONFIG_FILES:
-            problems.append(f"{', '.join(directories[:directories.index(directory) + 1])}: more than "
-                            f"{rootfs.MAX_CONFIG_FILES} files, more than lbaudit reads (none was read)")
-            return [], problems
+            return [], problems + [_too_many_files(directories, directory)]
     return [chosen[name] for name in sorted(chosen, key=rootfs.name_bytes)], problems  # as the boot sorts
 
 
