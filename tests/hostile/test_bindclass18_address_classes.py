@@ -31,16 +31,16 @@ NAMED = ["127.0.0.2", "::1", "::ffff:127.0.0.1", "10.0.0.1", "::ffff:10.0.0.1", 
          "::ffff:169.254.7.7"]
 
 
-def _bind(address: str) -> socket.socket:
+def _bind(address: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM if address.startswith("ff") else socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if address == "::127.0.0.1":  # an IPv4-compatible address is never local: bound ahead of it (IPV6_FREEBIND)
         sock.setsockopt(socket.IPPROTO_IPV6, 78, 1)
     if address.startswith("ff"):
-        sock.bind((address, 0, 0, socket.if_nametoindex("d0")))
+        sock.bind((address, port, 0, socket.if_nametoindex("d0")))
     else:
-        sock.bind((address, 0))
+        sock.bind((address, port))
         sock.listen()
     return sock
 
@@ -61,9 +61,11 @@ def test_look_alikes_of_the_named_sets_fail_and_the_named_addresses_pass():
                         ["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"]):
             subprocess.run(command, check=True, capture_output=True)
         held = {}
-        for address in [*LOOK_ALIKES, *NAMED]:
+        # A port of its own for each address: with SO_REUSEADDR the kernel hands port 0 binds on
+        # different addresses the same port, and the judgements are told apart by port.
+        for port, address in enumerate([*LOOK_ALIKES, *NAMED], start=41000):
             try:
-                sock = _bind(address)
+                sock = _bind(address, port)
             except OSError as exc:
                 raise OSError(f"{address}: {exc}") from None
             held[sock.getsockname()[1]] = (address, sock)
