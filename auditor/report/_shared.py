@@ -84,8 +84,10 @@ def path_uri(path: str) -> str:
 
 
 # "](" as message text in SARIF (3.11.6) and Markdown read it: the middle of a link ``[text](target)``,
-# with any backslashes before it (each escapes the next character).
-_LINK_MIDDLE = re.compile(r"(\\*)\]\(")
+# with any backslashes before it (each escapes the next character).  A match starts only where a run
+# of backslashes does (not after a backslash): from every start inside a run the engine read the rest
+# of it again, and a host text of 65,536 backslashes took some 100 s.
+_LINK_MIDDLE = re.compile(r"(?<!\\)(\\*)\]\(")
 # What makes a link, an image, a tag or a character of Markdown text (CommonMark): "](" and "][" between a link's
 # text and its destination or label; a "[" that starts a line (up to three spaces in), a link
 # reference definition ``[label]: /destination``; "<", an autolink ``<https://...>`` or raw
