@@ -241,7 +241,7 @@ def next_steps(evidence: Evidence) -> list[NextStep]:
     for rule_id, check in failing.items():
         record = checks.get(check)
         remedy = first_sentence(record.remediation) if record else ""
-        # The check's name as the evidence records it: any string there (an edited file, a plugin's name).
+        # The check's name as the evidence records it: any string there (an edited file with its digest rewritten).
         steps.append(NextStep("fix", f"{rule_id}: lbaudit explain {one_line(check)}" + (f" -- {remedy}" if remedy else ""),
                               (rule_id,)))
     hints: dict[str, list[str]] = {}

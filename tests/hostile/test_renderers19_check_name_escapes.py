@@ -4,7 +4,7 @@ Every text of a finding (subject, message, reason) is shown through ``one_line``
 in the text report, but the "next steps" line of a failing rule, ``RULE: lbaudit explain CHECK --
 REMEDY``, wrote the check's name as the evidence holds it.  A check name is any string there (the
 evidence's copy of the policy, its findings and check records; whoever edits the file writes the
-policy digest to match, and a plugin names its checks as it likes): one holding ``ESC ] 0 ; ... BEL``
+policy digest to match, whereas the registry refuses a plugin's check name with control characters): one holding ``ESC ] 0 ; ... BEL``
 (set the terminal's title) and ``ESC [ 2 J`` (clear the screen) went raw to the terminal of
 ``lbaudit show`` and into the ``.txt`` report that ``cat`` prints.  Now that line is shown through
 ``one_line`` too, as every other line of the summary is.

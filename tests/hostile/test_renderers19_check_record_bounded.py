@@ -5,8 +5,8 @@ Every report but the evidence's own copy and the PDF renders from ``bounded_evid
 finding, of the host, the policy and the tool at most ``MAX_REPORT_TEXT_CHARS`` characters.  The check
 records were left whole, and OSCAL repeats a check's rationale (in the risk's statement) and its
 remediation once per failing finding: evidence whose check records held 1 MB texts (the evidence is
-any file ``lbaudit report`` is given; a plugin writes its own) and 54 failing findings gave a 110 MB
-OSCAL document, a minute to render; at the evidence's 256 MB cap, gigabytes.  Now the check records
+any file ``lbaudit report`` is given; a plugin may declare 262,144 characters of each) and 54 failing
+findings gave a 110 MB OSCAL document, a minute to render; at the evidence's 256 MB cap, gigabytes.  Now the check records
 (and the run's waiver outcomes and control titles) are cut with the rest; the evidence keeps them whole.
 """
 
