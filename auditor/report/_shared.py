@@ -84,8 +84,10 @@ def path_uri(path: str) -> str:
 
 
 # "](" as message text in SARIF (3.11.6) and Markdown read it: the middle of a link ``[text](target)``,
-# with any backslashes before it (each escapes the next character).
-_LINK_MIDDLE = re.compile(r"(\\*)\]\(")
+# with any backslashes before it (each escapes the next character).  A match starts only where a run
+# of backslashes does (not after a backslash): from every start inside a run the engine read the rest
+# of it again, and a host text of 65,536 backslashes took some 100 s.
+_LINK_MIDDLE = re.compile(r"(?<!\\)(\\*)\]\(")
 # What makes a link, an image, a tag or a character of Markdown text (CommonMark): "](" and "][" between a link's
 # text and its destination or label; a "[" that starts a line (up to three spaces in), a link
 # reference definition ``[label]: /destination``; "<", an autolink ``<https://...>`` or raw
@@ -239,7 +241,8 @@ def bounded_evidence(evidence: Evidence) -> Evidence:
     """The evidence as a report shows it: every text of every finding, every reason the run is
     incomplete (a not-reviewed finding's reason in it) and every gap's reason and field at most
     :data:`MAX_REPORT_TEXT_CHARS` characters (:func:`bounded_text`), and so is each text of the host's
-    provenance, the policy (its rules and waivers too) and the tool (the host name, a rule's title).  The evidence itself when no
+    provenance, the policy (its rules and waivers too), the tool, the check records and the run's waiver
+    outcomes and controls (the host name, a rule's title, a check's remediation).  The evidence itself when no
     text is longer (every normal run: the reports of it are unchanged), else a copy with only the
     overlong texts cut.  Every format but the evidence's own copy and the PDF (which clips each cell
     shorter, :func:`auditor.report._pdf_sections.clipped`) renders from this."""
@@ -253,14 +256,23 @@ def bounded_evidence(evidence: Evidence) -> Evidence:
     # waivers.  A host name of a megabyte was a megabyte there, a rule title 2 MB of the HTML report.
     provenance, policy, tool = (_bounded_value(snapshot.provenance), _bounded_value(evidence.policy),
                                 _bounded_value(evidence.tool))
-    texts_overlong = provenance is not snapshot.provenance or policy is not evidence.policy or tool is not evidence.tool
+    # The check records (a check's title, rationale and remediation: a plugin's words, or an edited
+    # file's), the run's waiver outcomes and its controls' titles: OSCAL repeats a check's rationale and
+    # remediation in the risk of every failing finding, and a record of 1 MB texts made 54 failures
+    # a 110 MB document.
+    checks, waivers, controls = (_bounded_value(evidence.checks), _bounded_value(result.waivers),
+                                 _bounded_value(result.controls))
+    result_texts_overlong = waivers is not result.waivers or controls is not result.controls
+    texts_overlong = (provenance is not snapshot.provenance or policy is not evidence.policy or tool is not evidence.tool
+                      or checks is not evidence.checks or result_texts_overlong)
     if not (findings_overlong or reasons_overlong or gaps_overlong or texts_overlong):
         return evidence
-    update: dict[str, object] = {"policy": policy, "tool": tool}
-    if findings_overlong or reasons_overlong:
+    update: dict[str, object] = {"policy": policy, "tool": tool, "checks": checks}
+    if findings_overlong or reasons_overlong or result_texts_overlong:
         result = result.model_copy(update={
             "findings": [_bounded_finding(finding) if _overlong(finding) else finding for finding in result.findings],
-            "incomplete_reasons": [bounded_text(reason) for reason in result.incomplete_reasons]})
+            "incomplete_reasons": [bounded_text(reason) for reason in result.incomplete_reasons],
+            "waivers": waivers, "controls": controls})
         update["result"] = result
     if gaps_overlong or provenance is not snapshot.provenance:
         update["snapshot"] = snapshot.model_copy(update={"gaps": [

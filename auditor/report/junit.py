@@ -5,7 +5,8 @@ status of its findings (the same roll-up the evidence uses for controls):
 
 * ``fail`` at or above the run's ``--fail-on`` -> ``<failure>`` with each failing subject, what was
   observed and what was expected
-* ``error``, ``not_reviewed`` -> ``<error>``: the rule could not be judged, which is never a pass
+* ``error``, ``not_reviewed`` (with no failure counted) -> ``<error>``: the rule could not be judged
+  (for some subject), which is never a pass, nor a skip beside failures below ``--fail-on``
 * ``fail`` below ``--fail-on`` alone -> ``<skipped>`` of type ``fail_below_threshold`` whose message says
   the subjects fail and are not counted: the run's exit code does not count them, so a
   ``<failure>`` made Jenkins mark the build unstable and GitLab show failed tests over exit 0;
@@ -127,6 +128,7 @@ def _testcase(rule: ResolvedRule, findings: list[Finding], evidence: Evidence, c
     failing = [f for f in findings if f.status == Status.FAIL]
     counted = [f for f in failing if f.severity.rank >= fail_on.rank]
     below = [f for f in failing if f.severity.rank < fail_on.rank]
+    unjudged = [f for f in findings if f.status in (Status.ERROR, Status.NOT_REVIEWED)]
     below_words = (f"; {len(below)} more below --fail-on {fail_on.value}, not counted: {_subjects(below)}"
                    if below else "")
     if counted:
@@ -136,10 +138,13 @@ def _testcase(rule: ResolvedRule, findings: list[Finding], evidence: Evidence, c
              "message": f"{len(counted)} of {len(findings)} subjects fail: {_subjects(counted)}{below_words}"},
         )
         element.text = body
-    elif status in (Status.ERROR, Status.NOT_REVIEWED):
-        unjudged = [f for f in findings if f.status in (Status.ERROR, Status.NOT_REVIEWED)]
+    elif unjudged:
+        # A subject the rule could not judge makes it an error whatever else it holds: by the roll-up
+        # (a failure above an error) a failure below --fail-on made it <skipped>, which a CI server
+        # shows as neither failed nor errored.
         reasons = "; ".join(sorted({f"{f.status.value}: {line_text(f.reason or f.message)}" for f in unjudged}))
-        element = ET.SubElement(case, "error", {"type": status.value, "message": reasons + below_words})
+        error_type = Status.ERROR if any(f.status == Status.ERROR for f in unjudged) else Status.NOT_REVIEWED
+        element = ET.SubElement(case, "error", {"type": error_type.value, "message": reasons + below_words})
         element.text = body
     elif below:
         # Failed, but below the threshold the run's verdict and exit code apply: neither a

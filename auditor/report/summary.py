@@ -241,7 +241,8 @@ def next_steps(evidence: Evidence) -> list[NextStep]:
     for rule_id, check in failing.items():
         record = checks.get(check)
         remedy = first_sentence(record.remediation) if record else ""
-        steps.append(NextStep("fix", f"{rule_id}: lbaudit explain {check}" + (f" -- {remedy}" if remedy else ""),
+        # The check's name as the evidence records it: any string there (an edited file with its digest rewritten).
+        steps.append(NextStep("fix", f"{rule_id}: lbaudit explain {one_line(check)}" + (f" -- {remedy}" if remedy else ""),
                               (rule_id,)))
     hints: dict[str, list[str]] = {}
     for finding in parts.unjudged:
@@ -305,7 +306,9 @@ def plain_lines(evidence: Evidence, evidence_path: str | None = None) -> list[st
     if steps and result.verdict != Verdict.COMPLIANT:
         lines.append("next steps:")
         lines += [f"  {step.text}" for step in steps]
-    return lines
+    # Each line once more through one_line (it leaves its own escapes as they are): a text of the
+    # evidence a line above writes as it is (a check's name in a next step did) reaches no terminal raw.
+    return [one_line(line) for line in lines]
 
 
 def summary_json(document: dict[str, Any]) -> bytes:
