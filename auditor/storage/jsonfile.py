@@ -300,8 +300,10 @@ def _is_lbaudit_document(value: Any) -> bool:
 
 
 # A surrogate escape and the backslashes before it: after an even number of them it is an escape
-# (after an odd number the backslash before the "u" is itself escaped: the text "\\ud800").
-_SURROGATE_ESCAPE_AFTER = first_use(r"(\\*)\\u([dD][89a-fA-F][0-9a-fA-F]{2})")
+# (after an odd number the backslash before the "u" is itself escaped: the text "\\ud800").  A
+# match starts only where a run of backslashes does: from inside a run the pattern would read the
+# rest of it again from every position, quadratic in the run's length.
+_SURROGATE_ESCAPE_AFTER = first_use(r"(?<!\\)(\\*)\\u([dD][89a-fA-F][0-9a-fA-F]{2})")
 _LOW_SURROGATE_ESCAPE = first_use(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
