@@ -338,14 +338,18 @@ def diff_scans(before: Evidence, after: Evidence) -> ScanDiff:
     are the host's, cut as every report cuts them (:func:`auditor.report._shared.bounded_evidence`):
     every consumer of a diff prints them (``diff``, ``history diff``, ``fleet report`` in its
     terminal, JSON and HTML forms), and a process named by a path of a megabyte was repeated whole
-    by each, for every host that regressed.  Findings are matched by id and status, which the cut
-    leaves as they are."""
+    by each, for every host that regressed; so is each policy change's detail, which quotes a rule's
+    params whole.  Findings are matched by id and status, which the cut leaves as they are."""
     from auditor.report._shared import bounded_evidence, bounded_text
 
     before, after = bounded_evidence(before), bounded_evidence(after)
     old: dict[str, Finding] = {f.id: f for f in before.result.findings}
     new: dict[str, Finding] = {f.id: f for f in after.result.findings}
     policy_changes, accounted = _policy_changes(before, after, old, new)
+    # A change's detail is built from many texts of the policy, each cut above but not their sum: a
+    # rule's params of hundreds of exceptions, changed in one reason, were printed whole, twice.
+    policy_changes = [replace(change, subject=bounded_text(change.subject), detail=bounded_text(change.detail))
+                      for change in policy_changes]
     # Rules that could not judge everything in AFTER (a listener list unreadable, a check erred):
     # a failure gone from such a rule may be hidden, not fixed.
     unseeing: dict[str, list[Finding]] = {}
