@@ -18,7 +18,9 @@ switching a failing rule off:
   severity lowered, params, controls or platforms changed, ``--fail-on`` raised, or an enabled rule
   whose findings vanished are lost coverage: a regression unless the caller says the policy change is intended
   (``--allow-policy-change``).  So are facts of an offline root directory after those of the
-  running host (an image has no live socket: a failing listener is absent from it, not closed).
+  running host (an image has no live socket: a failing listener is absent from it, not closed, and
+  a failure of the running state, a TIME_WAIT count or a loaded audit rule, is not applicable in it,
+  not fixed).
   Findings of a rule that no longer runs, and failures of a loosened rule (or a check of another
   version) that no longer fail, are listed with that change, never as improvements.
 """
@@ -298,19 +300,23 @@ def _source_changes(before: Evidence, after: Evidence, old: dict[str, Finding], 
                     accounted: set[str]) -> list[PolicyChange]:
     """A scan of an offline root directory after one of the running host: the image holds only the
     listeners its configuration declares, so a failing listener of the running host is absent from
-    it, not closed.  That loses coverage, and the failures gone are listed with it, not as fixed."""
+    it, not closed; and what exists only on a running host (socket counts, loaded audit rules, a
+    running audit daemon) is not applicable there, not fixed.  That loses coverage, and the failures
+    gone or not applicable are listed with it, not as fixed."""
     was, now = _facts_origin(before), _facts_origin(after)
     if was == now:
         return []
     detail = f"facts of {_ORIGIN_WORDS.get(was, was)} -> {_ORIGIN_WORDS.get(now, now)}"
     if now != "root" or was == "root":
         return [PolicyChange("facts_source_changed", after.snapshot.provenance.hostname, detail, False)]
-    gone = sorted((f for f in old.values() if f.id not in new and f.id not in accounted and _is_bad(f.status)),
-                  key=lambda f: f.id)
-    accounted.update(f.id for f in gone)
+    unjudged = sorted((f for f in old.values() if f.id not in accounted and _is_bad(f.status)
+                       and (f.id not in new or new[f.id].status == Status.NOT_APPLICABLE)), key=lambda f: f.id)
+    accounted.update(f.id for f in unjudged)
     return [PolicyChange("facts_source_changed", after.snapshot.provenance.hostname,
-                         detail + ": an offline image shows no live socket, so what is gone from it is not fixed",
-                         True, [Change(f.id, f.rule_id, f.subject, f.status.value, None) for f in gone])]
+                         detail + ": an offline image shows no live socket, so what is gone from it or not applicable "
+                         "in it is not fixed", True,
+                         [Change(f.id, f.rule_id, f.subject, f.status.value,
+                                 new[f.id].status.value if f.id in new else None) for f in unjudged])]
 
 
 def _utc(moment: datetime) -> datetime:
