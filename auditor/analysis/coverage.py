@@ -32,7 +32,7 @@ from auditor.model.controls import Baseline, ControlCatalog
 from auditor.model.policy import Policy, Waiver
 from auditor.model.waiving import is_blanket
 from auditor.storage.jsonfile import parse_document, read_bounded
-from auditor.text import one_line
+from auditor.text import one_line, shown_line
 
 BASELINES: tuple[Baseline, ...] = ("low", "moderate", "high")
 MAX_CATALOG_BYTES = 64 * 1024 * 1024
@@ -278,12 +278,19 @@ def _control_ref(path: Path, control: dict[str, Any]) -> ControlRef | None:
     if not isinstance(title, str) or not title.strip():
         raise InputError(f"{path}: control {one_line(oscal_id)}: \"title\" is {_shown(title)}; expected a non-empty "
                          "string (OSCAL requires every control's title)")
-    return ControlRef(display, one_line(title))
+    return ControlRef(display, _catalog_text(title))
 
 
 # The root of each OSCAL document model (OSCAL 1.1): the top-level key that says what a document is.
 OSCAL_MODELS = ("catalog", "profile", "mapping-collection", "component-definition", "system-security-plan",
                 "assessment-plan", "assessment-results", "plan-of-action-and-milestones")
+
+
+def _catalog_text(text: str) -> str:
+    """A text of the catalog as coverage prints it (the catalog's name, a control's title): on one
+    line, and cut as a line of a message is: a catalog is someone else's file of up to 64 MiB, and a
+    title of megabytes was printed whole, in the text output and in --json."""
+    return shown_line(text, kept="in the catalog")
 
 
 def _shown(value: Any) -> str:
@@ -315,7 +322,7 @@ def catalog_baseline(path: Path, level: Baseline) -> BaselineSet:
     metadata: dict[str, Any] = found if isinstance(found, dict) else {}
     _check_names_revision(path, metadata, level)
     _check_names_level(path, metadata, level)
-    title = one_line(metadata["title"]) if isinstance(metadata.get("title"), str) else "OSCAL catalog"
+    title = metadata["title"] if isinstance(metadata.get("title"), str) else "OSCAL catalog"
 
     controls: dict[str, ControlRef] = {}
     for control in _walk_controls(catalog):
@@ -326,12 +333,12 @@ def catalog_baseline(path: Path, level: Baseline) -> BaselineSet:
         raise InputError(f"{path}: the catalog holds no SP 800-53 controls")
     order = load_catalog()
     raw_version = metadata.get("version")
-    version = (one_line(raw_version) if isinstance(raw_version, (str, int, float)) and not isinstance(raw_version, bool)
+    version = (str(raw_version) if isinstance(raw_version, (str, int, float)) and not isinstance(raw_version, bool)
                else None)
     return BaselineSet(
         level=level,
         source=str(path),
-        catalog=f"{title} {version}" if version else title,
+        catalog=_catalog_text(f"{title} {version}" if version else title),
         complete=True,
         controls=tuple(sorted(controls.values(), key=lambda c: order.sort_key(c.id))),
     )

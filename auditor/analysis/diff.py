@@ -18,7 +18,9 @@ switching a failing rule off:
   severity lowered, params, controls or platforms changed, ``--fail-on`` raised, or an enabled rule
   whose findings vanished are lost coverage: a regression unless the caller says the policy change is intended
   (``--allow-policy-change``).  So are facts of an offline root directory after those of the
-  running host (an image has no live socket: a failing listener is absent from it, not closed).
+  running host (an image has no live socket: a failing listener is absent from it, not closed, and
+  a failure of the running state, a TIME_WAIT count or a loaded audit rule, is not applicable in it,
+  not fixed).
   Findings of a rule that no longer runs, and failures of a loosened rule (or a check of another
   version) that no longer fail, are listed with that change, never as improvements.
 """
@@ -298,19 +300,23 @@ def _source_changes(before: Evidence, after: Evidence, old: dict[str, Finding], 
                     accounted: set[str]) -> list[PolicyChange]:
     """A scan of an offline root directory after one of the running host: the image holds only the
     listeners its configuration declares, so a failing listener of the running host is absent from
-    it, not closed.  That loses coverage, and the failures gone are listed with it, not as fixed."""
+    it, not closed; and what exists only on a running host (socket counts, loaded audit rules, a
+    running audit daemon) is not applicable there, not fixed.  That loses coverage, and the failures
+    gone or not applicable are listed with it, not as fixed."""
     was, now = _facts_origin(before), _facts_origin(after)
     if was == now:
         return []
     detail = f"facts of {_ORIGIN_WORDS.get(was, was)} -> {_ORIGIN_WORDS.get(now, now)}"
     if now != "root" or was == "root":
         return [PolicyChange("facts_source_changed", after.snapshot.provenance.hostname, detail, False)]
-    gone = sorted((f for f in old.values() if f.id not in new and f.id not in accounted and _is_bad(f.status)),
-                  key=lambda f: f.id)
-    accounted.update(f.id for f in gone)
+    unjudged = sorted((f for f in old.values() if f.id not in accounted and _is_bad(f.status)
+                       and (f.id not in new or new[f.id].status == Status.NOT_APPLICABLE)), key=lambda f: f.id)
+    accounted.update(f.id for f in unjudged)
     return [PolicyChange("facts_source_changed", after.snapshot.provenance.hostname,
-                         detail + ": an offline image shows no live socket, so what is gone from it is not fixed",
-                         True, [Change(f.id, f.rule_id, f.subject, f.status.value, None) for f in gone])]
+                         detail + ": an offline image shows no live socket, so what is gone from it or not applicable "
+                         "in it is not fixed", True,
+                         [Change(f.id, f.rule_id, f.subject, f.status.value,
+                                 new[f.id].status.value if f.id in new else None) for f in unjudged])]
 
 
 def _utc(moment: datetime) -> datetime:
@@ -338,14 +344,18 @@ def diff_scans(before: Evidence, after: Evidence) -> ScanDiff:
     are the host's, cut as every report cuts them (:func:`auditor.report._shared.bounded_evidence`):
     every consumer of a diff prints them (``diff``, ``history diff``, ``fleet report`` in its
     terminal, JSON and HTML forms), and a process named by a path of a megabyte was repeated whole
-    by each, for every host that regressed.  Findings are matched by id and status, which the cut
-    leaves as they are."""
+    by each, for every host that regressed; so is each policy change's detail, which quotes a rule's
+    params whole.  Findings are matched by id and status, which the cut leaves as they are."""
     from auditor.report._shared import bounded_evidence, bounded_text
 
     before, after = bounded_evidence(before), bounded_evidence(after)
     old: dict[str, Finding] = {f.id: f for f in before.result.findings}
     new: dict[str, Finding] = {f.id: f for f in after.result.findings}
     policy_changes, accounted = _policy_changes(before, after, old, new)
+    # A change's detail is built from many texts of the policy, each cut above but not their sum: a
+    # rule's params of hundreds of exceptions, changed in one reason, were printed whole, twice.
+    policy_changes = [replace(change, subject=bounded_text(change.subject), detail=bounded_text(change.detail))
+                      for change in policy_changes]
     # Rules that could not judge everything in AFTER (a listener list unreadable, a check erred):
     # a failure gone from such a rule may be hidden, not fixed.
     unseeing: dict[str, list[Finding]] = {}

@@ -455,11 +455,14 @@ def key_that_signed_evidence(evidence_path: Path, raw: bytes, refused: str = "no
     signature = read_signature(path)
     try:
         digest: str | None = canonical_digest(raw)
-    except ValueError:  # no canonical form: the reading of the evidence says what is wrong
+        its_digest = f"its canonical SHA-256 is {digest}"
+    except ValueError as exc:  # no canonical form (a duplicate key): what lbaudit signed had one
         digest = None
+        # said as such: "its canonical SHA-256 is None" named no digest and not what is wrong
+        its_digest = f"it has no canonical form ({exc})"
     if digest != signature.signed_sha256 and _holds_by_its_own_key(signature):
         raise EvidenceChangedSinceSigned(
-            f"{evidence_path}: changed after it was signed: its canonical SHA-256 is {digest}, but {path} signs "
+            f"{evidence_path}: changed after it was signed: {its_digest}, but {path} signs "
             f"{signature.signed_sha256} (key {signature.public_key_sha256}); {refused} "
             f"(lbaudit verify fails its digest too, exit 10).  If the evidence is not meant to be signed, remove "
             f"{path.name}")
