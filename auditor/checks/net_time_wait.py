@@ -367,8 +367,7 @@ def unseen_listeners(snapshot: HostSnapshot) -> str | None:
     may be smaller than the one judged.  An offline image's list holds by nature only what its socket
     units declare (a not_applicable gap): judged as net.ephemeral_port_range judges it, with its note."""
     gaps = [g for g in snapshot.gaps_for("sockets", "listeners") if g.kind != GapKind.NOT_APPLICABLE
-            and (g.path in ((), ("listeners",)) or g.path[:1] == ("listeners",) and len(g.path) == 2
-                 and g.path[1] in _sysctl.TCP_BIND_TABLE)]
+            and (g.path in ((), ("listeners",)) or g.path[:1] == ("listeners",) and g.path[1] in _sysctl.TCP_BIND_TABLE)]
     sockets = snapshot.facts.sockets
     if not gaps and (sockets is None or sockets.listeners is None) and not _listeners.declared_only(snapshot):
         return "the listening sockets were not collected (no reason recorded)"

@@ -57,3 +57,29 @@ def test_control_case_listeners_read_pass():
 def test_control_case_an_image_list_of_declared_listeners_is_judged_as_before():
     found = judged(300, listeners_read=False, gap_kind=GapKind.NOT_APPLICABLE)
     assert found[HEADROOM][0] == Status.PASS
+
+
+WINDOWS_POLICY = """\
+id: tw
+version: "1"
+owner: T
+rules:
+  - id: tw
+    check: net.time_wait
+    params: {peak_new_connections_per_second: 1, max_pool_utilization: 0.8}
+"""
+
+
+def test_a_windows_capture_without_its_listener_table_has_no_headroom_pass(tmp_path):
+    """A Windows capture whose netstat -ano was not taken: the TCP ranges' pools lack the ports the
+    listeners hold (RPC's 49664 and up sit in the default range), so a headroom is not known to pass."""
+    from tests.bundles import replay_edited
+
+    code, found, _ = replay_edited(tmp_path, "windows-audited", lambda d: (d / "netstat-ano.txt").unlink(),
+                                   WINDOWS_POLICY)
+    headrooms = {subject: finding for (rule, subject), finding in found.items() if subject.startswith(HEADROOM)}
+    assert headrooms and code == 3
+    for subject, finding in headrooms.items():
+        # was pass: "1 new connections/s x 120 s TIME_WAIT ... holds 120 ports ... at most 80%"
+        assert finding["status"] == "not_reviewed", (subject, finding)
+        assert "listening sockets could not be read" in finding["message"]
