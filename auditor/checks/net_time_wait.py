@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from auditor.checks import _namespaces, _platforms, _sysctl
+from auditor.checks import _listeners, _namespaces, _platforms, _sysctl
 from auditor.domain.tcp_timewait import (
     TCP_TIMEWAIT_LEN_SECONDS,
     WORST_HZ,
@@ -35,7 +35,7 @@ from auditor.model.check import (
     not_reviewed,
     passed,
 )
-from auditor.model.facts import HostSnapshot
+from auditor.model.facts import GapKind, HostSnapshot
 from auditor.model.records import record
 from auditor.model.result import Severity
 
@@ -316,7 +316,7 @@ def _percents(value: Fraction, maximum: float, decimals: int) -> tuple[str, str]
 
 
 def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, maximum: float,
-                     range_label: str | None = None) -> Outcome:
+                     range_label: str | None = None, unseen: str | None = None) -> Outcome:
     """``range_label``: which of several ranges the host-wide count is judged against (Windows: the
     smallest TCP range, named in the message)."""
     subject = "TIME_WAIT share of the ephemeral pool"
@@ -345,6 +345,10 @@ def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, ma
     text = f"{count:,} sockets in TIME_WAIT = {shown} of the {pool.searched_size:,}-port ephemeral pool{_held(pool)}"
     if range_label is not None:
         text += f" (the {range_label}, the smallest TCP range: the count covers both IP families)"
+    if within and unseen is not None:
+        # fewer ports can only raise the share: a failure stands, a pass is not known
+        return not_reviewed(subject, f"{text}, at most {limit}{_unseen_note(unseen)}",
+                            evidence=[*evidence, "/gaps"])
     if within:
         return passed(subject, f"{text}, at most {limit}", observed=observed, expected=expected, evidence=evidence)
     return failed(subject, f"{text}, above {limit}", observed=observed, expected=expected, evidence=evidence)
@@ -355,6 +359,24 @@ def _held(pool: _sysctl.EphemeralPool) -> str:
     if not pool.held:
         return ""
     return f" (without the {len(pool.held):,} port{'s' if len(pool.held) > 1 else ''} TCP listeners hold in the range)"
+
+
+def unseen_listeners(snapshot: HostSnapshot) -> str | None:
+    """Why the TCP listeners of a running host are not all known, or None: the ports they hold in the
+    range are left out of every pool (connect() never takes them), so with some not read the pool
+    may be smaller than the one judged.  An offline image's list holds by nature only what its socket
+    units declare (a not_applicable gap): judged as net.ephemeral_port_range judges it, with its note."""
+    gaps = [g for g in snapshot.gaps_for("sockets", "listeners") if g.kind != GapKind.NOT_APPLICABLE
+            and (g.path in ((), ("listeners",)) or g.path[:1] == ("listeners",) and g.path[1] in _sysctl.TCP_BIND_TABLE)]
+    sockets = snapshot.facts.sockets
+    if not gaps and (sockets is None or sockets.listeners is None) and not _listeners.declared_only(snapshot):
+        return "the listening sockets were not collected (no reason recorded)"
+    return "; ".join(sorted({g.reason for g in gaps})) or None
+
+
+def _unseen_note(unseen: str) -> str:
+    return (f", but the listening sockets could not be read ({unseen}): the ports TCP listeners hold in the range, "
+            f"which connect() never takes, are not known, so the pool may be smaller than that")
 
 
 def sustained_rate(pool_size: int, hold: Fraction) -> int:
@@ -396,7 +418,7 @@ def _time_wait_cap(snapshot: HostSnapshot) -> TimeWaitCap | None:
 def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
                    time_wait_seconds: float = TIME_WAIT_SECONDS, source: str | None = LINUX_TIME_WAIT_SOURCE,
                    subject: str = "ephemeral pool headroom at the declared peak connection rate",
-                   cap: TimeWaitCap | None = None) -> Outcome:
+                   cap: TimeWaitCap | None = None, unseen: str | None = None) -> Outcome:
     """``source``: where ``time_wait_seconds`` comes from (Linux's by default).
     ``cap``: Linux's tcp_max_tw_buckets, the most sockets (and so ports) TIME_WAIT ever holds."""
     pool = pool_lookup.pool
@@ -448,6 +470,9 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
         return failed(subject, f"{text}: every port of the pool, so the next connection fails with EADDRNOTAVAIL at "
                                f"the peak, whatever the maximum ({limit}) allows",
                       observed=observed, expected=expected, evidence=evidence)
+    if within and unseen is not None:
+        return not_reviewed(subject, f"{text}, at most {limit}{_unseen_note(unseen)}",
+                            evidence=[*evidence, "/gaps"])
     if within:
         return passed(subject, f"{text}, at most {limit}", observed=observed, expected=expected, evidence=evidence)
     return failed(subject, f"{text}, above {limit}: connections fail with EADDRNOTAVAIL near the peak",
@@ -482,7 +507,7 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
         unread = [r for r in tcp_ranges if r.lookup.pool is None]
         tightest = unread[0] if unread else min(tcp_ranges, key=lambda r: r.lookup.pool.searched_size)  # type: ignore[union-attr]
         outcomes.append(_time_wait_share(snapshot, tightest.lookup, params.max_time_wait_share,
-                                         tightest.label if len(tcp_ranges) > 1 else None))
+                                         tightest.label if len(tcp_ranges) > 1 else None, unseen_listeners(snapshot)))
     if params.peak_new_connections_per_second is not None:
         length = _platforms.time_wait(snapshot)
         for port_range in tcp_ranges:
@@ -493,7 +518,8 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
                                                       f"{length.reason}"))
                 continue
             outcomes.append(_peak_headroom(port_range.lookup, params.peak_new_connections_per_second,
-                                           params.max_pool_utilization, length.seconds, length.source, subject))
+                                           params.max_pool_utilization, length.seconds, length.source, subject,
+                                           unseen=unseen_listeners(snapshot)))
         if _platforms.platform_of(snapshot) == "windows":
             legacy = _max_user_port_headroom(snapshot, params.peak_new_connections_per_second,
                                              params.max_pool_utilization, length)
@@ -520,7 +546,7 @@ def _max_user_port_headroom(snapshot: HostSnapshot, rate: float, maximum: float,
         return not_reviewed(subject, f"how long Windows keeps a port in TIME_WAIT is not known: {length.reason}")
     pool = _platforms.max_user_port_pool(snapshot, legacy.value, legacy.pointer)
     return _peak_headroom(_sysctl.PoolLookup(pool, low, high, legacy.pointer, None), rate, maximum,
-                          length.seconds, length.source, subject)
+                          length.seconds, length.source, subject, unseen=unseen_listeners(snapshot))
 
 
 @check(
@@ -603,7 +629,11 @@ negative (no limit where the kernel compares it as an unsigned number, as 6.18 d
 older kernels), every port is taken to stay held for the whole of TIME_WAIT.  max_time_wait_share compares the live TIME_WAIT
 count (all destinations, both directions) with the pool: a coarse, host-wide signal that needs a live
 host (not_applicable for an offline root directory).  Each param that is set gives one finding; at
-least one must be set.
+least one must be set.  The pool of both is less the ports TCP listeners hold in the range: where a
+running host's listening sockets could not be read, a headroom or share that would pass on the range
+is not_reviewed, naming why they could not be (only a failure holds whatever ports they hold); an
+offline image's list of the listeners its socket units declare is judged as it is, as in
+net.ephemeral_port_range.
 
 Windows and macOS: tcp_tw_reuse, tcp_max_tw_buckets and tcp_fin_timeout are Linux sysctls and are
 not_applicable there, with the reason.  The headroom uses the OS's own TIME_WAIT length: Windows
@@ -655,11 +685,12 @@ def _judge(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
         outcomes.append(_fin_timeout(snapshot, params.max_fin_timeout))
     if params.max_time_wait_share is not None or params.peak_new_connections_per_second is not None:
         pool_lookup = _sysctl.ephemeral_pool(snapshot)
+        unseen = unseen_listeners(snapshot)
         if params.max_time_wait_share is not None:
-            outcomes.append(_time_wait_share(snapshot, pool_lookup, params.max_time_wait_share))
+            outcomes.append(_time_wait_share(snapshot, pool_lookup, params.max_time_wait_share, unseen=unseen))
         if params.peak_new_connections_per_second is not None:
             seconds, source = linux_time_wait(snapshot)
             outcomes.append(_peak_headroom(pool_lookup, params.peak_new_connections_per_second,
                                            params.max_pool_utilization, seconds, source,
-                                           cap=_time_wait_cap(snapshot)))
+                                           cap=_time_wait_cap(snapshot), unseen=unseen))
     return outcomes
