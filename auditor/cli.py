@@ -497,18 +497,21 @@ def _superseded_waivers(evidence: Any, waivers: list[Any], places: list[Any]) ->
     """Waivers that matched failing findings, each of which an earlier waiver waived: recorded
     "applied", they waived nothing (a failure is waived by the first honoured waiver that matches
     it), which an attestation calls "superseded".  Not one validate's warning already names as dead
-    behind an earlier one of its subject (auditor/policy/loader.py ``_shadowing``)."""
+    behind an earlier one of its subject (auditor/policy/loader.py ``waiver_warnings``)."""
     from auditor.errors import Problem
     from auditor.model.result import Status
-    from auditor.model.waiving import applied_waiver, shadows
+    from auditor.model.waiving import EarlierWaivers, applied_waiver
 
     states = evidence.result.waivers
     if sum(1 for state in states if state.state == "applied") < 2:
         return []  # a waiver can be superseded only by another that applied
     waived_under = {f.id: f.waiver for f in evidence.result.findings if f.status is Status.WAIVED}
     superseded = []
+    earlier = EarlierWaivers()
     for index, (waiver, state, place) in enumerate(zip(waivers, states, places)):
-        if state.state != "applied" or any(shadows(prior, waiver) for prior in waivers[:index]):
+        shadowed = earlier.first_shadowing(waiver) is not None
+        earlier.add(index, waiver)
+        if state.state != "applied" or shadowed:
             continue
         own = applied_waiver(waiver)
         if not any(waived_under.get(fid) == own for fid in state.findings):

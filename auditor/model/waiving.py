@@ -7,6 +7,7 @@ share it and cannot drift apart.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from datetime import date
@@ -117,7 +118,51 @@ def shadows(prior: Waiver, waiver: Waiver) -> bool:
     of its rule, honoured at least as long, and of its subject or of one matching every subject
     (none, or stars alone).  A failing finding is waived by the first honoured waiver that matches it."""
     return prior.rule == waiver.rule and prior.expires >= waiver.expires and (
-        prior.subject == waiver.subject or prior.subject is None or set(prior.subject) == {"*"})
+        prior.subject == waiver.subject or _matches_every_subject(prior.subject))
+
+
+def _matches_every_subject(subject: str | None) -> bool:
+    return subject is None or (bool(subject) and subject.count("*") == len(subject))
+
+
+class _ShadowGroup(NamedTuple):
+    """Earlier waivers that would shadow the same later ones but for their expiry, in order."""
+
+    positions: list[int]
+    latest_expiry: list[date]  # per entry: the latest expiry of it and every entry before it
+
+
+class EarlierWaivers:
+    """The waivers of a policy so far, in the order they are applied, indexed so that the first of
+    them that :func:`shadows` a later one is found without reading them all: asked of every waiver
+    against all before it, that was quadratic, and a policy of a few thousand waivers took minutes
+    to validate and evaluate.  A waiver is shadowed only by one of its rule and its subject, or of
+    its rule and every subject; of those, by the first honoured at least as long."""
+
+    def __init__(self) -> None:
+        self._groups: dict[tuple[str, str | None, bool], _ShadowGroup] = {}
+
+    def add(self, position: int, waiver: Waiver) -> None:
+        every = _matches_every_subject(waiver.subject)
+        group = self._groups.setdefault((waiver.rule, None if every else waiver.subject, every), _ShadowGroup([], []))
+        group.positions.append(position)
+        group.latest_expiry.append(max(waiver.expires, group.latest_expiry[-1]) if group.latest_expiry
+                                   else waiver.expires)
+
+    def first_shadowing(self, waiver: Waiver) -> int | None:
+        """The position of the first waiver added that shadows ``waiver``, or None."""
+        found = [self._first_lasting(self._groups.get((waiver.rule, None, True)), waiver.expires)]
+        if not _matches_every_subject(waiver.subject):  # (else one of its subject is in the group of every subject)
+            found.append(self._first_lasting(self._groups.get((waiver.rule, waiver.subject, False)), waiver.expires))
+        return min((position for position in found if position is not None), default=None)
+
+    @staticmethod
+    def _first_lasting(group: _ShadowGroup | None, expires: date) -> int | None:
+        if group is None:
+            return None
+        # the first entry honoured until ``expires`` or later: where the running latest first reaches it
+        at = bisect.bisect_left(group.latest_expiry, expires)
+        return group.positions[at] if at < len(group.positions) else None
 
 
 def reaches_other_namespaces(glob: str | None) -> bool:

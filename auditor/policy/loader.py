@@ -30,7 +30,7 @@ from auditor.model.policy import (
     WaiverSource,
 )
 from auditor.model.records import mutable_record
-from auditor.model.waiving import NAMESPACE_WORDS, is_blanket, is_namespace_blanket, shadows
+from auditor.model.waiving import NAMESPACE_WORDS, EarlierWaivers, is_blanket, is_namespace_blanket
 from auditor.patterns import first_use
 from auditor.policy.yamlsafe import (
     DocumentKind,
@@ -939,11 +939,14 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
     blanket waiver (no subject, or one of wildcards alone: every failing finding of the rule), an expiry more than a year
     out.  (A reason or approver that is a placeholder is a problem: :func:`_placeholder_problems`.)"""
     warnings = []
+    earlier = EarlierWaivers()
     for position, (owner, index, waiver) in enumerate(located):
         line, col = owner.doc.position(("waivers", index))
         where = f"waivers[{index}] ({waiver.rule})"
         # (an expired one is said to be so below: it waives nothing whatever comes before it)
-        shadow = _shadowing(located[:position], waiver) if waiver.expires >= today else None
+        shadowing = earlier.first_shadowing(waiver) if waiver.expires >= today else None
+        shadow = located[shadowing] if shadowing is not None else None
+        earlier.add(position, waiver)
         if shadow is not None:
             earlier_owner, earlier_index, earlier = shadow
             eline, ecol = earlier_owner.doc.position(("waivers", earlier_index))
@@ -969,11 +972,11 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
                                     f"'{NAMESPACE_WORDS}', so it waives every failing finding of the rule in every "
                                     "other network namespace (containers, ip netns), those started later too (a "
                                     "blanket waiver there); name the subject and namespace it is for"))
-        written_class = _CHARACTER_CLASS().search(waiver.subject) if waiver.subject else None
+        written_class = _character_class_in(waiver.subject) if waiver.subject else None
         if written_class is not None:
             # Subjects hold brackets ("tcp [::]:22 ..."), so a subject glob takes them as written;
             # "[0-9]" or "[!x]" written as a class matches only a subject that holds that text.
-            warnings.append(Problem(owner.name, line, col, f"{where}: subject holds {written_class.group()!r}, which "
+            warnings.append(Problem(owner.name, line, col, f"{where}: subject holds {written_class!r}, which "
                                     "is matched as written, not as a character class (a subject glob's only "
                                     "wildcards are * and ?), so it waives only a subject that holds that text; "
                                     "write the subject as the finding shows it, with * or ? for what varies"))
@@ -981,14 +984,6 @@ def waiver_warnings(located: list[tuple[Any, int, Waiver]], today: date, soon_da
         if widened is not None:
             warnings.append(Problem(owner.name, line, col, f"{where}: {_widened_number(waiver.subject or '', widened)}"))
     return warnings
-
-
-def _shadowing(earlier: list[tuple[Any, int, Waiver]], waiver: Waiver) -> tuple[Any, int, Waiver] | None:
-    """The first of the ``earlier`` waivers (applied before ``waiver``) that makes it dead
-    (:func:`auditor.model.waiving.shadows`): ``waiver`` never waives a finding while that one is
-    there, yet the run records it "applied" (it matched), so no "matched no failing finding"
-    warning says so."""
-    return next((entry for entry in earlier if shadows(entry[2], waiver)), None)
 
 
 # A * written against a number ("tcp 0.0.0.0:80*", "tcp 0.0.0.0:*80 *"): the star continues the
@@ -1025,4 +1020,24 @@ def _widened_number(subject: str, match: re.Match[str]) -> str:
 # A bracket written as a shell glob's character class: negated ("[!x]", "[^x]") or holding a range of
 # letters or digits ("[0-9]", "[a-z_]").  An address in brackets ("[::1]", "[fe80::1]") or an inode
 # ("net:[4026532281]") is neither.
-_CHARACTER_CLASS = first_use(r"\[(?:[!^][^\]]*|[^\]]*[A-Za-z0-9]-[A-Za-z0-9][^\]]*)\]")
+_LETTER_RANGE = first_use(r"[A-Za-z0-9]-[A-Za-z0-9]")
+_NEGATED_OPENING = first_use(r"\[[!^]")
+
+
+def _character_class_in(subject: str) -> str | None:
+    """The first bracket of ``subject`` written as a character class, or None.  Read a stretch up
+    to each "]" at a time, so each character once: a pattern for it (``\[(?:[!^][^\]]*|...)\]``) read
+    the rest of the text again from every "[", and a policy of long bracket-filled subjects took
+    minutes to load."""
+    stretch_start = 0
+    while (close := subject.find("]", stretch_start)) >= 0:
+        opening = subject.find("[", stretch_start, close)
+        if opening >= 0:
+            # The first "[" before a "]" holds every later one's text: a range anywhere in it is its own.
+            if _LETTER_RANGE().search(subject, opening + 1, close):
+                return subject[opening:close + 1]
+            negated = _NEGATED_OPENING().search(subject, opening, close)
+            if negated is not None:
+                return subject[negated.start():close + 1]
+        stretch_start = close + 1
+    return None
