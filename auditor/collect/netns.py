@@ -243,7 +243,7 @@ SYS_PIDFD_GETFD = 438  # pidfd_getfd(2), Linux 5.6: one number on every architec
 
 def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable]],
                  refused: list[int], tables: dict[int, FdTable | None],
-                 tuns: list[tuple[int, int, int]] | None = None,
+                 tuns: list[tuple[int, int, int | None, str]] | None = None,
                  held_mounts: dict[int, str] | None = None,
                  proc_net_files: list[tuple[int, str, str]] | None = None) -> None:
     """What ``pid`` holds open that may be all that keeps a network namespace alive: a namespace
@@ -264,7 +264,7 @@ def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable
 
 
 def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[int, FdTable]],
-                      refused: list[int], tuns: list[tuple[int, int, int]] | None = None,
+                      refused: list[int], tuns: list[tuple[int, int, int | None, str]] | None = None,
                       held_mounts: dict[int, str] | None = None,
                       proc_net_files: list[tuple[int, str, str]] | None = None) -> None:
     """:func:`_descriptors` of one of the tables of ``pid``; its tun descriptors put in ``tuns``
@@ -307,8 +307,10 @@ def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[in
             held_mounts.setdefault(int(inode), f"{table.fd_dir}/{fd}")
     if "socket:[" in joined:
         holding.append((pid, table))
-    if TUN_DEVICE in joined and tuns is not None and not table.ring:  # a ring's slot cannot be copied
-        tuns += [(pid, table.tid, int(fd)) for fd, target in zip(table.fds, table.targets)
+    if TUN_DEVICE in joined and tuns is not None:
+        # a ring's slot cannot be copied: it is put in with no descriptor, and said to be a gap
+        tuns += [(pid, table.tid, None if table.ring else int(fd), f"{table.fd_dir}/{fd}")
+                 for fd, target in zip(table.fds, table.targets)
                  if target == TUN_DEVICE and fd.isascii() and fd.isdigit()]
     if table.refused:
         refused.append(pid)
@@ -608,36 +610,60 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
             vsock_listeners, xdp_sockets)
 
 
-def _tun_namespaces(tuns: list[tuple[int, int, int]], found: dict[tuple[int, int], Found]) -> None:
-    """Add the namespace of each tun/tap device a descriptor of ``tuns`` is attached to, not yet in
-    ``found``: the device holds the namespace it is in (made there before a setns back, or moved
-    there), with no process in it (a copy of the descriptor by ``pidfd_getfd``, then
-    ``TUNGETDEVNETNS``); and the namespace the descriptor was opened in, which its own socket holds
-    attached or not (``SIOCGSKNS``).  A descriptor not attached to a device, or one a kernel before 5.2 cannot
-    be asked of, adds nothing: such a namespace reached through a veth or a device moved there is
-    still a discovery gap, by its id (:func:`unfound_peer_gaps`)."""
+def _tun_namespaces(tuns: list[tuple[int, int, int | None, str]], found: dict[tuple[int, int], Found]) -> list[str]:
+    """Add the namespace of each tun/tap device a descriptor of ``tuns`` ((pid, thread or 0, fd or
+    None for an io_uring's slot, its /proc link)) is attached to, not yet in ``found``: the device
+    holds the namespace it is in (made there before a setns back, or moved there), with no process
+    in it (a copy of the descriptor by ``pidfd_getfd``, then ``TUNGETDEVNETNS``); and the namespace
+    the descriptor was opened in, which its own socket holds attached or not (``SIOCGSKNS``).
+
+    Returns why some descriptors could not be asked (a pidfd or a copy refused, a seccomp filter,
+    no CAP_NET_ADMIN, a kernel before 5.2, a slot of an io_uring with no descriptor to copy): each a
+    discovery gap, since the namespace only such a descriptor holds is not found.  Only a descriptor
+    gone meanwhile (its holder exited, or closed it) and one attached to no device (TUNGETDEVNETNS:
+    EBADFD; what it was opened in is still asked) say nothing."""
+    unasked: dict[str, list[str]] = {}
+
+    def cannot(why: str, pid: int, fd: int | None) -> None:
+        unasked.setdefault(why, []).append(f"{TUN_DEVICE} fd {fd} of pid {pid}" if fd is not None
+                                           else f"{TUN_DEVICE} in an io_uring slot of pid {pid}")
+
     libc = _libc() if tuns else None
-    by_pid: dict[tuple[int, int], list[int]] = {}
-    for pid, tid, fd in tuns:
-        by_pid.setdefault((pid, tid), []).append(fd)
-    for (pid, tid), fds in sorted(by_pid.items()):
+    by_pid: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    for pid, tid, fd, link in tuns:
+        if fd is None:
+            cannot("held only in an io_uring's registered files (no descriptor of it to copy)", pid, None)
+            continue
+        by_pid.setdefault((pid, tid), []).append((fd, link))
+    for (pid, tid), held in sorted(by_pid.items()):
         try:
+            # a thread's own table (or a zombie leader's, read through a live thread) is reached
+            # through a pidfd of that thread (PIDFD_THREAD, O_EXCL, Linux 6.9); an older kernel refuses it
             pidfd = os.pidfd_open(tid, os.O_EXCL) if tid else os.pidfd_open(pid)
-        except OSError:
-            continue  # exited, or a thread's pidfd refused by an older kernel
+        except ProcessLookupError:
+            continue  # exited: its descriptors closed with it (another holder of the same file is asked too)
+        except OSError as exc:
+            for fd, _link in held:
+                cannot(f"pidfd_open: {exc.strerror or exc}", pid, fd)
+            continue
         try:
-            for fd in fds:
-                copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
-                if copy < 0:
-                    continue  # exited or closed meanwhile, or refused
+            for fd, link in held:
+                copy = _tun_copy(libc, pidfd, fd, link)
+                if isinstance(copy, str):
+                    cannot(copy, pid, fd)
+                    continue
+                if copy is None:
+                    continue  # exited or closed meanwhile
                 try:
                     # the device's namespace, and the one the descriptor was opened in (its own
                     # socket's, SIOCGSKNS): that one is held too, attached or not, wherever the device is
-                    for request in (TUNGETDEVNETNS, SIOCGSKNS):
+                    for request, name in ((TUNGETDEVNETNS, "TUNGETDEVNETNS"), (SIOCGSKNS, "SIOCGSKNS")):
                         try:
                             namespace = fcntl.ioctl(copy, request)
-                        except OSError:
-                            continue  # not attached to a device (EBADFD), or not a tun descriptor now
+                        except OSError as exc:
+                            if not (request == TUNGETDEVNETNS and exc.errno == errno.EBADFD):  # attached to no device
+                                cannot(f"{name}: {exc.strerror or exc}", pid, fd)
+                            continue
                         st = os.fstat(namespace)
                         if (st.st_dev, st.st_ino) in found:
                             os.close(namespace)
@@ -647,6 +673,40 @@ def _tun_namespaces(tuns: list[tuple[int, int, int]], found: dict[tuple[int, int
                     os.close(copy)
         finally:
             os.close(pidfd)
+    return [f"{why} for {len(which)} tun/tap descriptors (e.g. {', '.join(which[:3])})"
+            for why, which in sorted(unasked.items())]
+
+
+# The tun/tap clone device, /dev/net/tun: misc character device 10, minor TUN_MINOR (200).
+TUN_RDEV = os.makedev(10, 200)
+
+
+def _is_tun(st: os.stat_result) -> bool:
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == TUN_RDEV
+
+
+def _tun_copy(libc: Any, pidfd: int, fd: int, link: str) -> int | str | None:
+    """A descriptor of the tun file at descriptor ``fd`` of the process (or thread) of ``pidfd``;
+    None when it exited or closed it meanwhile (its number free, or reused for another file);
+    why not, otherwise."""
+    import ctypes  # here: only a host with tun descriptors needs it (for its errno)
+
+    copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+    if copy >= 0:
+        if not _is_tun(os.fstat(copy)):  # closed and its number reused: not the tun file
+            os.close(copy)
+            return None
+        return int(copy)
+    code = ctypes.get_errno()
+    if code == errno.ESRCH:
+        return None
+    if code == errno.EBADF:
+        try:
+            if not _is_tun(os.stat(link)):
+                return None
+        except OSError:
+            return None  # closed meanwhile, or the holder exited
+    return f"pidfd_getfd: {os.strerror(code)}"
 
 
 def close_held(found: dict[tuple[int, int], Found]) -> None:
@@ -692,7 +752,8 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
     denied: list[int] = []
     refused: list[int] = []  # processes whose open files could not be read
     holding: list[tuple[int, FdTable]] = []  # the tables that hold sockets, in pid order
-    tuns: list[tuple[int, int, int]] = []  # tun descriptors: (pid, thread of its own table or 0, fd)
+    # tun descriptors: (pid, thread of its own table or 0, fd or None for a ring's slot, its /proc link)
+    tuns: list[tuple[int, int, int | None, str]] = []
     mounts: dict[tuple[int, int], list[int]] = {}  # each mount namespace, by the processes in it
     # mount namespaces held by a bind mount or a descriptor: inode -> a path that opens it
     held_mounts: dict[int, str] = {}
@@ -719,7 +780,11 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
         _add_threads(proc, pid, add, denied, held_mounts)
         _descriptors(proc, pid, add, holding, refused, tables, tuns, held_mounts, proc_net_files)
         _mount_namespace(proc, pid, mounts, refused)
-    _tun_namespaces(tuns, found)
+    untold_tuns = _tun_namespaces(tuns, found)
+    if untold_tuns:
+        gaps.append(Gap(section="netns", path=("namespaces",),
+                        reason="the network namespace of tun/tap descriptors could not be asked for "
+                               f"({'; '.join(untold_tuns)}): namespaces only such devices hold are not seen"))
     refused = sorted(set(refused) - set(denied))  # said once, by the gap on their namespace
     if refused:
         gaps.append(Gap(section="netns", path=("namespaces",),
