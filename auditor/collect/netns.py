@@ -19,8 +19,9 @@ Discovery is the union of three sources, deduplicated by (device, inode) of the 
   no dump of the collector's own namespace places, of whatever family (a netlink socket may be all
   that keeps a namespace whose listener is the kernel's), is asked for its namespace (a copy of the
   descriptor by ``pidfd_getfd``, Linux 5.6, then ``SIOCGSKNS``); one that cannot be asked is a gap.
-  A tun/tap descriptor (``/dev/net/tun``) holds the namespace its device is in, asked the same way
-  (``TUNGETDEVNETNS``, Linux 5.2), and the one it was opened in (``SIOCGSKNS``).
+  A tun/tap descriptor (``/dev/net/tun``, or another node of the tun device under ``/dev``) holds
+  the namespace its device is in, asked the same way (``TUNGETDEVNETNS``, Linux 5.2), and the one
+  it was opened in (``SIOCGSKNS``); one that cannot be asked is a gap too.
 
 A network namespace bound in a mount namespace no process is in (kept by a bind mount of its
 namespace file or a descriptor) is found by entering that mount namespace in a forked child
@@ -239,6 +240,28 @@ SIOCGSKNS = 0x894C  # a socket's network namespace, as a new descriptor (Linux 4
 TUNGETDEVNETNS = 0x54E3  # _IO('T', 227): a tun/tap device's network namespace, as a descriptor (Linux 5.2)
 TUN_DEVICE = "/dev/net/tun"
 SYS_PIDFD_GETFD = 438  # pidfd_getfd(2), Linux 5.6: one number on every architecture but alpha
+# The tun/tap clone device, /dev/net/tun: misc character device 10, minor TUN_MINOR (200).
+TUN_RDEV = os.makedev(10, 200)
+
+
+def _is_tun(st: os.stat_result) -> bool:
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == TUN_RDEV
+
+
+# A link under /dev/ other than the character devices nearly every process holds (which the tun
+# device is not, on any host but one whose root made a node of it there: a limit the README
+# states), one a line of a table's links joined: what may be a node of the tun device.
+_UNCOMMON_DEVICE = re.compile(r"^(/dev/(?!(?:null|zero|u?random|full|ptmx|console|kmsg|tty[A-Za-z]*[0-9]*|pts/[0-9]+)$).*)$",
+                              re.MULTILINE)
+
+
+def _opens_tun(link: str) -> bool:
+    """Whether the descriptor at ``link`` (``/proc/PID/fd/N``) is of the tun device; False once it
+    is closed."""
+    try:
+        return _is_tun(os.stat(link))
+    except OSError:
+        return False
 
 
 def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable]],
@@ -307,11 +330,18 @@ def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[in
             held_mounts.setdefault(int(inode), f"{table.fd_dir}/{fd}")
     if "socket:[" in joined:
         holding.append((pid, table))
-    if TUN_DEVICE in joined and tuns is not None:
-        # a ring's slot cannot be copied: it is put in with no descriptor, and said to be a gap
+    if tuns is not None and "/dev/" in joined and (devices := set(_UNCOMMON_DEVICE.findall(joined))):
+        # A tun descriptor is the tun device's, whatever node opened it: another node of it under
+        # /dev (a container runtime's --device /dev/net/tun:/dev/vpn, a node made there and
+        # removed, "/dev/vpn (deleted)") holds a namespace the same way, so such a file is asked
+        # for its device numbers (/dev/net/tun itself, and the character devices every process
+        # holds, /dev/null and terminals, need no question: found in the joined links at C speed,
+        # so a table of those alone is not looped over).  A ring's slot cannot be copied nor
+        # asked: one named /dev/net/tun is put in with no descriptor, and said to be a gap.
         tuns += [(pid, table.tid, None if table.ring else int(fd), f"{table.fd_dir}/{fd}")
                  for fd, target in zip(table.fds, table.targets)
-                 if target == TUN_DEVICE and fd.isascii() and fd.isdigit()]
+                 if target in devices and fd.isascii() and fd.isdigit()
+                 and (target == TUN_DEVICE or (not table.ring and _opens_tun(f"{table.fd_dir}/{fd}")))]
     if table.refused:
         refused.append(pid)
 
@@ -677,12 +707,6 @@ def _tun_namespaces(tuns: list[tuple[int, int, int | None, str]], found: dict[tu
             for why, which in sorted(unasked.items())]
 
 
-# The tun/tap clone device, /dev/net/tun: misc character device 10, minor TUN_MINOR (200).
-TUN_RDEV = os.makedev(10, 200)
-
-
-def _is_tun(st: os.stat_result) -> bool:
-    return stat.S_ISCHR(st.st_mode) and st.st_rdev == TUN_RDEV
 
 
 def _tun_copy(libc: Any, pidfd: int, fd: int, link: str) -> int | str | None:

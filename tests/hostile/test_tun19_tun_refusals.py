@@ -179,3 +179,53 @@ def test_a_tun_file_only_an_io_uring_slot_holds_is_a_discovery_gap():
     [gap] = _tun_gaps([g.reason for g in gaps], pid)
     assert "held only in an io_uring's registered files (no descriptor of it to copy) for 1 tun/tap descriptors " \
            f"(e.g. /dev/net/tun in an io_uring slot of pid {pid})" in gap
+
+
+# Makes a namespace and a tun device in it through a device node of its own (argv[1]: its path under /dev,
+# the tun clone device's numbers, 10:200; argv[2] == "deleted": the node is then removed), goes
+# back to its own namespace, prints "pid inode fd" and holds the descriptor until stdin closes.
+HOLDER_ELSEWHERE = textwrap.dedent("""\
+    import ctypes, fcntl, os, stat, struct, sys
+    libc = ctypes.CDLL(None, use_errno=True)
+    os.mknod(sys.argv[1], stat.S_IFCHR | 0o600, os.makedev(10, 200))
+    home = os.open("/proc/self/ns/net", os.O_RDONLY)
+    assert libc.unshare(0x40000000) == 0
+    inode = os.stat("/proc/thread-self/ns/net").st_ino
+    tun = os.open(sys.argv[1], os.O_RDWR)
+    fcntl.ioctl(tun, 0x400454CA, struct.pack("16sH", sys.argv[3].encode(), 0x0001 | 0x1000))  # TUNSETIFF
+    assert libc.setns(home, 0x40000000) == 0
+    os.close(home)
+    if sys.argv[2] == "deleted":
+        os.unlink(sys.argv[1])
+    print(os.getpid(), inode, tun, flush=True)
+    sys.stdin.read()
+""")
+
+
+# before: a tun descriptor was recognised by its link text alone, /dev/net/tun: one opened through
+# another node of the same device (a container runtime's --device /dev/net/tun:/dev/vpn, a node a
+# process made) was not asked, and the namespace only it held was missed without a gap
+@pytest.mark.live
+@pytest.mark.slow  # discovery of the whole machine
+@pytest.mark.parametrize("how", ["elsewhere", "deleted"])
+def test_a_tun_descriptor_opened_through_another_device_node_is_asked(how):
+    require_namespaces()
+    if not os.path.exists("/dev/net/tun"):
+        pytest.skip("no /dev/net/tun to hold a namespace by")
+    node = f"/dev/lbaudit-tun19-{os.getpid()}-{how}"  # under /dev, where a runtime makes its nodes
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER_ELSEWHERE, node, how, f"lbe19{os.getpid() % 100000}"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        line = holder.stdout.readline().split()
+        assert len(line) == 3, line
+        pid, inode, fd = map(int, line)
+        assert os.readlink(f"/proc/{pid}/fd/{fd}") == node + (" (deleted)" if how == "deleted" else "")
+        found, _current, gaps = discover("/proc")
+        close_held(found)
+    finally:
+        _end(holder)
+        if os.path.lexists(node):
+            os.unlink(node)
+    assert _tun_gaps([g.reason for g in gaps], pid) == []
+    assert inode in {found_inode for _device, found_inode in found}
