@@ -597,6 +597,10 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
             except OSError as exc:
                 unasked.setdefault(f"pidfd_open: {exc.strerror or exc}", []).extend(
                     f"socket:[{inode}] of pid {pid}" for inode, _fd, _link in held)
+                # a vsock socket not asked may listen: a gap on the listener list, as when its copy
+                # is refused (a namespace gap alone says nothing of the host's own listeners)
+                vsock_listeners += [f"vsock socket:[{inode}] of pid {pid}, which may listen, could not be asked "
+                                    f"(pidfd_open: {exc.strerror or exc})" for inode, _fd, _link in vsock]
                 continue
             try:
                 for inode, fd, link in held:
