@@ -1025,6 +1025,24 @@ class NamespaceFacts(StrictModel):
     # says why the list may be short.
     loopback_drops: list[LoopbackDrop] | None = None
 
+    @model_validator(mode="after")
+    def _each_namespace_once(self) -> "NamespaceFacts":
+        # The checks judge every namespace but the current one from its entry (the current one is
+        # the host's, judged from the sockets section): a second "current" namespace was judged by
+        # nothing (its wildcard listener passed over), one listed twice was judged twice.
+        # Discovery keys each by (device, inode) and marks only its own namespace current.
+        current = [index for index, ns in enumerate(self.namespaces) if ns.current]
+        if len(current) > 1:
+            raise ValueError(f"namespaces {current[0]} and {current[1]} are both marked current: only the "
+                             "collector's own namespace is")
+        seen: dict[tuple[int, int], int] = {}
+        for index, ns in enumerate(self.namespaces):
+            first = seen.setdefault((ns.device, ns.inode), index)
+            if first != index:
+                raise ValueError(f"namespaces {first} and {index} are both net:[{ns.inode}] (device {ns.device}): "
+                                 "discovery lists each namespace once")
+        return self
+
     @property
     def current(self) -> NetNamespace | None:
         return next((ns for ns in self.namespaces if ns.current), None)
