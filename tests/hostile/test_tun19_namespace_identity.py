@@ -8,8 +8,9 @@ judged by nothing: its wildcard listener was silently passed over and net.bind_a
 (``allow: [loopback]``).  One that listed a namespace twice had it judged twice, each finding
 counted twice under one key.
 
-Neither is a snapshot lbaudit writes; the model now refuses both, with what is wrong, as it refuses
-other facts no host has (an HZ on Windows), and ``evaluate --snapshot`` says so instead of judging.
+Nor did it judge listeners written on the current namespace's own entry (the host's are the sockets
+section's).  None of these is a snapshot lbaudit writes; the model now refuses each, with what is wrong, as it
+refuses other facts no host has (an HZ on Windows), and ``evaluate --snapshot`` says so instead of judging.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ POLICY = textwrap.dedent("""\
 
 
 def test_a_second_current_namespace_is_refused():
-    second = namespace(listeners=[web()]).model_copy(update={"current": True})
+    second = namespace(entered=False).model_copy(update={"current": True})
     with pytest.raises(ValidationError, match=r"namespaces 0 and 1 are both marked current: only the collector's "
                                               r"own namespace is"):
         NamespaceFacts.model_validate({"namespaces": [host_namespace().model_dump(), second.model_dump()]})
@@ -74,6 +75,17 @@ def test_evaluate_refuses_a_snapshot_with_a_second_current_namespace(tmp_path):
     run = run_cli("evaluate", "--policy", tmp_path / "policy.yaml", "--snapshot", tmp_path / "snap.json",
                   "-o", tmp_path / "ev.json", timeout=120)
     assert run.returncode == 2, (run.returncode, run.stdout, run.stderr)  # an input error
-    assert ("/facts/netns: Value error, namespaces 0 and 1 are both marked current: only the collector's own "
-            "namespace is") in run.stderr
+    # (refused as a current namespace holding listeners: what a second current one holds is judged by nothing)
+    assert ("/facts/netns/namespaces/1: Value error, the collector's own namespace (current) holds listeners, counts, "
+            "sysctl: ") in run.stderr
     assert not (tmp_path / "ev.json").exists()
+
+
+def test_listeners_written_on_the_current_namespace_are_refused():
+    # the host's listeners are the sockets section: on the current namespace's entry they were
+    # judged by nothing, and a wildcard listener there passed unjudged
+    host = host_namespace().model_dump()
+    host["listeners"] = [web().model_dump()]
+    with pytest.raises(ValidationError, match=r"the collector's own namespace \(current\) holds listeners: its "
+                                              r"listeners, counts and sysctls are the sockets and sysctl sections"):
+        NamespaceFacts.model_validate({"namespaces": [host]})
