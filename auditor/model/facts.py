@@ -995,6 +995,15 @@ class PublishedPort(StrictModel):
     container: str | None = None  # name, as the runtime reports it
     origin: str = ""  # "docker engine /containers/<id>/json", "iptables-save -t nat:12", "nft -j list ruleset"
 
+    @model_validator(mode="after")
+    def _host_address_is_ip(self) -> "PublishedPort":
+        # the checks compute on it as a network: another text made net.bind_addresses raise
+        try:
+            ipaddress.ip_network(self.host_address, strict=False)
+        except ValueError:
+            raise ValueError(f"host_address {self.host_address[:80]!r} is not an IP address or network") from None
+        return self
+
     @property
     def endpoint(self) -> str:
         host = f"[{self.host_address}]" if ":" in self.host_address else self.host_address
