@@ -524,12 +524,46 @@ def placed_here(found: dict[tuple[int, int], Found], timeout: float) -> set[int]
     return placed
 
 
-def _copy_of(libc: Any, pidfd: int, fd: int, link: str, inode: int) -> int | str | None:
+def _through_a_thread(libc: Any, pid: int, fd: int) -> int:
+    """A copy of descriptor ``fd`` of process ``pid`` taken through another of its threads, for a
+    process whose main thread ended after its table was read (pthread_exit): a pidfd of the process
+    then reaches the exited leader, which holds no descriptor (pidfd_getfd: ESRCH, or EBADF), while
+    its other threads hold them all.  -1 when no thread gives one (each thread's pidfd is PIDFD_THREAD, Linux 6.9).  The
+    caller checks it is the file it asked for (a thread with a table of its own may hold another
+    file at that number)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat_file:
+            if stat_file.read(4096).rpartition(b")")[2].split()[:1] != [b"Z"]:
+                return -1  # its main thread runs: the descriptor was closed, and no thread holds it
+        tids = [int(tid) for tid in os.listdir(f"/proc/{pid}/task") if tid.isdigit() and int(tid) != pid]
+    except OSError:
+        return -1
+    for tid in tids:
+        try:
+            pidfd = os.pidfd_open(tid, os.O_EXCL)
+        except OSError:
+            continue
+        try:
+            copy = int(libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0))
+        finally:
+            os.close(pidfd)
+        if copy >= 0:
+            return copy
+    return -1
+
+
+def _copy_of(libc: Any, pidfd: int, fd: int, link: str, inode: int, pid: int = 0) -> int | str | None:
     """A descriptor of socket ``inode``, copied from descriptor ``fd`` of the process (or thread)
-    of ``pidfd``; None when it exited or closed the socket meanwhile; why not, otherwise."""
+    of ``pidfd``; None when it exited or closed the socket meanwhile; why not, otherwise.  ``pid``:
+    the process, when ``pidfd`` is its own (not a thread's): one whose main thread ended meanwhile
+    is asked through its other threads."""
     import ctypes  # here: only a host with sockets to ask needs it (for its errno)
 
     copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+    if copy < 0 and pid and (code := ctypes.get_errno()) in (errno.EBADF, errno.ESRCH):
+        copy = _through_a_thread(libc, pid, fd)
+        if copy < 0:
+            ctypes.set_errno(code)
     if copy >= 0:
         if os.fstat(copy).st_ino != inode:  # the descriptor closed and its number reused: not the socket
             os.close(copy)
@@ -604,7 +638,7 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
                 continue
             try:
                 for inode, fd, link in held:
-                    copy = _copy_of(libc, pidfd, fd, link, inode)
+                    copy = _copy_of(libc, pidfd, fd, link, inode, 0 if tid else pid)
                     if isinstance(copy, str):
                         unasked.setdefault(copy, []).append(f"socket:[{inode}] of pid {pid}")
                         continue
@@ -625,7 +659,7 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
                     else:
                         found[key] = Found(st.st_dev, st.st_ino, fd=namespace)
                 for inode, fd, link in vsock:
-                    copy = _copy_of(libc, pidfd, fd, link, inode)
+                    copy = _copy_of(libc, pidfd, fd, link, inode, 0 if tid else pid)
                     if isinstance(copy, str):
                         vsock_listeners.append(f"vsock socket:[{inode}] of pid {pid}, which may listen, could not be "
                                                f"copied ({copy})")
@@ -682,7 +716,7 @@ def _tun_namespaces(tuns: list[tuple[int, int, int | None, str]], found: dict[tu
             continue
         try:
             for fd, link in held:
-                copy = _tun_copy(libc, pidfd, fd, link)
+                copy = _tun_copy(libc, pidfd, fd, link, 0 if tid else pid)
                 if isinstance(copy, str):
                     cannot(copy, pid, fd)
                     continue
@@ -713,13 +747,17 @@ def _tun_namespaces(tuns: list[tuple[int, int, int | None, str]], found: dict[tu
 
 
 
-def _tun_copy(libc: Any, pidfd: int, fd: int, link: str) -> int | str | None:
+def _tun_copy(libc: Any, pidfd: int, fd: int, link: str, pid: int = 0) -> int | str | None:
     """A descriptor of the tun file at descriptor ``fd`` of the process (or thread) of ``pidfd``;
     None when it exited or closed it meanwhile (its number free, or reused for another file);
-    why not, otherwise."""
+    why not, otherwise.  ``pid``: as for :func:`_copy_of`."""
     import ctypes  # here: only a host with tun descriptors needs it (for its errno)
 
     copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+    if copy < 0 and pid and (code := ctypes.get_errno()) in (errno.EBADF, errno.ESRCH):
+        copy = _through_a_thread(libc, pid, fd)
+        if copy < 0:
+            ctypes.set_errno(code)
     if copy >= 0:
         if not _is_tun(os.fstat(copy)):  # closed and its number reused: not the tun file
             os.close(copy)
