@@ -524,21 +524,28 @@ def placed_here(found: dict[tuple[int, int], Found], timeout: float) -> set[int]
     return placed
 
 
-def _through_a_thread(libc: Any, pid: int, fd: int) -> int:
-    """A copy of descriptor ``fd`` of process ``pid`` taken through another of its threads, for a
-    process whose main thread ended after its table was read (pthread_exit): a pidfd of the process
-    then reaches the exited leader, which holds no descriptor (pidfd_getfd: ESRCH, or EBADF), while
-    its other threads hold them all.  -1 when no thread gives one (each thread's pidfd is PIDFD_THREAD, Linux 6.9).  The
-    caller checks it is the file it asked for (a thread with a table of its own may hold another
-    file at that number)."""
+def _threads_of_leaderless(pid: int) -> list[int]:
+    """The other threads of process ``pid`` when its main thread has ended (pthread_exit; the
+    leader a zombie): they hold every descriptor, which ``/proc/PID/fd`` and a pidfd of the process
+    no longer reach.  [] when the main thread runs (a descriptor not reached was closed) or the
+    process is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat_file:
             if stat_file.read(4096).rpartition(b")")[2].split()[:1] != [b"Z"]:
-                return -1  # its main thread runs: the descriptor was closed, and no thread holds it
-        tids = [int(tid) for tid in os.listdir(f"/proc/{pid}/task") if tid.isdigit() and int(tid) != pid]
+                return []
+        return [int(tid) for tid in os.listdir(f"/proc/{pid}/task") if tid.isdigit() and int(tid) != pid]
     except OSError:
-        return -1
-    for tid in tids:
+        return []
+
+
+def _through_a_thread(libc: Any, pid: int, fd: int) -> int:
+    """A copy of descriptor ``fd`` of process ``pid`` taken through another of its threads, for a
+    process whose main thread ended after its table was read (:func:`_threads_of_leaderless`): a
+    pidfd of the process then reaches the exited leader, which holds no descriptor (pidfd_getfd:
+    ESRCH, or EBADF).  -1 when no thread gives one (each thread's pidfd is PIDFD_THREAD, Linux
+    6.9).  The caller checks it is the file it asked for (a thread with a table of its own may hold
+    another file at that number)."""
+    for tid in _threads_of_leaderless(pid):
         try:
             pidfd = os.pidfd_open(tid, os.O_EXCL)
         except OSError:
@@ -550,6 +557,17 @@ def _through_a_thread(libc: Any, pid: int, fd: int) -> int:
         if copy >= 0:
             return copy
     return -1
+
+
+def _named_through_a_thread(pid: int, fd: int, inode: int, link: str) -> tuple[str, str | None]:
+    """The link of socket ``inode`` at descriptor ``fd`` of a process whose main thread ended after
+    its table was read, through a thread that holds it, and its protocol; (``link``, None) when
+    none does (it was closed)."""
+    for tid in _threads_of_leaderless(pid):
+        through = f"/proc/{pid}/task/{tid}/fd/{fd}"
+        if links_to_socket(through, inode):
+            return through, _protocol_name(through)
+    return link, None
 
 
 def _copy_of(libc: Any, pidfd: int, fd: int, link: str, inode: int, pid: int = 0) -> int | str | None:
@@ -610,6 +628,11 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
             by_pid.setdefault((pid, tid), []).append((inode, fd, link))
         for (pid, tid), sockets_held in sorted(by_pid.items()):
             named = [(inode, fd, link, _protocol_name(link)) for inode, fd, link in sorted(sockets_held)]
+            if not tid and any(name is None for *_held, name in named):
+                # gone from /proc/PID/fd: closed, or its main thread ended after the listing (its other
+                # threads still hold it, reached through their own /proc/PID/task/TID/fd)
+                named = [(inode, fd, *_named_through_a_thread(pid, fd, inode, link)) if name is None else (inode, fd, link, name)
+                         for inode, fd, link, name in named]
             # Every socket holds the namespace it was made in, whatever it is: a netlink, packet or unix
             # socket kept from a namespace its holder left may be all that keeps it, and what listens
             # there may be the kernel's (a VXLAN or WireGuard device's UDP socket, nfsd), held by no
