@@ -10,6 +10,7 @@ socket (``/run/podman/podman.sock``) answers the same requests and is read the s
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import socket
@@ -176,6 +177,10 @@ def _published(runtime: str, inspect: dict[str, Any], name: str | None, cid: str
             continue  # exposed, not published
         for binding in bindings:
             host_ip = _text(binding.get("HostIp")) or "0.0.0.0"
+            try:  # the checks compute on it as an address: "localhost" made net.bind_addresses raise
+                ipaddress.ip_address(host_ip)
+            except ValueError:
+                raise ValueError(f"/containers/{cid[:12]}/json: {spec} HostIp {host_ip[:80]!r} is not an IP address") from None
             host_port = str(binding.get("HostPort") or "")
             low, _, high = host_port.partition("-")
             if not (low.isascii() and low.isdigit()) or (high and not (high.isascii() and high.isdigit())):

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import field
+from dataclasses import field, replace
 from functools import partial
 from typing import Any
 
@@ -64,7 +64,10 @@ class FdTable:
     # a listed descriptor could not be read (the process exec'd a setuid program meanwhile, or the
     # table cannot be listed at all): what it and those after it hold is unknown
     refused: bool = False
-    tid: int = 0  # the thread whose own table this is (0: the process's, through /proc/PID/fd)
+    # the thread whose own table this is, or the live thread a zombie leader's table was read
+    # through (a copy of a descriptor is taken through it: a pidfd of the process reaches the
+    # exited leader, which holds none); 0: the process's, through /proc/PID/fd
+    tid: int = 0
     # an io_uring's registered files: ``fd_dir`` is the ring's fdinfo file, ``fds`` the slots
     ring: bool = False
     # the process's other tables: each thread's own, then each ring's files (none for most)
@@ -128,7 +131,8 @@ def read_table(proc: str, pid: int) -> FdTable | None:
         return FdTable(fd_dir, [], [], refused=True)
     if not fds:  # a kernel thread, or a zombie leader whose other threads still hold the table
         fd_dir, fds, thread = fds_of_live_thread(proc, pid, fd_dir)
-        return _with_others(proc, pid, _one_at_a_time(fd_dir, fds), thread)
+        table = _one_at_a_time(fd_dir, fds)
+        return _with_others(proc, pid, table if thread == pid else replace(table, tid=thread), thread)
     table = _read_listed(fd_dir, fds)
     return None if table is None else _with_others(proc, pid, table, pid)
 
@@ -222,7 +226,7 @@ def _with_others(proc: str, pid: int, table: FdTable, thread: int) -> FdTable:
     for part in [table, *others]:
         if "anon_inode:[io_uring]" in part.targets:
             others.extend(_ring_tables(part))
-    return FdTable(table.fd_dir, table.fds, table.targets, table.refused, others=others) if others else table
+    return replace(table, others=others) if others else table
 
 
 def _thread_tables(proc: str, pid: int, table: FdTable, reference: int) -> list[FdTable]:

@@ -19,8 +19,9 @@ Discovery is the union of three sources, deduplicated by (device, inode) of the 
   no dump of the collector's own namespace places, of whatever family (a netlink socket may be all
   that keeps a namespace whose listener is the kernel's), is asked for its namespace (a copy of the
   descriptor by ``pidfd_getfd``, Linux 5.6, then ``SIOCGSKNS``); one that cannot be asked is a gap.
-  A tun/tap descriptor (``/dev/net/tun``) holds the namespace its device is in, asked the same way
-  (``TUNGETDEVNETNS``, Linux 5.2), and the one it was opened in (``SIOCGSKNS``).
+  A tun/tap descriptor (``/dev/net/tun``, or another node of the tun device under ``/dev``) holds
+  the namespace its device is in, asked the same way (``TUNGETDEVNETNS``, Linux 5.2), and the one
+  it was opened in (``SIOCGSKNS``); one that cannot be asked is a gap too.
 
 A network namespace bound in a mount namespace no process is in (kept by a bind mount of its
 namespace file or a descriptor) is found by entering that mount namespace in a forked child
@@ -239,11 +240,33 @@ SIOCGSKNS = 0x894C  # a socket's network namespace, as a new descriptor (Linux 4
 TUNGETDEVNETNS = 0x54E3  # _IO('T', 227): a tun/tap device's network namespace, as a descriptor (Linux 5.2)
 TUN_DEVICE = "/dev/net/tun"
 SYS_PIDFD_GETFD = 438  # pidfd_getfd(2), Linux 5.6: one number on every architecture but alpha
+# The tun/tap clone device, /dev/net/tun: misc character device 10, minor TUN_MINOR (200).
+TUN_RDEV = os.makedev(10, 200)
+
+
+def _is_tun(st: os.stat_result) -> bool:
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == TUN_RDEV
+
+
+# A link under /dev/ other than the character devices nearly every process holds (which the tun
+# device is not, on any host but one whose root made a node of it there: a limit the README
+# states), one a line of a table's links joined: what may be a node of the tun device.
+_UNCOMMON_DEVICE = re.compile(r"^(/dev/(?!(?:null|zero|u?random|full|ptmx|console|kmsg|tty[A-Za-z]*[0-9]*|pts/[0-9]+)$).*)$",
+                              re.MULTILINE)
+
+
+def _opens_tun(link: str) -> bool:
+    """Whether the descriptor at ``link`` (``/proc/PID/fd/N``) is of the tun device; False once it
+    is closed."""
+    try:
+        return _is_tun(os.stat(link))
+    except OSError:
+        return False
 
 
 def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable]],
                  refused: list[int], tables: dict[int, FdTable | None],
-                 tuns: list[tuple[int, int, int]] | None = None,
+                 tuns: list[tuple[int, int, int | None, str]] | None = None,
                  held_mounts: dict[int, str] | None = None,
                  proc_net_files: list[tuple[int, str, str]] | None = None) -> None:
     """What ``pid`` holds open that may be all that keeps a network namespace alive: a namespace
@@ -264,7 +287,7 @@ def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable
 
 
 def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[int, FdTable]],
-                      refused: list[int], tuns: list[tuple[int, int, int]] | None = None,
+                      refused: list[int], tuns: list[tuple[int, int, int | None, str]] | None = None,
                       held_mounts: dict[int, str] | None = None,
                       proc_net_files: list[tuple[int, str, str]] | None = None) -> None:
     """:func:`_descriptors` of one of the tables of ``pid``; its tun descriptors put in ``tuns``
@@ -307,9 +330,18 @@ def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[in
             held_mounts.setdefault(int(inode), f"{table.fd_dir}/{fd}")
     if "socket:[" in joined:
         holding.append((pid, table))
-    if TUN_DEVICE in joined and tuns is not None and not table.ring:  # a ring's slot cannot be copied
-        tuns += [(pid, table.tid, int(fd)) for fd, target in zip(table.fds, table.targets)
-                 if target == TUN_DEVICE and fd.isascii() and fd.isdigit()]
+    if tuns is not None and "/dev/" in joined and (devices := set(_UNCOMMON_DEVICE.findall(joined))):
+        # A tun descriptor is the tun device's, whatever node opened it: another node of it under
+        # /dev (a container runtime's --device /dev/net/tun:/dev/vpn, a node made there and
+        # removed, "/dev/vpn (deleted)") holds a namespace the same way, so such a file is asked
+        # for its device numbers (/dev/net/tun itself, and the character devices every process
+        # holds, /dev/null and terminals, need no question: found in the joined links at C speed,
+        # so a table of those alone is not looped over).  A ring's slot cannot be copied nor
+        # asked: one named /dev/net/tun is put in with no descriptor, and said to be a gap.
+        tuns += [(pid, table.tid, None if table.ring else int(fd), f"{table.fd_dir}/{fd}")
+                 for fd, target in zip(table.fds, table.targets)
+                 if target in devices and fd.isascii() and fd.isdigit()
+                 and (target == TUN_DEVICE or (not table.ring and _opens_tun(f"{table.fd_dir}/{fd}")))]
     if table.refused:
         refused.append(pid)
 
@@ -492,12 +524,64 @@ def placed_here(found: dict[tuple[int, int], Found], timeout: float) -> set[int]
     return placed
 
 
-def _copy_of(libc: Any, pidfd: int, fd: int, link: str, inode: int) -> int | str | None:
+def _threads_of_leaderless(pid: int) -> list[int]:
+    """The other threads of process ``pid`` when its main thread has ended (pthread_exit; the
+    leader a zombie): they hold every descriptor, which ``/proc/PID/fd`` and a pidfd of the process
+    no longer reach.  [] when the main thread runs (a descriptor not reached was closed) or the
+    process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat_file:
+            if stat_file.read(4096).rpartition(b")")[2].split()[:1] != [b"Z"]:
+                return []
+        return [int(tid) for tid in os.listdir(f"/proc/{pid}/task") if tid.isdigit() and int(tid) != pid]
+    except OSError:
+        return []
+
+
+def _through_a_thread(libc: Any, pid: int, fd: int) -> int:
+    """A copy of descriptor ``fd`` of process ``pid`` taken through another of its threads, for a
+    process whose main thread ended after its table was read (:func:`_threads_of_leaderless`): a
+    pidfd of the process then reaches the exited leader, which holds no descriptor (pidfd_getfd:
+    ESRCH, or EBADF).  -1 when no thread gives one (each thread's pidfd is PIDFD_THREAD, Linux
+    6.9).  The caller checks it is the file it asked for (a thread with a table of its own may hold
+    another file at that number)."""
+    for tid in _threads_of_leaderless(pid):
+        try:
+            pidfd = os.pidfd_open(tid, os.O_EXCL)
+        except OSError:
+            continue
+        try:
+            copy = int(libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0))
+        finally:
+            os.close(pidfd)
+        if copy >= 0:
+            return copy
+    return -1
+
+
+def _named_through_a_thread(pid: int, fd: int, inode: int, link: str) -> tuple[str, str | None]:
+    """The link of socket ``inode`` at descriptor ``fd`` of a process whose main thread ended after
+    its table was read, through a thread that holds it, and its protocol; (``link``, None) when
+    none does (it was closed)."""
+    for tid in _threads_of_leaderless(pid):
+        through = f"/proc/{pid}/task/{tid}/fd/{fd}"
+        if links_to_socket(through, inode):
+            return through, _protocol_name(through)
+    return link, None
+
+
+def _copy_of(libc: Any, pidfd: int, fd: int, link: str, inode: int, pid: int = 0) -> int | str | None:
     """A descriptor of socket ``inode``, copied from descriptor ``fd`` of the process (or thread)
-    of ``pidfd``; None when it exited or closed the socket meanwhile; why not, otherwise."""
+    of ``pidfd``; None when it exited or closed the socket meanwhile; why not, otherwise.  ``pid``:
+    the process, when ``pidfd`` is its own (not a thread's): one whose main thread ended meanwhile
+    is asked through its other threads."""
     import ctypes  # here: only a host with sockets to ask needs it (for its errno)
 
     copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+    if copy < 0 and pid and (code := ctypes.get_errno()) in (errno.EBADF, errno.ESRCH):
+        copy = _through_a_thread(libc, pid, fd)
+        if copy < 0:
+            ctypes.set_errno(code)
     if copy >= 0:
         if os.fstat(copy).st_ino != inode:  # the descriptor closed and its number reused: not the socket
             os.close(copy)
@@ -544,6 +628,11 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
             by_pid.setdefault((pid, tid), []).append((inode, fd, link))
         for (pid, tid), sockets_held in sorted(by_pid.items()):
             named = [(inode, fd, link, _protocol_name(link)) for inode, fd, link in sorted(sockets_held)]
+            if not tid and any(name is None for *_held, name in named):
+                # gone from /proc/PID/fd: closed, or its main thread ended after the listing (its other
+                # threads still hold it, reached through their own /proc/PID/task/TID/fd)
+                named = [(inode, fd, *_named_through_a_thread(pid, fd, inode, link)) if name is None else (inode, fd, link, name)
+                         for inode, fd, link, name in named]
             # Every socket holds the namespace it was made in, whatever it is: a netlink, packet or unix
             # socket kept from a namespace its holder left may be all that keeps it, and what listens
             # there may be the kernel's (a VXLAN or WireGuard device's UDP socket, nfsd), held by no
@@ -565,10 +654,14 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
             except OSError as exc:
                 unasked.setdefault(f"pidfd_open: {exc.strerror or exc}", []).extend(
                     f"socket:[{inode}] of pid {pid}" for inode, _fd, _link in held)
+                # a vsock socket not asked may listen: a gap on the listener list, as when its copy
+                # is refused (a namespace gap alone says nothing of the host's own listeners)
+                vsock_listeners += [f"vsock socket:[{inode}] of pid {pid}, which may listen, could not be asked "
+                                    f"(pidfd_open: {exc.strerror or exc})" for inode, _fd, _link in vsock]
                 continue
             try:
                 for inode, fd, link in held:
-                    copy = _copy_of(libc, pidfd, fd, link, inode)
+                    copy = _copy_of(libc, pidfd, fd, link, inode, 0 if tid else pid)
                     if isinstance(copy, str):
                         unasked.setdefault(copy, []).append(f"socket:[{inode}] of pid {pid}")
                         continue
@@ -589,7 +682,7 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
                     else:
                         found[key] = Found(st.st_dev, st.st_ino, fd=namespace)
                 for inode, fd, link in vsock:
-                    copy = _copy_of(libc, pidfd, fd, link, inode)
+                    copy = _copy_of(libc, pidfd, fd, link, inode, 0 if tid else pid)
                     if isinstance(copy, str):
                         vsock_listeners.append(f"vsock socket:[{inode}] of pid {pid}, which may listen, could not be "
                                                f"copied ({copy})")
@@ -608,36 +701,60 @@ def _socket_namespaces(holding: list[tuple[int, FdTable]], found: dict[tuple[int
             vsock_listeners, xdp_sockets)
 
 
-def _tun_namespaces(tuns: list[tuple[int, int, int]], found: dict[tuple[int, int], Found]) -> None:
-    """Add the namespace of each tun/tap device a descriptor of ``tuns`` is attached to, not yet in
-    ``found``: the device holds the namespace it is in (made there before a setns back, or moved
-    there), with no process in it (a copy of the descriptor by ``pidfd_getfd``, then
-    ``TUNGETDEVNETNS``); and the namespace the descriptor was opened in, which its own socket holds
-    attached or not (``SIOCGSKNS``).  A descriptor not attached to a device, or one a kernel before 5.2 cannot
-    be asked of, adds nothing: such a namespace reached through a veth or a device moved there is
-    still a discovery gap, by its id (:func:`unfound_peer_gaps`)."""
+def _tun_namespaces(tuns: list[tuple[int, int, int | None, str]], found: dict[tuple[int, int], Found]) -> list[str]:
+    """Add the namespace of each tun/tap device a descriptor of ``tuns`` ((pid, thread or 0, fd or
+    None for an io_uring's slot, its /proc link)) is attached to, not yet in ``found``: the device
+    holds the namespace it is in (made there before a setns back, or moved there), with no process
+    in it (a copy of the descriptor by ``pidfd_getfd``, then ``TUNGETDEVNETNS``); and the namespace
+    the descriptor was opened in, which its own socket holds attached or not (``SIOCGSKNS``).
+
+    Returns why some descriptors could not be asked (a pidfd or a copy refused, a seccomp filter,
+    no CAP_NET_ADMIN, a kernel before 5.2, a slot of an io_uring with no descriptor to copy): each a
+    discovery gap, since the namespace only such a descriptor holds is not found.  Only a descriptor
+    gone meanwhile (its holder exited, or closed it) and one attached to no device (TUNGETDEVNETNS:
+    EBADFD; what it was opened in is still asked) say nothing."""
+    unasked: dict[str, list[str]] = {}
+
+    def cannot(why: str, pid: int, fd: int | None) -> None:
+        unasked.setdefault(why, []).append(f"{TUN_DEVICE} fd {fd} of pid {pid}" if fd is not None
+                                           else f"{TUN_DEVICE} in an io_uring slot of pid {pid}")
+
     libc = _libc() if tuns else None
-    by_pid: dict[tuple[int, int], list[int]] = {}
-    for pid, tid, fd in tuns:
-        by_pid.setdefault((pid, tid), []).append(fd)
-    for (pid, tid), fds in sorted(by_pid.items()):
+    by_pid: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    for pid, tid, fd, link in tuns:
+        if fd is None:
+            cannot("held only in an io_uring's registered files (no descriptor of it to copy)", pid, None)
+            continue
+        by_pid.setdefault((pid, tid), []).append((fd, link))
+    for (pid, tid), held in sorted(by_pid.items()):
         try:
+            # a thread's own table (or a zombie leader's, read through a live thread) is reached
+            # through a pidfd of that thread (PIDFD_THREAD, O_EXCL, Linux 6.9); an older kernel refuses it
             pidfd = os.pidfd_open(tid, os.O_EXCL) if tid else os.pidfd_open(pid)
-        except OSError:
-            continue  # exited, or a thread's pidfd refused by an older kernel
+        except ProcessLookupError:
+            continue  # exited: its descriptors closed with it (another holder of the same file is asked too)
+        except OSError as exc:
+            for fd, _link in held:
+                cannot(f"pidfd_open: {exc.strerror or exc}", pid, fd)
+            continue
         try:
-            for fd in fds:
-                copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
-                if copy < 0:
-                    continue  # exited or closed meanwhile, or refused
+            for fd, link in held:
+                copy = _tun_copy(libc, pidfd, fd, link, 0 if tid else pid)
+                if isinstance(copy, str):
+                    cannot(copy, pid, fd)
+                    continue
+                if copy is None:
+                    continue  # exited or closed meanwhile
                 try:
                     # the device's namespace, and the one the descriptor was opened in (its own
                     # socket's, SIOCGSKNS): that one is held too, attached or not, wherever the device is
-                    for request in (TUNGETDEVNETNS, SIOCGSKNS):
+                    for request, name in ((TUNGETDEVNETNS, "TUNGETDEVNETNS"), (SIOCGSKNS, "SIOCGSKNS")):
                         try:
                             namespace = fcntl.ioctl(copy, request)
-                        except OSError:
-                            continue  # not attached to a device (EBADFD), or not a tun descriptor now
+                        except OSError as exc:
+                            if not (request == TUNGETDEVNETNS and exc.errno == errno.EBADFD):  # attached to no device
+                                cannot(f"{name}: {exc.strerror or exc}", pid, fd)
+                            continue
                         st = os.fstat(namespace)
                         if (st.st_dev, st.st_ino) in found:
                             os.close(namespace)
@@ -647,6 +764,38 @@ def _tun_namespaces(tuns: list[tuple[int, int, int]], found: dict[tuple[int, int
                     os.close(copy)
         finally:
             os.close(pidfd)
+    return [f"{why} for {len(which)} tun/tap descriptors (e.g. {', '.join(which[:3])})"
+            for why, which in sorted(unasked.items())]
+
+
+
+
+def _tun_copy(libc: Any, pidfd: int, fd: int, link: str, pid: int = 0) -> int | str | None:
+    """A descriptor of the tun file at descriptor ``fd`` of the process (or thread) of ``pidfd``;
+    None when it exited or closed it meanwhile (its number free, or reused for another file);
+    why not, otherwise.  ``pid``: as for :func:`_copy_of`."""
+    import ctypes  # here: only a host with tun descriptors needs it (for its errno)
+
+    copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+    if copy < 0 and pid and (code := ctypes.get_errno()) in (errno.EBADF, errno.ESRCH):
+        copy = _through_a_thread(libc, pid, fd)
+        if copy < 0:
+            ctypes.set_errno(code)
+    if copy >= 0:
+        if not _is_tun(os.fstat(copy)):  # closed and its number reused: not the tun file
+            os.close(copy)
+            return None
+        return int(copy)
+    code = ctypes.get_errno()
+    if code == errno.ESRCH:
+        return None
+    if code == errno.EBADF:
+        try:
+            if not _is_tun(os.stat(link)):
+                return None
+        except OSError:
+            return None  # closed meanwhile, or the holder exited
+    return f"pidfd_getfd: {os.strerror(code)}"
 
 
 def close_held(found: dict[tuple[int, int], Found]) -> None:
@@ -692,7 +841,8 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
     denied: list[int] = []
     refused: list[int] = []  # processes whose open files could not be read
     holding: list[tuple[int, FdTable]] = []  # the tables that hold sockets, in pid order
-    tuns: list[tuple[int, int, int]] = []  # tun descriptors: (pid, thread of its own table or 0, fd)
+    # tun descriptors: (pid, thread of its own table or 0, fd or None for a ring's slot, its /proc link)
+    tuns: list[tuple[int, int, int | None, str]] = []
     mounts: dict[tuple[int, int], list[int]] = {}  # each mount namespace, by the processes in it
     # mount namespaces held by a bind mount or a descriptor: inode -> a path that opens it
     held_mounts: dict[int, str] = {}
@@ -719,7 +869,11 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
         _add_threads(proc, pid, add, denied, held_mounts)
         _descriptors(proc, pid, add, holding, refused, tables, tuns, held_mounts, proc_net_files)
         _mount_namespace(proc, pid, mounts, refused)
-    _tun_namespaces(tuns, found)
+    untold_tuns = _tun_namespaces(tuns, found)
+    if untold_tuns:
+        gaps.append(Gap(section="netns", path=("namespaces",),
+                        reason="the network namespace of tun/tap descriptors could not be asked for "
+                               f"({'; '.join(untold_tuns)}): namespaces only such devices hold are not seen"))
     refused = sorted(set(refused) - set(denied))  # said once, by the gap on their namespace
     if refused:
         gaps.append(Gap(section="netns", path=("namespaces",),

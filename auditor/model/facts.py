@@ -953,6 +953,10 @@ class NetNamespace(StrictModel):
 
     @model_validator(mode="after")
     def _routes_are_prefixes(self) -> "NetNamespace":
+        if self.current and self.listeners:
+            # no check reads them there (the host's are the sockets section's): judged by nothing
+            raise ValueError(f"the collector's own namespace (current) holds {len(self.listeners)} listeners: its "
+                             "listeners are the sockets section's, where lbaudit writes them")
         for route in self.local_routes or []:
             try:
                 ipaddress.ip_network(route, strict=False)
@@ -990,6 +994,15 @@ class PublishedPort(StrictModel):
     container: str | None = None  # name, as the runtime reports it
     origin: str = ""  # "docker engine /containers/<id>/json", "iptables-save -t nat:12", "nft -j list ruleset"
 
+    @model_validator(mode="after")
+    def _host_address_is_ip(self) -> "PublishedPort":
+        # the checks compute on it as a network: another text made net.bind_addresses raise
+        try:
+            ipaddress.ip_network(self.host_address, strict=False)
+        except ValueError:
+            raise ValueError(f"host_address {self.host_address[:80]!r} is not an IP address or network") from None
+        return self
+
     @property
     def endpoint(self) -> str:
         host = f"[{self.host_address}]" if ":" in self.host_address else self.host_address
@@ -1024,6 +1037,24 @@ class NamespaceFacts(StrictModel):
     # reader could run, or the snapshot predates them (1.0 to 1.2); a gap on ("loopback_drops",)
     # says why the list may be short.
     loopback_drops: list[LoopbackDrop] | None = None
+
+    @model_validator(mode="after")
+    def _each_namespace_once(self) -> "NamespaceFacts":
+        # The checks judge every namespace but the current one from its entry (the current one is
+        # the host's, judged from the sockets section): a second "current" namespace was judged by
+        # nothing (its wildcard listener passed over), one listed twice was judged twice.
+        # Discovery keys each by (device, inode) and marks only its own namespace current.
+        current = [index for index, ns in enumerate(self.namespaces) if ns.current]
+        if len(current) > 1:
+            raise ValueError(f"namespaces {current[0]} and {current[1]} are both marked current: only the "
+                             "collector's own namespace is")
+        seen: dict[tuple[int, int], int] = {}
+        for index, ns in enumerate(self.namespaces):
+            first = seen.setdefault((ns.device, ns.inode), index)
+            if first != index:
+                raise ValueError(f"namespaces {first} and {index} are both net:[{ns.inode}] (device {ns.device}): "
+                                 "discovery lists each namespace once")
+        return self
 
     @property
     def current(self) -> NetNamespace | None:
