@@ -16,7 +16,6 @@ out-of-range number was the file's own text.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -32,6 +31,7 @@ from auditor.model.base import canonical_sha256 as canonical_sha256  # re-export
 from auditor.model.base import json_pointer
 from auditor.patterns import first_use
 from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
+from auditor.sha256 import sha256
 
 # Deeper than any lbaudit document (evidence nests about 8 levels).  json.loads recurses once per
 # level and raises RecursionError near 1000; a limit well below that is refused with its line.
@@ -504,7 +504,7 @@ def read_as_written(raw: bytes) -> tuple[Any, str] | None:
         from pydantic_core import from_json
 
         value = from_json(raw, allow_inf_nan=False)
-        digest = hashlib.sha256()
+        digest = sha256()
         end = _check_written(raw, 0, value, b"", 1, digest.update)
     except (ImportError, ValueError, TypeError, RecursionError, _NotAsWritten):
         return None
