@@ -360,3 +360,29 @@ def test_evaluate_of_an_image_imports_no_psutil(tmp_path):
     assert code in (0, 1, 3)
     assert (tmp_path / "e.json").is_file()
     assert "psutil" not in modules
+
+
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
+def test_quiet_evaluate_imports_no_shutil(tmp_path):
+    """shutil (with bz2, lzma and their libraries, 0.5 MiB) is asked only for the width of a summary
+    printed to a pseudo-terminal nobody sized (auditor.commands.output.terminal_width): a quiet run
+    prints none (issue 16: evaluate under 40 MiB)."""
+    code, modules = _modules_after(["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT,
+                                    "--quiet", "--output", str(tmp_path / "e.json")])
+    assert code in (0, 1, 3)
+    assert {"shutil", "bz2", "lzma"}.isdisjoint(modules), sorted({"shutil", "bz2", "lzma"} & modules)
+
+
+def test_the_summary_width_is_the_terminals_else_columns_else_80(monkeypatch):
+    """terminal_width: a sized terminal's width (at least 20), else what shutil says (COLUMNS, else 80)."""
+    import io
+
+    from auditor.commands.output import terminal_width
+
+    monkeypatch.setenv("COLUMNS", "132")
+    assert terminal_width(io.StringIO()) == 132  # no descriptor: COLUMNS
+    monkeypatch.setenv("COLUMNS", "7")
+    assert terminal_width(io.StringIO()) == 20
+    monkeypatch.delenv("COLUMNS")
+    with open("/dev/null", "w") as not_a_terminal:  # shutil's answer: the terminal pytest runs on, else 80
+        assert terminal_width(not_a_terminal) == max(shutil.get_terminal_size((80, 24)).columns, 20)
