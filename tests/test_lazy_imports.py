@@ -386,3 +386,23 @@ def test_the_summary_width_is_the_terminals_else_columns_else_80(monkeypatch):
     monkeypatch.delenv("COLUMNS")
     with open("/dev/null", "w") as not_a_terminal:  # shutil's answer: the terminal pytest runs on, else 80
         assert terminal_width(not_a_terminal) == max(shutil.get_terminal_size((80, 24)).columns, 20)
+
+
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
+def test_quiet_evaluate_with_autoload_on_and_no_reporter_plugin_imports_no_reporter_package(tmp_path):
+    """With plugin autoload on (a user's default), the reporter plugins are looked up, to record them
+    in the evidence: when no distribution declares one, auditor.report is not imported for it (7 M
+    instructions, issue 16), and the evidence records none, as loading none did."""
+    from auditor.plugins import REPORTERS_GROUP, declares_entry_points
+
+    if declares_entry_points(REPORTERS_GROUP):
+        pytest.skip("a distribution of this interpreter declares an lbaudit reporter")
+    args = ["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT, "--quiet", "--output",
+            str(tmp_path / "e.json")]
+    script = "import json, sys\n" + RUN_CLI.format(args=args) + "print(json.dumps([code, sorted(sys.modules)]))\n"
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+                          env={"PATH": "/usr/bin:/bin"})
+    code, modules = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert code in (0, 1, 3)
+    assert not [m for m in modules if m.startswith("auditor.report")]
+    assert "reporter_plugins" not in json.loads((tmp_path / "e.json").read_text(encoding="utf-8"))  # none: left out
