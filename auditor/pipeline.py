@@ -207,11 +207,22 @@ def sign(path: Path, key_path: Path, data: bytes, *, snapshot: bool = False) -> 
     return sign_written(Path(path), data, Path(key_path), snapshot=snapshot)
 
 
+def _reporter_plugins_declared(plugins: bool) -> bool:
+    """Whether a run loads reporter plugins: autoload on and a distribution declaring one.  When
+    none is declared, loading them is loading nothing, and importing auditor.report for it was 7 M
+    instructions of a run that renders nothing (issue 16)."""
+    if not plugins:
+        return False
+    from auditor.plugins import REPORTERS_GROUP, declares_entry_points
+
+    return declares_entry_points(REPORTERS_GROUP)
+
+
 def select_reporters(formats: list[str], pdf: Path | None, plugins: bool) -> dict[str, Any]:
     """The reporters asked for (``formats``, plus ``pdf`` when a PDF path is given); an unknown
     format is an InputError before any work."""
     wanted = formats + (["pdf"] if pdf else [])
-    if not wanted and not plugins:
+    if not wanted and not _reporter_plugins_declared(plugins):
         return {}  # nothing to look up and no plugin to load: auditor.report is not imported
     from auditor.report import reporter_names
     from auditor.report import select_reporters as look_up
@@ -228,8 +239,8 @@ def select_reporters(formats: list[str], pdf: Path | None, plugins: bool) -> dic
 def reporter_plugins(plugins: bool) -> "list[ReporterPluginRecord]":
     """The reporter plugins loaded for a run (entry point, format, distribution, version), to record
     in its evidence; none when autoload is off."""
-    if not plugins:
-        return []
+    if not _reporter_plugins_declared(plugins):
+        return []  # none to record: auditor.report is not imported
     from auditor.report import reporter_plugin_records
 
     return reporter_plugin_records(plugins)

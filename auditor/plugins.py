@@ -141,6 +141,17 @@ def stops_the_run(exc: BaseException) -> bool:
     return isinstance(exc, KeyboardInterrupt) and signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+# The reporters' group (auditor.report loads it): named here so that a run can ask whether any
+# distribution declares one without importing the reporters' package.
+REPORTERS_GROUP = "lbaudit.reporters"
+
+
+def declares_entry_points(group: str) -> bool:
+    """Whether any installed distribution declares an entry point of ``group`` (none loaded): the
+    same declarations :func:`load_entry_points` loads, read once for all."""
+    return bool(_declared(group))
+
+
 def load_entry_points(group: str) -> list[LoadedEntryPoint]:
     """Every entry point of ``group``, in name order, loaded.
 

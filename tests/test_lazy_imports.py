@@ -187,9 +187,11 @@ def test_help_imports_no_models_no_yaml_no_collectors_and_no_subprocess():
 # auditor.command_files: every command runs in one transaction of the files it writes (standard library only)
 # auditor.model.records: @record, the frozen dataclasses of errors, config and plugins (standard library only)
 # auditor.stdio: standard output and error guarded before anything is printed (standard library only)
+# auditor.pydanticimport: the model package's finder that keeps pydantic from loading OpenSSL (standard library only)
 HELP_MODULES = {"auditor", "auditor.cli", "auditor.command_files", "auditor.commands", "auditor.commands.options",
                 "auditor.config", "auditor.errors", "auditor.model", "auditor.model.codes", "auditor.model.records",
-                "auditor.plugins", "auditor.safeio", "auditor.stdio"}  # safeio: NAME_MAX of command_files (stdlib only)
+                "auditor.plugins", "auditor.pydanticimport", "auditor.safeio",
+                "auditor.stdio"}  # safeio: NAME_MAX of command_files (stdlib only)
 
 
 @pytest.mark.slow  # a child interpreter (what it imports is the point)
@@ -358,3 +360,49 @@ def test_evaluate_of_an_image_imports_no_psutil(tmp_path):
     assert code in (0, 1, 3)
     assert (tmp_path / "e.json").is_file()
     assert "psutil" not in modules
+
+
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
+def test_quiet_evaluate_imports_no_shutil(tmp_path):
+    """shutil (with bz2, lzma and their libraries, 0.5 MiB) is asked only for the width of a summary
+    printed to a pseudo-terminal nobody sized (auditor.commands.output.terminal_width): a quiet run
+    prints none (issue 16: evaluate under 40 MiB)."""
+    code, modules = _modules_after(["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT,
+                                    "--quiet", "--output", str(tmp_path / "e.json")])
+    assert code in (0, 1, 3)
+    assert {"shutil", "bz2", "lzma"}.isdisjoint(modules), sorted({"shutil", "bz2", "lzma"} & modules)
+
+
+def test_the_summary_width_is_the_terminals_else_columns_else_80(monkeypatch):
+    """terminal_width: a sized terminal's width (at least 20), else what shutil says (COLUMNS, else 80)."""
+    import io
+
+    from auditor.commands.output import terminal_width
+
+    monkeypatch.setenv("COLUMNS", "132")
+    assert terminal_width(io.StringIO()) == 132  # no descriptor: COLUMNS
+    monkeypatch.setenv("COLUMNS", "7")
+    assert terminal_width(io.StringIO()) == 20
+    monkeypatch.delenv("COLUMNS")
+    with open("/dev/null", "w") as not_a_terminal:  # shutil's answer: the terminal pytest runs on, else 80
+        assert terminal_width(not_a_terminal) == max(shutil.get_terminal_size((80, 24)).columns, 20)
+
+
+@pytest.mark.slow  # a child interpreter (what it imports is the point)
+def test_quiet_evaluate_with_autoload_on_and_no_reporter_plugin_imports_no_reporter_package(tmp_path):
+    """With plugin autoload on (a user's default), the reporter plugins are looked up, to record them
+    in the evidence: when no distribution declares one, auditor.report is not imported for it (7 M
+    instructions, issue 16), and the evidence records none, as loading none did."""
+    from auditor.plugins import REPORTERS_GROUP, declares_entry_points
+
+    if declares_entry_points(REPORTERS_GROUP):
+        pytest.skip("a distribution of this interpreter declares an lbaudit reporter")
+    args = ["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT, "--quiet", "--output",
+            str(tmp_path / "e.json")]
+    script = "import json, sys\n" + RUN_CLI.format(args=args) + "print(json.dumps([code, sorted(sys.modules)]))\n"
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+                          env={"PATH": "/usr/bin:/bin"})
+    code, modules = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert code in (0, 1, 3)
+    assert not [m for m in modules if m.startswith("auditor.report")]
+    assert "reporter_plugins" not in json.loads((tmp_path / "e.json").read_text(encoding="utf-8"))  # none: left out

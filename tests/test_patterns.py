@@ -21,8 +21,17 @@ DEFERRED = {
     "auditor.checks.net_bind_addresses": ["_PORT_RANGE"],
     "auditor.model.policy": ["_DAY"],
     "auditor.storage.jsonfile": ["_TOKEN", "_NON_ASCII", "_ESCAPE_BEFORE_NON_ASCII", "_SURROGATE_ESCAPE", "_SURROGATE",
-                                 "_SURROGATE_ESCAPE_AFTER", "_LOW_SURROGATE_ESCAPE", "_KEY_OR_BRACKET"],
+                                 "_SURROGATE_ESCAPE_AFTER", "_LOW_SURROGATE_ESCAPE", "_KEY_OR_BRACKET",
+                                 "_STRING_OR_EMPTY_CONTAINER", "_WHOLE_TOKENS", "_ONE_STRING"],
     "auditor.durations": ["_DURATION", "_PART"],
+    "auditor.storage.outputs": ["_PDF_CREATOR", "_TEXT_HEADER"],
+    "auditor.checks._sysctl": ["_KERNEL_NUMBER"],
+    "auditor.collect.parsers.proc_net": ["_HEX", "_HEX_ADDRESS"],
+    "auditor.collect.sysctl_d": ["_PROCPS_LIBRARY"],
+    "auditor.collect.fdtables": ["_REGISTERED", "_NAMED_BY_PATH"],
+    "auditor.domain.augenrules": ["_SUFFIX"],
+    "auditor.collect.audit": ["_PLAIN_VALUE"],
+    "auditor.collect.netns": ["_PROC_NET_FILE"],
 }
 
 

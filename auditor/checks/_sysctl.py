@@ -24,6 +24,7 @@ from auditor.domain.sysctl import (
 from auditor.model.base import json_pointer
 from auditor.model.facts import GapKind, HostSnapshot, Listener, SysctlSetting
 from auditor.model.records import record
+from auditor.patterns import first_use
 
 PORT_RANGE = "net.ipv4.ip_local_port_range"
 RESERVED_PORTS = "net.ipv4.ip_local_reserved_ports"
@@ -79,7 +80,7 @@ class SysctlValueError(ValueError):
 # (checked on Linux 6.18: "010000 060000" reads back 4096 24576, "0x2710" 10000, "08080" is EINVAL).
 # Running values are what the kernel prints, in decimal: another form there was not printed by it
 # (a corrupt or edited snapshot) and is refused.  Bounded: int() of 5000 digits raises.
-_KERNEL_NUMBER = re.compile(r"0[xX][0-9a-fA-F]{1,16}|0[0-7]{0,22}|[1-9][0-9]{0,19}")
+_KERNEL_NUMBER = first_use(r"0[xX][0-9a-fA-F]{1,16}|0[0-7]{0,22}|[1-9][0-9]{0,19}")
 _PRINTED_NUMBER = re.compile(r"[0-9]{1,20}")
 
 
@@ -90,7 +91,7 @@ def kernel_number(key: str, value: str, token: str, what: str = "a number", conf
         if not _PRINTED_NUMBER.fullmatch(token):
             raise SysctlValueError(key, value, f"{token!r} is not {what} (a running value is printed in decimal)")
         return int(token)
-    if len(token) > 20 or not _KERNEL_NUMBER.fullmatch(token):  # proc_get_long: 21 characters are EINVAL
+    if len(token) > 20 or not _KERNEL_NUMBER().fullmatch(token):  # proc_get_long: 21 characters are EINVAL
         raise SysctlValueError(key, value, f"{token!r} is not {what} the kernel reads (decimal, 0x hex or "
                                            f"0-prefixed octal)")
     if token[:2] in ("0x", "0X"):

@@ -50,6 +50,7 @@ from auditor.model.facts import (
     IoUringHolder,
     IoUringState,
 )
+from auditor.patterns import first_use
 from auditor.safeio import read_regular
 
 CONFIG_DIR = "/etc/audit"
@@ -740,7 +741,7 @@ INIT_DEFAULTS = "/etc/default/auditd"  # what Debian's script sources: . /etc/de
 DEBIAN_INIT_CASE = 'case "$USE_AUGENRULES" in'
 AUGENRULES_OFF = ("no", "NO")
 INIT_AUDITD = "/sbin/auditd"  # the script's DAEMON
-_PLAIN_VALUE = re.compile(r"\"([^\"$`\\]*)\"" + r"|'([^']*)'" + r"|([^\s\"'$`\\;&|<>()]*)")
+_PLAIN_VALUE = first_use(r"\"([^\"$`\\]*)\"" + r"|'([^']*)'" + r"|([^\s\"'$`\\;&|<>()]*)")
 
 
 def _defaults_value(text: str, name: str) -> tuple[str | None, str, str | None]:
@@ -754,7 +755,7 @@ def _defaults_value(text: str, name: str) -> tuple[str | None, str, str | None]:
         if name not in line or line.lstrip().startswith("#"):
             continue
         found = assignment.fullmatch(line.rstrip())
-        plain = _PLAIN_VALUE.fullmatch(found[1]) if found else None
+        plain = _PLAIN_VALUE().fullmatch(found[1]) if found else None
         if plain is None:
             return None, "", f"{INIT_DEFAULTS}:{number}: {line.strip()!r} sets {name} in a way lbaudit does not read"
         value, where = next(v for v in plain.groups() if v is not None), f"{INIT_DEFAULTS}:{number}"

@@ -11,15 +11,15 @@ were (``cmdline_recorded``).
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 from auditor.model.facts import HostSnapshot, Listener, ProcessInfo
+from auditor.sha256 import sha256_hex
 
 
 def cmdline_sha256(argv: list[str]) -> str:
     """SHA-256 (hex) of the command line as the kernel holds it: every argument NUL-terminated."""
-    return hashlib.sha256(b"".join(os.fsencode(arg) + b"\0" for arg in argv)).hexdigest()
+    return sha256_hex(b"".join(os.fsencode(arg) + b"\0" for arg in argv))
 
 
 def program_name(argv0: str) -> str:

@@ -44,7 +44,6 @@ scan; a network namespace only such a mapping keeps is not found, a limit the RE
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import field, replace
 from functools import partial
 from typing import Any
@@ -52,6 +51,7 @@ from typing import Any
 from auditor.collect import rootfs
 from auditor.collect.procview import descriptor_target
 from auditor.model.records import record
+from auditor.patterns import first_use
 
 
 @record
@@ -271,11 +271,11 @@ def _ring_tables(table: FdTable) -> list[FdTable]:
 
 
 # "    0: socket:[41]": a registered file's slot and its name, as io_uring's fdinfo writes them
-_REGISTERED = re.compile(r"^ *([0-9]+): (.*)$")
+_REGISTERED = first_use(r"^ *([0-9]+): (.*)$")
 # A name as d_path writes it: a path, or a pseudo file's "socket:[N]", "net:[N]", "pipe:[N]",
 # "anon_inode:[eventfd]".  Kernels before the switch to paths wrote the dentry's short name
 # instead ("TCP" for a TCP socket, "UNIX"), which names no inode.
-_NAMED_BY_PATH = re.compile(r"/|[A-Za-z_][A-Za-z0-9_.-]*:")
+_NAMED_BY_PATH = first_use(r"/|[A-Za-z_][A-Za-z0-9_.-]*:")
 RING_READS = 3  # reads of a ring's fdinfo that does not list its files (its lock was busy)
 
 
@@ -315,12 +315,12 @@ def _listed_slots(lines: list[str], count: int) -> list[tuple[str, str]] | None:
     for a line that is neither, a slot past the count, or a file named by its short name."""
     listed = []
     for line in lines:
-        slot = _REGISTERED.match(line)
+        slot = _REGISTERED().match(line)
         if slot is None:
             if line == "" or line[:1].isalpha():
                 break  # the end, or the next heading
             return None
-        if int(slot[1]) >= count or (slot[2] != "<none>" and not _NAMED_BY_PATH.match(slot[2])):
+        if int(slot[1]) >= count or (slot[2] != "<none>" and not _NAMED_BY_PATH().match(slot[2])):
             return None
         listed.append((slot[1], slot[2]))
     return listed

@@ -107,6 +107,7 @@ from auditor.model.facts import (
     Workload,
 )
 from auditor.model.records import mutable_record
+from auditor.patterns import first_use
 from auditor.safeio import kind_of, read_regular
 
 CLONE_NEWNET = 0x40000000
@@ -318,7 +319,7 @@ def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[in
             return
     if "/net/" in joined and proc_net_files is not None and not table.ring:
         proc_net_files += [(pid, f"{table.fd_dir}/{fd}", target) for fd, target in zip(table.fds, table.targets)
-                           if _PROC_NET_FILE.search(target)]
+                           if _PROC_NET_FILE().search(target)]
     if "mnt:[" in joined and held_mounts is not None:
         for fd, target in zip(table.fds, table.targets):
             inode = target[5:-1] if target[:5] == "mnt:[" and target[-1:] == "]" else ""
@@ -348,7 +349,7 @@ def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[in
 
 # The link of a descriptor of a file under /proc/PID/net (or a thread's), wherever that /proc is
 # mounted: its name under net/ is the group.  Whether it is of a /proc is asked of the file.
-_PROC_NET_FILE = re.compile(r"/[0-9]+/(?:task/[0-9]+/)?net/([^/].*)$")
+_PROC_NET_FILE = first_use(r"/[0-9]+/(?:task/[0-9]+/)?net/([^/].*)$")
 PROC_SUPER_MAGIC = 0x9FA0
 
 
@@ -981,7 +982,7 @@ def proc_net_file_gaps(proc: str, held: list[tuple[int, str, str]], found: dict[
             st = os.stat(path)
         except OSError:
             continue  # closed meanwhile, or exited
-        match = _PROC_NET_FILE.search(link)
+        match = _PROC_NET_FILE().search(link)
         if match is not None and stat.S_ISREG(st.st_mode) and _on_procfs(path):
             files.append((pid, path, link, match.group(1), st.st_ino))
     if not files:

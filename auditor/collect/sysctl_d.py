@@ -39,6 +39,7 @@ from auditor.domain.sysctl import (
 )
 from auditor.model.facts import Gap, GapKind, SysctlSetting
 from auditor.model.records import record
+from auditor.patterns import first_use
 
 # ---------------------------------------------------------------- selecting and reading files
 
@@ -400,7 +401,7 @@ def _older_systemd_doubts(root: Path, parsed: list[tuple[str, list[SysctlLine]]]
 # "net.x = 1", writes net.x), strips no "-" (the key "-net.x" names no /proc/sys file) and expands no
 # glob (the pattern is opened as a path).  procps 4.0 installs libproc2.so.0, 3.3 libprocps.so.N.
 PROCPS_LIBRARY_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")
-_PROCPS_LIBRARY = re.compile(r"lib(proc2|procps)\.so(?![^.])")
+_PROCPS_LIBRARY = first_use(r"lib(proc2|procps)\.so(?![^.])")
 PROCPS_3_LINE_BYTES = 255
 
 
@@ -411,7 +412,7 @@ def procps_version(root: Path) -> int | None:
     systemd's version, thousands of links to one directory held a collection for hours).  Read once
     a collection."""
     return rootfs.read_once(("procps version", str(root)), lambda: _library_version(
-        root, PROCPS_LIBRARY_DIRS, ("/lib", "/usr/lib"), "", _PROCPS_LIBRARY,
+        root, PROCPS_LIBRARY_DIRS, ("/lib", "/usr/lib"), "", _PROCPS_LIBRARY(),
         lambda match: 4 if match[1] == "proc2" else 3))
 
 

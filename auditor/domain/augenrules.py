@@ -13,6 +13,7 @@ from auditor.domain.audit_loader import parse_rules_file
 from auditor.domain.audit_statement import RULES_D_LABEL, ParsedRules, RuleLine, semantic_key
 from auditor.errors import Problem
 from auditor.model.facts import AuditRule
+from auditor.patterns import first_use
 
 # ---------------------------------------------------------------- rules.d (augenrules)
 
@@ -61,11 +62,11 @@ def _verrevcmp(a: str, b: str) -> int:
     return 0
 
 
-_SUFFIX = re.compile(r"(?:\.[A-Za-z~][A-Za-z0-9~]*)*$")
+_SUFFIX = first_use(r"(?:\.[A-Za-z~][A-Za-z0-9~]*)*$")
 
 
 def _without_suffix(name: str) -> str:
-    match = _SUFFIX.search(name, 1)  # the first character always belongs to the name
+    match = _SUFFIX().search(name, 1)  # the first character always belongs to the name
     return name[: match.start()] if match else name
 
 

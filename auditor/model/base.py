@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from datetime import datetime, timezone
@@ -11,6 +10,8 @@ from typing import Annotated, Any, Callable, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticUndefined
 
+from auditor.sha256 import sha256
+from auditor.sha256 import sha256_hex as sha256_hex  # re-exported: every digest of lbaudit's
 from auditor.text import ascii_decimal, plain_text
 
 
@@ -323,7 +324,7 @@ def canonical_sha256(value: Any, default: Callable[[Any], Any] | None = None,
     are what it writes otherwise); anything orjson refuses (a lone surrogate, an integer beyond
     64 bits, a key that is not text) is written by the standard library, as before.  The
     listeners and gaps of a facts digest, about three times faster (issue 16)."""
-    digest = hashlib.sha256()
+    digest = sha256()
     pieces: list[str] = []
     fast = _orjson_list_text(default) if float_free else None
 
@@ -381,10 +382,6 @@ def json_pointer(*parts: str | int) -> str:
     reference token, with ``~`` and ``/`` escaped, so a key holding a slash stays one token.  No
     parts is ``""``, the whole document.  The one place pointers are built from parts."""
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def digest_of(value: Any) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from datetime import date
 from enum import Enum
@@ -14,6 +13,7 @@ from auditor.model.base import StrictModel, empty_dict, empty_list
 from auditor.model.codes import ExitCode as ExitCode  # re-exported: defined without pydantic
 from auditor.model.codes import Severity as Severity
 from auditor.model.controls import ControlId
+from auditor.sha256 import sha256_hex
 
 
 class Status(str, Enum):
@@ -71,7 +71,7 @@ class Finding(StrictModel):
 
     @staticmethod
     def make_id(rule_id: str, subject: str) -> str:
-        return hashlib.sha256(f"{rule_id}\0{subject}".encode()).hexdigest()[:16]
+        return sha256_hex(f"{rule_id}\0{subject}".encode())[:16]
 
 
 class ControlResult(StrictModel):

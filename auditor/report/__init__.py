@@ -16,9 +16,8 @@ from typing import Callable
 from auditor.errors import RegistryError
 from auditor.model.evidence import Evidence, ReporterPluginRecord
 from auditor.model.records import record
+from auditor.plugins import REPORTERS_GROUP as REPORTERS_GROUP  # re-exported: the group's name
 from auditor.plugins import LoadedEntryPoint, entry_point_named, load_entry_points, plugin_text, plugins_enabled
-
-REPORTERS_GROUP = "lbaudit.reporters"
 
 
 @record  # (a frozen dataclass at a quarter of the cost: auditor/model/records.py)

@@ -5,7 +5,6 @@ The engine builds the evidence (:mod:`auditor.engine.evidence`); reporters rende
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -13,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from auditor.errors import InputError, Problem
 from auditor.gcpause import cycle_collector_paused
-from auditor.model.base import digest_of
+from auditor.model.base import digest_of, sha256_hex
 from auditor.model.evidence import EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_VERSION, Evidence
 from auditor.model.facts import Listener, plain_gaps, snapshot_json, snapshot_parts
 from auditor.model.result import Finding, RunResult, RunTally, Status, tally_run
@@ -159,7 +158,7 @@ def known_content_sha256(raw: bytes, file_sha256: str | None = None) -> str | No
     """The content digest (SHA-256 of the canonical JSON) of evidence bytes this process has read
     with :func:`parse_evidence`, else None.  ``file_sha256``: the SHA-256 of ``raw``, when the caller
     has taken it already (the PDF prints it): not hashing 7-29 MB once more."""
-    return _CONTENT_DIGESTS.get(file_sha256 if file_sha256 is not None else hashlib.sha256(raw).hexdigest())
+    return _CONTENT_DIGESTS.get(file_sha256 if file_sha256 is not None else sha256_hex(raw))
 
 
 def parse_evidence(raw: bytes, name: str) -> Evidence:
@@ -230,7 +229,7 @@ def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True
     written = read_as_written(raw)  # the bytes lbaudit wrote: parsed and digested at C speed
     if written is not None:
         data, content = written
-        _CONTENT_DIGESTS[hashlib.sha256(raw).hexdigest()] = content
+        _CONTENT_DIGESTS[sha256_hex(raw)] = content
     else:
         data = parse_document(raw, name, EVIDENCE_WHAT)
         try:
@@ -238,7 +237,7 @@ def _parse_evidence(raw: bytes, name: str, refuse_contradictions: bool = True
         except ValueError:  # no canonical form (a lone surrogate): whoever asks for it gets the error then
             pass
         else:
-            _CONTENT_DIGESTS[hashlib.sha256(raw).hexdigest()] = content
+            _CONTENT_DIGESTS[sha256_hex(raw)] = content
     _refuse_unsupported_snapshot(data, name)
     policy_sha256 = _written_digest(data, "policy")
     facts_sha256 = _written_facts_digest(data)  # before the listeners are replaced by their models

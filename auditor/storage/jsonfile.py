@@ -16,7 +16,6 @@ out-of-range number was the file's own text.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -32,6 +31,7 @@ from auditor.model.base import canonical_sha256 as canonical_sha256  # re-export
 from auditor.model.base import json_pointer
 from auditor.patterns import first_use
 from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
+from auditor.sha256 import sha256
 
 # Deeper than any lbaudit document (evidence nests about 8 levels).  json.loads recurses once per
 # level and raises RecursionError near 1000; a limit well below that is refused with its line.
@@ -373,11 +373,11 @@ def _refuse_too_many_values(raw: bytes) -> None:
 # A JSON string (escapes included), or an empty array or object: what json_values_in_bytes takes out
 # before counting.  Possessive and unrolled, so nothing is tried twice.
 _STRING = rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
-_STRING_OR_EMPTY_CONTAINER = re.compile(_STRING + rb'|\[\s*+\]|\{\s*+\}')
+_STRING_OR_EMPTY_CONTAINER = first_use(_STRING + rb'|\[\s*+\]|\{\s*+\}')
 # Text outside strings and whole strings, as far as they go: where a piece of a document may end
 # (never inside a string).
-_WHOLE_TOKENS = re.compile(rb'(?:[^"]++|' + _STRING + rb')*+')
-_ONE_STRING = re.compile(_STRING)
+_WHOLE_TOKENS = first_use(rb'(?:[^"]++|' + _STRING + rb')*+')
+_ONE_STRING = first_use(_STRING)
 # The document is counted a piece at a time: re.sub makes two objects per string it takes out, so a
 # whole 51 MB document of 17,000,000 of them took 3 GB.  A MiB's pieces take a few MB.
 _COUNTED_PIECE = 1 << 20
@@ -402,9 +402,9 @@ def json_values_in_bytes(raw: bytes, at_most: int) -> int:
         return upper_bound
     count, start, end = 1, 0, len(raw)
     while start < end:
-        stop = _WHOLE_TOKENS.match(raw, start, min(end, start + _COUNTED_PIECE)).end()
+        stop = _WHOLE_TOKENS().match(raw, start, min(end, start + _COUNTED_PIECE)).end()
         if stop == start:  # a string longer than a piece
-            string = _ONE_STRING.match(raw, start)
+            string = _ONE_STRING().match(raw, start)
             if string is None:
                 break  # a string never closed: the rest is inside it (and the parse refuses it)
             stop = string.end()
@@ -414,7 +414,7 @@ def json_values_in_bytes(raw: bytes, at_most: int) -> int:
             while stop > start and raw[stop - 1] in b" \t\r\n[{":
                 stop -= 1
             stop = stop if stop > start else whole  # a MiB of only brackets and blanks: at most one too many
-        bare = _STRING_OR_EMPTY_CONTAINER.sub(b"0", raw[start:stop])
+        bare = _STRING_OR_EMPTY_CONTAINER().sub(b"0", raw[start:stop])
         count += bare.count(b",") + bare.count(b"[") + bare.count(b"{")
         start = stop
     return count
@@ -506,7 +506,7 @@ def read_as_written(raw: bytes) -> tuple[Any, str] | None:
         from pydantic_core import from_json
 
         value = from_json(raw, allow_inf_nan=False)
-        digest = hashlib.sha256()
+        digest = sha256()
         end = _check_written(raw, 0, value, b"", 1, digest.update)
     except (ImportError, ValueError, TypeError, RecursionError, _NotAsWritten):
         return None

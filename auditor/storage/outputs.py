@@ -69,6 +69,7 @@ from auditor.command_files import (
 )
 from auditor.errors import Busy, InputError
 from auditor.model.records import record
+from auditor.patterns import first_use
 from auditor.safeio import kind_of
 
 DOCUMENT_MODE = 0o664  # less the umask, which the kernel applies at creation; never writable by others
@@ -388,11 +389,11 @@ _hdf = _json_document(lambda document: isinstance(document["passthrough"], dict)
                       _member(rb'passthrough": \{\n    "lbaudit": \{'))
 _fleet_summary_json = _json_document(lambda document: str(document["format"]).startswith("lbaudit-fleet-summary/"),
                                      _member(rb'format": "lbaudit-fleet-summary/'))
-_PDF_CREATOR = re.compile(rb"/Creator \(lbaudit")
+_PDF_CREATOR = first_use(rb"/Creator \(lbaudit")
 # The text report's first line (auditor/report/summary.py header_lines): "lbaudit VERSION policy ID
 # VERSION on HOST (SOURCE...)", then "facts: ".  "lbaudit " alone let a file of notes that begins
 # with the word ("lbaudit notes: rotate the keys") be replaced without --force.
-_TEXT_HEADER = re.compile(rb"lbaudit [^ \n]+ policy [^ \n]+ [^\n]*\nfacts: ")
+_TEXT_HEADER = first_use(rb"lbaudit [^ \n]+ policy [^ \n]+ [^\n]*\nfacts: ")
 
 
 def _junit(sample: _Sample) -> bool:
@@ -413,12 +414,12 @@ _RECOGNISERS: dict[str, Callable[[_Sample], bool]] = {
     "oscal report": _oscal,
     "hdf report": _hdf,
     "fleet summary": lambda sample: _fleet_summary_json(sample) or _junit(sample) or _html(sample),
-    "pdf report": lambda sample: sample.head.startswith(b"%PDF-") and sample.contains(_PDF_CREATOR),
+    "pdf report": lambda sample: sample.head.startswith(b"%PDF-") and sample.contains(_PDF_CREATOR()),
     "junit report": _junit,
     "html report": _html,
     "host HTML report": _html,
     "fleet overview": _html,
-    "text report": lambda sample: _TEXT_HEADER.match(sample.head) is not None,
+    "text report": lambda sample: _TEXT_HEADER().match(sample.head) is not None,
     "prometheus report": lambda sample: sample.head.startswith(b"# HELP lbaudit_"),
 }
 

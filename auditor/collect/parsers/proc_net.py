@@ -13,6 +13,7 @@ import re
 import sys
 
 from auditor.model.records import record
+from auditor.patterns import first_use
 
 # TCP states as numbered by the kernel (include/net/tcp_states.h).  UDP reuses them:
 # an unconnected UDP socket is CLOSE, a connected one ESTABLISHED.
@@ -43,9 +44,9 @@ STATE_NEW_SYN_RECV = 12
 # that is not the kernel's ("-1", "1_0", "\uff15") would pass as a number, and one out of range
 # would only be refused later by the model, as a crash rather than a gap.  Every number of every
 # table goes through these two readers, which raise ValueError naming what is wrong.
-_HEX = re.compile(r"[0-9A-Fa-f]{1,16}")
+_HEX = first_use(r"[0-9A-Fa-f]{1,16}")
 _DECIMAL = re.compile(r"[0-9]{1,20}")
-_HEX_ADDRESS = re.compile(r"[0-9A-Fa-f]{8}|[0-9A-Fa-f]{32}")
+_HEX_ADDRESS = first_use(r"[0-9A-Fa-f]{8}|[0-9A-Fa-f]{32}")
 PORT_MAX = 65535
 UID_MAX = 2**32 - 1
 INODE_MAX = 2**64 - 1
@@ -54,7 +55,7 @@ COUNT_MAX = 2**63 - 1
 
 def read_hex(text: str, what: str, maximum: int) -> int:
     """An unsigned hex number as the kernel prints it (``%X``/``%04X``), at most ``maximum``."""
-    if not _HEX.fullmatch(text):
+    if not _HEX().fullmatch(text):
         raise ValueError(f"{what} {text[:40]!r} is not a hexadecimal number")
     value = int(text, 16)
     if value > maximum:
@@ -100,7 +101,7 @@ def ipv6_text(packed: bytes) -> str:
 
 def decode_address(hex_text: str, byteorder: str = sys.byteorder) -> str:
     """Decode the hex address of /proc/net/tcp (8 hex digits) or tcp6 (32 hex digits)."""
-    if not _HEX_ADDRESS.fullmatch(hex_text):
+    if not _HEX_ADDRESS().fullmatch(hex_text):
         raise ValueError(f"address {hex_text[:40]!r}: expected 8 or 32 hex digits")
     raw = bytes.fromhex(hex_text)
     words = [raw[i : i + 4] for i in range(0, len(raw), 4)]
