@@ -298,7 +298,7 @@ def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, al
               help="The last N UTC days, today included (unless --since is given).")
 @click.option("--since", callback=_day, help="First day (YYYY-MM-DD).")
 @click.option("--until", callback=_day, help="Last day (YYYY-MM-DD) [default: today].")
-@click.option("--host", help=HOST_HELP + ".")
+@click.option("--host", help=HOST_HELP + "; a name of several hosts is refused (give one's key).")
 @click.option("--policy", help="Policy id.")
 @click.option("--by", type=click.Choice(["day", "family"]), default="day", show_default=True,
               help="Rows of the table and CSV: per day, or per NIST SP 800-53 family.")

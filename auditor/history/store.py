@@ -1790,6 +1790,19 @@ class HistoryStore:
                              "inventory name is that)")
         return ids
 
+    def _one_host_id(self, host: str, what: str) -> int:
+        """The id of the one host ``host`` names; an InputError naming each host's key (which --host
+        takes) when it names several: two machines called "web1" are two hosts of the store, and a
+        trend of both summed one's failures with the other's runs (as history diff refuses them)."""
+        ids = self._known_host_ids(host)
+        if len(ids) == 1:
+            return ids[0]
+        with self._reading() as conn:
+            keys = sorted(conn.execute(sa.select(t.hosts.c.host_key).where(t.hosts.c.id.in_(ids))).scalars())
+        shown = ", ".join(f"--host {one_line(key)}" for key in keys[:10]) + (", ..." if len(keys) > 10 else "")
+        raise InputError(f"{self.shown}: {one_line(host)!r} names several hosts ({len(ids)}: {shown}): {what} of one "
+                         "host is asked for; give the key of one")
+
     def _known_policy(self, policy: str) -> None:
         """An InputError when no run of the store was ever of the policy id ``policy``."""
         with self._reading() as conn:
@@ -2066,9 +2079,9 @@ class HistoryStore:
             by_day = by_day.where(t.runs.c.policy_id == policy)
             by_family = by_family.where(counts.policy_id == policy)
         if host is not None:
-            host_ids = self._known_host_ids(host)
-            by_day = by_day.where(t.runs.c.host_id.in_(host_ids))
-            by_family = by_family.where(counts.host_id.in_(host_ids))
+            host_id = self._one_host_id(host, "a trend")
+            by_day = by_day.where(t.runs.c.host_id == host_id)
+            by_family = by_family.where(counts.host_id == host_id)
         with self._reading() as conn:
             days = [{"day": row.day, "runs": row.runs, **{s: int(getattr(row, s) or 0) for s in t.STATUSES}}
                     for row in conn.execute(by_day.group_by(t.runs.c.day).order_by(t.runs.c.day))]
