@@ -436,7 +436,9 @@ def import_files(evidence_files: tuple[Path, ...], export_file: Path | None, tri
 
     Every file (and .sig) is read and validated before anything is recorded, and the runs are
     recorded in one transaction: all or none. A file already recorded is skipped, and so is a copy of a
-    recorded run in other bytes (the same start, end, facts and policy).
+    recorded run in other bytes (the same start, end, facts and policy); but a signed file whose run was
+    recorded unsigned (a copy without its .sig imported first) gives that run its signature (JSON:
+    signed_now), and one whose .sig does not sign the recorded copy is exit 10.
 
     \b
     With --export FILE (the output of history export --with-evidence, into a fresh
@@ -481,15 +483,18 @@ def import_files(evidence_files: tuple[Path, ...], export_file: Path | None, tri
     with _open(store, create=True) as opened:
         recorded = opened.import_prepared([prepared for _, _, prepared in loaded], trigger=trigger,
                                           inventory_name=inventory_name, names=[name for _, name, _ in loaded])
-    results = [{"file": name, "run": run_id, "recorded": new}
-               for (_, name, _), (run_id, new) in zip(loaded, recorded)]
+    # signed_now only where a recorded unsigned copy of the run took this file's signature
+    results = [{"file": name, "run": run_id, "recorded": new, **({"signed_now": True} if signed_now else {})}
+               for (_, name, _), (run_id, new, signed_now) in zip(loaded, recorded)]
     if as_json:
         click.echo(json.dumps(results, indent=2, sort_keys=True))
         return
     for item in results:
         # the file's name as a terminal shows it: a name is any character but NUL and "/"
         say(f"{item['file']}: " + (f"recorded as run {item['run']}" if item["recorded"]
-                                   else f"already recorded as run {item['run']}"))
+                                   else f"already recorded as run {item['run']}")
+            + ("; it was unsigned, and its signature (this file's .sig) is now recorded" if item.get("signed_now")
+               else ""))
 
 
 MAX_EXPORT_FILE = 4 * 1024 * 1024 * 1024  # bytes: 16 evidence documents of the largest size

@@ -74,11 +74,13 @@ def _read_only(error: BaseException) -> bool:
 
 
 class AlreadyRecorded(InputError):
-    """The same evidence bytes are already a recorded run (an import run twice, say)."""
+    """The same evidence bytes are already a recorded run (an import run twice, say).  ``signed_now``:
+    the recorded run was unsigned and took this item's signature, which signs its evidence."""
 
-    def __init__(self, message: str, run_id: int):
+    def __init__(self, message: str, run_id: int, signed_now: bool = False):
         super().__init__(message)
         self.run_id = run_id
+        self.signed_now = signed_now
 
 
 def sha256_hex(data: bytes) -> str:
@@ -1318,29 +1320,38 @@ class HistoryStore:
         return self._record_all(prepared, trigger, inventory_name, recorded_at)
 
     def import_prepared(self, prepared: list[PreparedRun], *, trigger: str = "manual",
-                        inventory_name: str | None = None, names: list[str] | None = None) -> list[tuple[int, bool]]:
+                        inventory_name: str | None = None, names: list[str] | None = None
+                        ) -> list[tuple[int, bool, bool]]:
         """Record a backfill (``history import``), in this order, in one transaction: all or none.
         A run whose evidence is already recorded (an import run twice, one file given twice) is
-        left as it is: (its run id, False); a run recorded here is (its id, True).  Any other
+        left as it is: (its run id, False, False), or (its run id, False, True) when it was unsigned
+        and took the signature of this copy (:meth:`_sign_recorded`); a run recorded here is (its
+        id, True, False).  Any other
         refusal records none of them: an import that failed on its fifth file had recorded the four
         before it, and said only that the fifth was not.  ``names``: the files of the runs, which a
         refusal then names (a clock set back is found only here, against the host's chain)."""
         if trigger not in t.TRIGGERS:
             raise InputError(f"trigger {trigger!r} is not one of {', '.join(t.TRIGGERS)}")
-        results: list[tuple[int, bool]] = []
+        from auditor.attest.signing import EvidenceChangedSinceSigned
+
+        results: list[tuple[int, bool, bool]] = []
         try:
             with self._writing() as conn:
                 for index, item in enumerate(prepared):
                     try:
                         run = self._record_in(conn, item, trigger, inventory_name, None)
-                    except AlreadyRecorded as exc:  # raised before the item wrote anything
-                        results.append((exc.run_id, False))
+                    except AlreadyRecorded as exc:  # raised before the item wrote anything but its signature
+                        results.append((exc.run_id, False, exc.signed_now))
                         continue
                     except InputError as exc:
                         if names is None or type(exc) not in (InputError, UnkeepableText):
                             raise
                         raise InputError(f"{names[index]}: {exc}") from None
-                    results.append((run.run_id, True))
+                    except EvidenceChangedSinceSigned as exc:
+                        if names is None:
+                            raise
+                        raise EvidenceChangedSinceSigned(f"{names[index]}: {exc}") from None
+                    results.append((run.run_id, True, False))
         except InputError:
             raise
         except (SQLAlchemyError, DBAPIError) as exc:
@@ -1399,12 +1410,12 @@ class HistoryStore:
         existing = conn.execute(_RUN_BY_EVIDENCE, {"sha": digest}).scalar()
         if existing is not None:
             raise AlreadyRecorded(f"this evidence (SHA-256 {digest[:16]}...) is already recorded as run "
-                                  f"{existing}", existing)
+                                  f"{existing}", existing, self._sign_recorded(conn, int(existing), item))
         same = _same_run(conn, item)
         if same is not None:
             raise AlreadyRecorded(f"this evidence (SHA-256 {digest[:16]}...) is of a run already recorded as run {same} "
                                   "(the same start, end, facts and policy, in other bytes: a copy re-indented or "
-                                  "edited)", same)
+                                  "edited)", same, self._sign_recorded(conn, same, item))
         ahead = _dated_ahead(item.started, item.collected, _naive_utc(recorded_at or datetime.now(timezone.utc)))
         if ahead:
             raise InputError(f"this evidence {ahead}")
@@ -1432,6 +1443,33 @@ class HistoryStore:
                  "host_id": host_id, "policy_id": item.run["policy_id"]}
                 for family, status, n in item.families])
         return RecordedRun(run_id, digest, prev, host_id)
+
+    def _sign_recorded(self, conn: Connection, run_id: int, item: PreparedRun) -> bool:
+        """Give the recorded run ``run_id`` the signature of ``item``, another copy of it, when the run
+        is unsigned and that signature signs the evidence the store holds of it (the same canonical
+        document); True when it did.  An unsigned copy imported before the signed original kept the
+        run unsigned: list, export and verify --require-signed denied a signature handed to the store.
+        A signature of what the recorded copy does not say is refused (EvidenceChangedSinceSigned):
+        the run recorded is not the run that was signed."""
+        if item.signature is None:
+            return False
+        row = _checked(conn.execute(sa.select(t.runs.c.signature, t.runs.c.evidence_sha256)
+                                    .where(t.runs.c.id == run_id)).one())
+        if row.signature is not None:
+            return False  # signed already: the run keeps the signature it was recorded with
+        if row.evidence_sha256 != item.sha256:  # a copy in other bytes: does the signature sign it?
+            from auditor.attest.signing import EvidenceChangedSinceSigned, key_that_signed, parse_signature
+
+            stored = self._evidence_in(conn, row.evidence_sha256)
+            document = parse_signature(item.signature.encode("utf-8"), Path("the evidence signature"))
+            if key_that_signed(document, stored) != item.signature_key:
+                raise EvidenceChangedSinceSigned(
+                    f"its .sig (key {item.signature_key}) does not sign the evidence recorded of this run as run "
+                    f"{run_id} (the same start, end, facts and policy, another document): the run recorded is not "
+                    "the one that was signed; not recorded (history show --evidence " + str(run_id) + " shows it)")
+        conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(
+            signature_state="signed", signature=item.signature, signature_key=item.signature_key))
+        return True
 
     def _next_run_id(self, conn: Connection, action: str) -> int:
         """The id of the next run or link of an SQLite store (its tables have no AUTOINCREMENT: see
