@@ -307,7 +307,12 @@ def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, al
 @json_option
 def trend(days: int, since: date | None, until: date | None, host: str | None, policy: str | None, by: str,
           as_csv: bool, store: str | None, as_json: bool) -> None:
-    """Findings by status per day and per NIST control family, summed over the recorded runs."""
+    """Findings by status per day and per NIST control family, summed over the recorded runs.
+
+    \b
+    Per day also the runs that were non-compliant and those incomplete (gaps: a finding in error or
+    not reviewed, or nothing judged at all), whatever their counts say.  Runs of several policies or
+    policy versions summed are named on standard error (JSON: policies)."""
     from auditor.history.schema import STATUSES
 
     if as_csv and as_json:
@@ -320,11 +325,20 @@ def trend(days: int, since: date | None, until: date | None, host: str | None, p
         raise click.UsageError(f"--since {first} is after --until {last}")
     with _open(store) as opened:
         result = opened.trend(since=first, until=last, host=host, policy=policy)
+    if len(result["policies"]) > 1:
+        # counts of different rules added up: a version that dropped a failing rule reads as a fix
+        named = ", ".join(f"{one_line(p.get('id', '?'))} {one_line(p.get('version', '?'))} ({p['first_day']}.."
+                          f"{p['last_day']}, {p['runs']} runs)" for p in result["policies"][:10])
+        click.echo(f"lbaudit: warning: the counts are summed over runs of {len(result['policies'])} policies or policy "
+                   f"versions ({named}{', ...' if len(result['policies']) > 10 else ''}): a change of the counts may be "
+                   "a change of the rules, not of the hosts (history diff says which); give --policy, and --since "
+                   "after a version change, for one rule set", err=True)
     if as_json:
         click.echo(json.dumps(result, indent=2, sort_keys=True))
         return
     key = "day" if by == "day" else "family"
-    headers = [key, *(["runs"] if by == "day" else []), *STATUSES]
+    headers = [key, *(["runs"] if by == "day" else []), *STATUSES,
+               *(["non_compliant_runs", "incomplete_runs"] if by == "day" else [])]
     rows = [[row[h] for h in headers] for row in result["by_day" if by == "day" else "by_family"]]
     if as_csv:
         buffer = io.StringIO()

@@ -2102,7 +2102,8 @@ class HistoryStore:
     def trend(self, *, since: date, until: date, host: str | None = None,
               policy: str | None = None) -> dict[str, Any]:
         """Findings by status per day and per NIST family, summed over every run started from
-        ``since`` to ``until`` (both inclusive, UTC days)."""
+        ``since`` to ``until`` (both inclusive, UTC days); per day, how many of its runs were
+        non-compliant and how many incomplete; and the policy versions summed (``policies``)."""
         status_sums = [sa.func.sum(getattr(t.runs.c, f"n_{s}")).label(s) for s in t.STATUSES]
         by_day = (sa.select(t.runs.c.day, sa.func.count().label("runs"), *status_sums)
                   .where(t.runs.c.day >= since.isoformat(), t.runs.c.day <= until.isoformat()))
@@ -2112,17 +2113,47 @@ class HistoryStore:
         # days of 1,000 hosts in a temporary B-tree); the days are then added up here.
         by_family = (sa.select(counts.day, counts.family, counts.status, sa.func.sum(counts.count).label("n"))
                      .where(counts.day >= since.isoformat(), counts.day <= until.isoformat()))
+        # The runs of each day by policy version, verdict and completeness: how many were incomplete
+        # or non-compliant (a run that judged nothing, every finding not applicable, summed to a day
+        # of no failure and nothing unreviewed), and which policy versions the counts are of.
+        runs = t.runs.c
+        by_kind = (sa.select(runs.day, runs.policy_sha256, runs.verdict, runs.complete, sa.func.count().label("n"))
+                   .where(runs.day >= since.isoformat(), runs.day <= until.isoformat()))
         if policy is not None:
             self._known_policy(policy)
             by_day = by_day.where(t.runs.c.policy_id == policy)
             by_family = by_family.where(counts.policy_id == policy)
+            by_kind = by_kind.where(runs.policy_id == policy)
         if host is not None:
             host_id = self._one_host_id(host, "a trend")
             by_day = by_day.where(t.runs.c.host_id == host_id)
             by_family = by_family.where(counts.host_id == host_id)
+            by_kind = by_kind.where(runs.host_id == host_id)
         with self._reading() as conn:
             days = [{"day": row.day, "runs": row.runs, **{s: int(getattr(row, s) or 0) for s in t.STATUSES}}
                     for row in conn.execute(by_day.group_by(t.runs.c.day).order_by(t.runs.c.day))]
+            day_runs = {day["day"]: day for day in days}
+            for day in days:
+                day.update(non_compliant_runs=0, incomplete_runs=0)
+            versions: dict[str, dict[str, Any]] = {}
+            for row in conn.execute(by_kind.group_by(runs.day, runs.policy_sha256, runs.verdict, runs.complete)):
+                entry = day_runs.get(row.day)
+                if entry is None:  # a run recorded between the two reads (PostgreSQL reads committed)
+                    continue
+                n = int(row.n)
+                if row.verdict == "non_compliant":
+                    entry["non_compliant_runs"] += n
+                if not row.complete:  # with gaps, whatever its verdict: a non-compliant run may have them too
+                    entry["incomplete_runs"] += n
+                version = versions.setdefault(row.policy_sha256, {"sha256": row.policy_sha256, "runs": 0,
+                                                                 "first_day": row.day, "last_day": row.day})
+                version["runs"] += n
+                version["first_day"] = min(version["first_day"], row.day)
+                version["last_day"] = max(version["last_day"], row.day)
+            if versions:
+                for row in conn.execute(sa.select(t.policies.c.sha256, t.policies.c.policy_id, t.policies.c.version)
+                                        .where(t.policies.c.sha256.in_(list(versions)))):
+                    versions[row.sha256].update(id=row.policy_id, version=row.version)
             families: dict[str, dict[str, Any]] = {}
             day_families: dict[tuple[str, str], dict[str, Any]] = {}
             for row in conn.execute(by_family.group_by(counts.day, counts.family, counts.status)
@@ -2132,8 +2163,13 @@ class HistoryStore:
                 daily = day_families.setdefault((row.day, row.family), {"day": row.day, "family": row.family,
                                                                          **dict.fromkeys(t.STATUSES, 0)})
                 daily[row.status] = int(row.n)
+        # Every policy (id and version) whose runs are summed, in the order they were first used: more
+        # than one is counts of different rules added up (a version that dropped a failing rule reads
+        # as that failure fixed), which history trend says.
+        policies = sorted(versions.values(), key=lambda v: (v["first_day"], v.get("id", ""), v.get("version", ""),
+                                                             v["sha256"]))
         return {"since": since.isoformat(), "until": until.isoformat(), "host": host, "policy": policy,
-                "by_day": days, "by_family": [families[f] for f in sorted(families)],
+                "policies": policies, "by_day": days, "by_family": [families[f] for f in sorted(families)],
                 "by_day_family": [day_families[k] for k in sorted(day_families)]}
 
     # ------------------------------------------------------------------ prune
