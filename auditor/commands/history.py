@@ -298,7 +298,7 @@ def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, al
               help="The last N UTC days, today included (unless --since is given).")
 @click.option("--since", callback=_day, help="First day (YYYY-MM-DD).")
 @click.option("--until", callback=_day, help="Last day (YYYY-MM-DD) [default: today].")
-@click.option("--host", help=HOST_HELP + ".")
+@click.option("--host", help=HOST_HELP + "; a name of several hosts is refused (give one's key).")
 @click.option("--policy", help="Policy id.")
 @click.option("--by", type=click.Choice(["day", "family"]), default="day", show_default=True,
               help="Rows of the table and CSV: per day, or per NIST SP 800-53 family.")
@@ -307,7 +307,12 @@ def diff_runs(run_ids: tuple[int, ...], host: str | None, policy: str | None, al
 @json_option
 def trend(days: int, since: date | None, until: date | None, host: str | None, policy: str | None, by: str,
           as_csv: bool, store: str | None, as_json: bool) -> None:
-    """Findings by status per day and per NIST control family, summed over the recorded runs."""
+    """Findings by status per day and per NIST control family, summed over the recorded runs.
+
+    \b
+    Per day also the runs that were non-compliant and those incomplete (gaps: a finding in error or
+    not reviewed, or nothing judged at all), whatever their counts say.  Runs of several policies or
+    policy versions summed are named on standard error (JSON: policies)."""
     from auditor.history.schema import STATUSES
 
     if as_csv and as_json:
@@ -320,11 +325,20 @@ def trend(days: int, since: date | None, until: date | None, host: str | None, p
         raise click.UsageError(f"--since {first} is after --until {last}")
     with _open(store) as opened:
         result = opened.trend(since=first, until=last, host=host, policy=policy)
+    if len(result["policies"]) > 1:
+        # counts of different rules added up: a version that dropped a failing rule reads as a fix
+        named = ", ".join(f"{one_line(p.get('id', '?'))} {one_line(p.get('version', '?'))} ({p['first_day']}.."
+                          f"{p['last_day']}, {p['runs']} runs)" for p in result["policies"][:10])
+        click.echo(f"lbaudit: warning: the counts are summed over runs of {len(result['policies'])} policies or policy "
+                   f"versions ({named}{', ...' if len(result['policies']) > 10 else ''}): a change of the counts may be "
+                   "a change of the rules, not of the hosts (history diff says which); give --policy, and --since "
+                   "after a version change, for one rule set", err=True)
     if as_json:
         click.echo(json.dumps(result, indent=2, sort_keys=True))
         return
     key = "day" if by == "day" else "family"
-    headers = [key, *(["runs"] if by == "day" else []), *STATUSES]
+    headers = [key, *(["runs"] if by == "day" else []), *STATUSES,
+               *(["non_compliant_runs", "incomplete_runs"] if by == "day" else [])]
     rows = [[row[h] for h in headers] for row in result["by_day" if by == "day" else "by_family"]]
     if as_csv:
         buffer = io.StringIO()
@@ -436,7 +450,9 @@ def import_files(evidence_files: tuple[Path, ...], export_file: Path | None, tri
 
     Every file (and .sig) is read and validated before anything is recorded, and the runs are
     recorded in one transaction: all or none. A file already recorded is skipped, and so is a copy of a
-    recorded run in other bytes (the same start, end, facts and policy).
+    recorded run in other bytes (the same start, end, facts and policy); but a signed file whose run was
+    recorded unsigned (a copy without its .sig imported first) gives that run its signature (JSON:
+    signed_now), and one whose .sig does not sign the recorded copy is exit 10.
 
     \b
     With --export FILE (the output of history export --with-evidence, into a fresh
@@ -481,15 +497,18 @@ def import_files(evidence_files: tuple[Path, ...], export_file: Path | None, tri
     with _open(store, create=True) as opened:
         recorded = opened.import_prepared([prepared for _, _, prepared in loaded], trigger=trigger,
                                           inventory_name=inventory_name, names=[name for _, name, _ in loaded])
-    results = [{"file": name, "run": run_id, "recorded": new}
-               for (_, name, _), (run_id, new) in zip(loaded, recorded)]
+    # signed_now only where a recorded unsigned copy of the run took this file's signature
+    results = [{"file": name, "run": run_id, "recorded": new, **({"signed_now": True} if signed_now else {})}
+               for (_, name, _), (run_id, new, signed_now) in zip(loaded, recorded)]
     if as_json:
         click.echo(json.dumps(results, indent=2, sort_keys=True))
         return
     for item in results:
         # the file's name as a terminal shows it: a name is any character but NUL and "/"
         say(f"{item['file']}: " + (f"recorded as run {item['run']}" if item["recorded"]
-                                   else f"already recorded as run {item['run']}"))
+                                   else f"already recorded as run {item['run']}")
+            + ("; it was unsigned, and its signature (this file's .sig) is now recorded" if item.get("signed_now")
+               else ""))
 
 
 MAX_EXPORT_FILE = 4 * 1024 * 1024 * 1024  # bytes: 16 evidence documents of the largest size

@@ -36,7 +36,7 @@ from sqlalchemy import (
 
 # The Alembic revision the code below describes; the store refuses a newer one and migrates an
 # older one.  tests/history/test_migrations.py checks it is the head of migrations/versions.
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 TRIGGERS = ("manual", "timer", "cron", "ci", "fleet")
 STATUSES = ("pass", "fail", "error", "not_reviewed", "not_applicable", "waived")
@@ -103,6 +103,9 @@ runs = Table(
     Index("ix_runs_evidence_sha256", "evidence_sha256"),  # revision 0002: a run by its evidence, at recording
     # revision 0003: a trend by day is read from this index alone
     Index("ix_runs_day_counts", "day", *(f"n_{status}" for status in STATUSES)),
+    # revision 0007: a trend's runs by verdict and completeness and by policy version, per day, from
+    # the index alone (a day of incomplete runs, or of two policy versions, is told apart)
+    Index("ix_runs_day_verdicts", "day", "policy_sha256", "verdict", "complete"),
 )
 
 findings = Table(

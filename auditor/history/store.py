@@ -74,11 +74,13 @@ def _read_only(error: BaseException) -> bool:
 
 
 class AlreadyRecorded(InputError):
-    """The same evidence bytes are already a recorded run (an import run twice, say)."""
+    """The same evidence bytes are already a recorded run (an import run twice, say).  ``signed_now``:
+    the recorded run was unsigned and took this item's signature, which signs its evidence."""
 
-    def __init__(self, message: str, run_id: int):
+    def __init__(self, message: str, run_id: int, signed_now: bool = False):
         super().__init__(message)
         self.run_id = run_id
+        self.signed_now = signed_now
 
 
 def sha256_hex(data: bytes) -> str:
@@ -1318,29 +1320,38 @@ class HistoryStore:
         return self._record_all(prepared, trigger, inventory_name, recorded_at)
 
     def import_prepared(self, prepared: list[PreparedRun], *, trigger: str = "manual",
-                        inventory_name: str | None = None, names: list[str] | None = None) -> list[tuple[int, bool]]:
+                        inventory_name: str | None = None, names: list[str] | None = None
+                        ) -> list[tuple[int, bool, bool]]:
         """Record a backfill (``history import``), in this order, in one transaction: all or none.
         A run whose evidence is already recorded (an import run twice, one file given twice) is
-        left as it is: (its run id, False); a run recorded here is (its id, True).  Any other
+        left as it is: (its run id, False, False), or (its run id, False, True) when it was unsigned
+        and took the signature of this copy (:meth:`_sign_recorded`); a run recorded here is (its
+        id, True, False).  Any other
         refusal records none of them: an import that failed on its fifth file had recorded the four
         before it, and said only that the fifth was not.  ``names``: the files of the runs, which a
         refusal then names (a clock set back is found only here, against the host's chain)."""
         if trigger not in t.TRIGGERS:
             raise InputError(f"trigger {trigger!r} is not one of {', '.join(t.TRIGGERS)}")
-        results: list[tuple[int, bool]] = []
+        from auditor.attest.signing import EvidenceChangedSinceSigned
+
+        results: list[tuple[int, bool, bool]] = []
         try:
             with self._writing() as conn:
                 for index, item in enumerate(prepared):
                     try:
                         run = self._record_in(conn, item, trigger, inventory_name, None)
-                    except AlreadyRecorded as exc:  # raised before the item wrote anything
-                        results.append((exc.run_id, False))
+                    except AlreadyRecorded as exc:  # raised before the item wrote anything but its signature
+                        results.append((exc.run_id, False, exc.signed_now))
                         continue
                     except InputError as exc:
                         if names is None or type(exc) not in (InputError, UnkeepableText):
                             raise
                         raise InputError(f"{names[index]}: {exc}") from None
-                    results.append((run.run_id, True))
+                    except EvidenceChangedSinceSigned as exc:
+                        if names is None:
+                            raise
+                        raise EvidenceChangedSinceSigned(f"{names[index]}: {exc}") from None
+                    results.append((run.run_id, True, False))
         except InputError:
             raise
         except (SQLAlchemyError, DBAPIError) as exc:
@@ -1399,12 +1410,12 @@ class HistoryStore:
         existing = conn.execute(_RUN_BY_EVIDENCE, {"sha": digest}).scalar()
         if existing is not None:
             raise AlreadyRecorded(f"this evidence (SHA-256 {digest[:16]}...) is already recorded as run "
-                                  f"{existing}", existing)
+                                  f"{existing}", existing, self._sign_recorded(conn, int(existing), item))
         same = _same_run(conn, item)
         if same is not None:
             raise AlreadyRecorded(f"this evidence (SHA-256 {digest[:16]}...) is of a run already recorded as run {same} "
                                   "(the same start, end, facts and policy, in other bytes: a copy re-indented or "
-                                  "edited)", same)
+                                  "edited)", same, self._sign_recorded(conn, same, item))
         ahead = _dated_ahead(item.started, item.collected, _naive_utc(recorded_at or datetime.now(timezone.utc)))
         if ahead:
             raise InputError(f"this evidence {ahead}")
@@ -1432,6 +1443,33 @@ class HistoryStore:
                  "host_id": host_id, "policy_id": item.run["policy_id"]}
                 for family, status, n in item.families])
         return RecordedRun(run_id, digest, prev, host_id)
+
+    def _sign_recorded(self, conn: Connection, run_id: int, item: PreparedRun) -> bool:
+        """Give the recorded run ``run_id`` the signature of ``item``, another copy of it, when the run
+        is unsigned and that signature signs the evidence the store holds of it (the same canonical
+        document); True when it did.  An unsigned copy imported before the signed original kept the
+        run unsigned: list, export and verify --require-signed denied a signature handed to the store.
+        A signature of what the recorded copy does not say is refused (EvidenceChangedSinceSigned):
+        the run recorded is not the run that was signed."""
+        if item.signature is None:
+            return False
+        row = _checked(conn.execute(sa.select(t.runs.c.signature, t.runs.c.evidence_sha256)
+                                    .where(t.runs.c.id == run_id)).one())
+        if row.signature is not None:
+            return False  # signed already: the run keeps the signature it was recorded with
+        if row.evidence_sha256 != item.sha256:  # a copy in other bytes: does the signature sign it?
+            from auditor.attest.signing import EvidenceChangedSinceSigned, key_that_signed, parse_signature
+
+            stored = self._evidence_in(conn, row.evidence_sha256)
+            document = parse_signature(item.signature.encode("utf-8"), Path("the evidence signature"))
+            if key_that_signed(document, stored) != item.signature_key:
+                raise EvidenceChangedSinceSigned(
+                    f"its .sig (key {item.signature_key}) does not sign the evidence recorded of this run as run "
+                    f"{run_id} (the same start, end, facts and policy, another document): the run recorded is not "
+                    "the one that was signed; not recorded (history show --evidence " + str(run_id) + " shows it)")
+        conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(
+            signature_state="signed", signature=item.signature, signature_key=item.signature_key))
+        return True
 
     def _next_run_id(self, conn: Connection, action: str) -> int:
         """The id of the next run or link of an SQLite store (its tables have no AUTOINCREMENT: see
@@ -1790,6 +1828,19 @@ class HistoryStore:
                              "inventory name is that)")
         return ids
 
+    def _one_host_id(self, host: str, what: str) -> int:
+        """The id of the one host ``host`` names; an InputError naming each host's key (which --host
+        takes) when it names several: two machines called "web1" are two hosts of the store, and a
+        trend of both summed one's failures with the other's runs (as history diff refuses them)."""
+        ids = self._known_host_ids(host)
+        if len(ids) == 1:
+            return ids[0]
+        with self._reading() as conn:
+            keys = sorted(conn.execute(sa.select(t.hosts.c.host_key).where(t.hosts.c.id.in_(ids))).scalars())
+        shown = ", ".join(f"--host {one_line(key)}" for key in keys[:10]) + (", ..." if len(keys) > 10 else "")
+        raise InputError(f"{self.shown}: {one_line(host)!r} names several hosts ({len(ids)}: {shown}): {what} of one "
+                         "host is asked for; give the key of one")
+
     def _known_policy(self, policy: str) -> None:
         """An InputError when no run of the store was ever of the policy id ``policy``."""
         with self._reading() as conn:
@@ -2051,7 +2102,8 @@ class HistoryStore:
     def trend(self, *, since: date, until: date, host: str | None = None,
               policy: str | None = None) -> dict[str, Any]:
         """Findings by status per day and per NIST family, summed over every run started from
-        ``since`` to ``until`` (both inclusive, UTC days)."""
+        ``since`` to ``until`` (both inclusive, UTC days); per day, how many of its runs were
+        non-compliant and how many incomplete; and the policy versions summed (``policies``)."""
         status_sums = [sa.func.sum(getattr(t.runs.c, f"n_{s}")).label(s) for s in t.STATUSES]
         by_day = (sa.select(t.runs.c.day, sa.func.count().label("runs"), *status_sums)
                   .where(t.runs.c.day >= since.isoformat(), t.runs.c.day <= until.isoformat()))
@@ -2061,17 +2113,47 @@ class HistoryStore:
         # days of 1,000 hosts in a temporary B-tree); the days are then added up here.
         by_family = (sa.select(counts.day, counts.family, counts.status, sa.func.sum(counts.count).label("n"))
                      .where(counts.day >= since.isoformat(), counts.day <= until.isoformat()))
+        # The runs of each day by policy version, verdict and completeness: how many were incomplete
+        # or non-compliant (a run that judged nothing, every finding not applicable, summed to a day
+        # of no failure and nothing unreviewed), and which policy versions the counts are of.
+        runs = t.runs.c
+        by_kind = (sa.select(runs.day, runs.policy_sha256, runs.verdict, runs.complete, sa.func.count().label("n"))
+                   .where(runs.day >= since.isoformat(), runs.day <= until.isoformat()))
         if policy is not None:
             self._known_policy(policy)
             by_day = by_day.where(t.runs.c.policy_id == policy)
             by_family = by_family.where(counts.policy_id == policy)
+            by_kind = by_kind.where(runs.policy_id == policy)
         if host is not None:
-            host_ids = self._known_host_ids(host)
-            by_day = by_day.where(t.runs.c.host_id.in_(host_ids))
-            by_family = by_family.where(counts.host_id.in_(host_ids))
+            host_id = self._one_host_id(host, "a trend")
+            by_day = by_day.where(t.runs.c.host_id == host_id)
+            by_family = by_family.where(counts.host_id == host_id)
+            by_kind = by_kind.where(runs.host_id == host_id)
         with self._reading() as conn:
             days = [{"day": row.day, "runs": row.runs, **{s: int(getattr(row, s) or 0) for s in t.STATUSES}}
                     for row in conn.execute(by_day.group_by(t.runs.c.day).order_by(t.runs.c.day))]
+            day_runs = {day["day"]: day for day in days}
+            for day in days:
+                day.update(non_compliant_runs=0, incomplete_runs=0)
+            versions: dict[str, dict[str, Any]] = {}
+            for row in conn.execute(by_kind.group_by(runs.day, runs.policy_sha256, runs.verdict, runs.complete)):
+                entry = day_runs.get(row.day)
+                if entry is None:  # a run recorded between the two reads (PostgreSQL reads committed)
+                    continue
+                n = int(row.n)
+                if row.verdict == "non_compliant":
+                    entry["non_compliant_runs"] += n
+                if not row.complete:  # with gaps, whatever its verdict: a non-compliant run may have them too
+                    entry["incomplete_runs"] += n
+                version = versions.setdefault(row.policy_sha256, {"sha256": row.policy_sha256, "runs": 0,
+                                                                 "first_day": row.day, "last_day": row.day})
+                version["runs"] += n
+                version["first_day"] = min(version["first_day"], row.day)
+                version["last_day"] = max(version["last_day"], row.day)
+            if versions:
+                for row in conn.execute(sa.select(t.policies.c.sha256, t.policies.c.policy_id, t.policies.c.version)
+                                        .where(t.policies.c.sha256.in_(list(versions)))):
+                    versions[row.sha256].update(id=row.policy_id, version=row.version)
             families: dict[str, dict[str, Any]] = {}
             day_families: dict[tuple[str, str], dict[str, Any]] = {}
             for row in conn.execute(by_family.group_by(counts.day, counts.family, counts.status)
@@ -2081,8 +2163,13 @@ class HistoryStore:
                 daily = day_families.setdefault((row.day, row.family), {"day": row.day, "family": row.family,
                                                                          **dict.fromkeys(t.STATUSES, 0)})
                 daily[row.status] = int(row.n)
+        # Every policy (id and version) whose runs are summed, in the order they were first used: more
+        # than one is counts of different rules added up (a version that dropped a failing rule reads
+        # as that failure fixed), which history trend says.
+        policies = sorted(versions.values(), key=lambda v: (v["first_day"], v.get("id", ""), v.get("version", ""),
+                                                             v["sha256"]))
         return {"since": since.isoformat(), "until": until.isoformat(), "host": host, "policy": policy,
-                "by_day": days, "by_family": [families[f] for f in sorted(families)],
+                "policies": policies, "by_day": days, "by_family": [families[f] for f in sorted(families)],
                 "by_day_family": [day_families[k] for k in sorted(day_families)]}
 
     # ------------------------------------------------------------------ prune

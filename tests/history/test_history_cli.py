@@ -66,9 +66,14 @@ def test_trend_json_counts_match_the_evidence(tmp_path, store_url):
     expected = Counter(statuses_in(before)) + Counter(statuses_in(after))
     summed: Counter = Counter()
     for day in trend["by_day"]:
-        summed.update({k: v for k, v in day.items() if k not in ("day", "runs") and v})
+        summed.update({k: v for k, v in day.items() if k not in ("day", "runs", "non_compliant_runs", "incomplete_runs")
+                       and v})
     assert summed == expected
     assert sum(day["runs"] for day in trend["by_day"]) == 2
+    results = [json.loads(path.read_bytes())["result"] for path in (before, after)]
+    assert sum(day["incomplete_runs"] for day in trend["by_day"]) == sum(not r["complete"] for r in results)
+    assert sum(day["non_compliant_runs"] for day in trend["by_day"]) == sum(
+        r["verdict"] == "non_compliant" for r in results)
     families: Counter = Counter()
     for path in (before, after):
         for finding in json.loads(path.read_bytes())["result"]["findings"]:

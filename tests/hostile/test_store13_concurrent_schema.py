@@ -69,6 +69,7 @@ def test_processes_upgrading_one_older_store_at_once_all_succeed(tmp_path, store
     engine, _ = make_engine(store_url, create=False)
     with engine.begin() as conn:  # the store as revision 0005 left it
         conn.execute(sa.text("ALTER TABLE runs DROP COLUMN collected_at"))
+        conn.execute(sa.text("DROP INDEX ix_runs_day_verdicts"))  # revision 0007's
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0005'"))
     engine.dispose()
     results = _open_together(store_url, tmp_path)
