@@ -182,3 +182,33 @@ def started_shell(argv: list[str]) -> subprocess.Popen[bytes]:
     child = subprocess.Popen(argv, executable="/bin/sh", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert child.stdout is not None and child.stdout.readline() == b"\n"
     return child
+
+
+# What applies sysctl.d when a Debian image without systemd-sysctl boots (sysvinit): procps' sysctl,
+# run as `sysctl --system` by procps' init script, which an init program starts.  An image without
+# one of them (a container image) has its sysctl values left unknown; an image fixture judged on its
+# sysctl.d must carry them (or systemd-sysctl).  The program files are stubs: lbaudit never runs them.
+PROCPS_INIT_SCRIPT = """#! /bin/sh
+### BEGIN INIT INFO
+# Provides:          procps
+# Required-Start:    mountkernfs $local_fs
+# Default-Start:     S
+# Short-Description: Configure kernel parameters at boottime
+### END INIT INFO
+PROCPS_SYSCTL=/sbin/sysctl
+case "$1" in
+  start|restart|force-reload|reload) $PROCPS_SYSCTL -q --system ;;
+esac
+"""
+PROCPS_BOOT_FILES = {"sbin/init": b"\x7fELF", "sbin/sysctl": b"\x7fELF", "etc/init.d/procps": PROCPS_INIT_SCRIPT.encode()}
+
+
+def install_procps_boot(root: Any) -> Any:
+    """Give the image at ``root`` what applies its sysctl.d at boot without systemd-sysctl
+    (:data:`PROCPS_BOOT_FILES`); a file already there is kept.  Returns ``root``."""
+    for name, data in PROCPS_BOOT_FILES.items():
+        path = root / name
+        if not path.exists() and not path.is_symlink():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    return root

@@ -1610,8 +1610,10 @@ them) the rules must cover the operations.  The persistent scope counts kernel.i
 as the boot's sysctl configuration sets it (the running kernel's command line, sysctl.d and its
 globs, read as the sysctl checks read it): 2 there passes it (on a kernel with that sysctl), a
 running 2 that nothing of it sets fails it (the next boot opens io_uring again), and a
-configuration that cannot be read, or an offline image's boot entry that may set it on the kernel
-command line, is not_reviewed.  A kernel from 5.5 to 5.15 with io_uring fails: it
+configuration that cannot be read, an offline image's boot entry that may set it on the kernel
+command line, or an offline image in which nothing applies its sysctl configuration (no
+systemd-sysctl, and no procps sysctl that an init script an init starts runs: a container image,
+which runs with its host's io_uring_disabled), is not_reviewed.  A kernel from 5.5 to 5.15 with io_uring fails: it
 cannot audit io_uring at all.  The kernel's io_uring state is read live only: an offline image or
 a snapshot written before lbaudit read it is not_reviewed unless its rules cover the operations.
 A persistent io_uring rule is a line auditctl before 3.1 refuses (loading stops there), so a

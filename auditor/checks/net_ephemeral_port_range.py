@@ -498,7 +498,11 @@ or the value set before it if the kernel took that), is refused (EINVAL) and the
 bounds and listener findings are not_reviewed, naming the value and the file.  Where the boot
 writes both keys and one of them more than once with different values (the kernel command line,
 then a file; or two lines, which `sysctl --system` writes in turn), which writes the kernel took
-is not replayed: the findings are not_reviewed, naming the two writes.
+is not replayed: the findings are not_reviewed, naming the two writes.  An image in which nothing
+applies its sysctl configuration at boot (no systemd-sysctl, and no procps sysctl that an init
+script an init starts runs: a container image, whose containers start in a network namespace that
+holds the kernel's defaults and what the runtime sets) has no configured range: the pool, bounds and
+listener findings are not_reviewed, naming what is missing.
 Since 1.11.0 a backwards range makes the pool and listener findings not_reviewed (the bounds still
 fail), a /proc value read cut short (no closing line feed: an empty ip_local_reserved_ports read as
 "nothing reserved") is a gap, and a live snapshot without running sysctl values is not_reviewed

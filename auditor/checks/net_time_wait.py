@@ -659,7 +659,10 @@ the first number of a configured value, as the kernel leaves the rest of a write
 A value the kernel refuses (EINVAL) is never judged as written: tcp_tw_reuse outside 0-2,
 tcp_max_tw_buckets outside a C int, tcp_fin_timeout whose seconds x HZ overflow an int (up to
 2,147,483 s is taken on every HZ).  An offline image's boot then keeps the kernel default, which
-lbaudit does not assume, so that finding is not_reviewed, naming the value and the file.  A running
+lbaudit does not assume, so that finding is not_reviewed, naming the value and the file.  An image
+in which nothing applies its sysctl configuration at boot (no systemd-sysctl, and no procps sysctl
+that an init script an init starts runs: a container image) has no configured values: the findings
+judged on them, the headroom among them, are not_reviewed, naming what is missing.  A running
 value is what the kernel holds, so one that only some HZ takes (up to 21,474,836 s) is judged.
 Since 1.12.0 the rate, hold, share and utilization are compared with their limits as the exact
 decimals written (a peak exactly at max_pool_utilization passes; floating point made it 0.5000000000000001

@@ -221,6 +221,63 @@ def openrc_busybox_sysctl(root: Path, problems: list[str]) -> str | None:
             "alone); lbaudit does not replay that loop, so the values the boot sets are unknown")
 
 
+# What applies sysctl.d at an image's boot where no systemd-sysctl is installed: procps' ``sysctl
+# --system``, run by an init script of the boot (Debian's sysvinit /etc/init.d/procps, procps-ng's
+# own; OpenRC's /etc/init.d/sysctl, Alpine's boot runlevel) that an init program starts.  A container
+# image has none of the three (nor a kernel or /boot): the runtime starts its process in a network
+# namespace it creates, which holds the kernel's defaults and what the runtime sets, and nothing in
+# the image writes /proc/sys.  busybox's sysctl has no --system (OpenRC's loop with it is
+# :func:`openrc_busybox_sysctl`'s), and RHEL 6's rc.sysinit runs ``sysctl -p`` on each file of
+# /etc/sysctl.d (/etc/sysctl.conf first, any name), a reading lbaudit does not replay: neither counts.
+SYSCTL_INIT_SCRIPTS = ("/etc/init.d/procps", OPENRC_SYSCTL_SERVICE)
+INIT_PROGRAMS = ("/sbin/init", "/usr/sbin/init", "/sbin/openrc-init", "/usr/sbin/openrc-init")
+
+
+def _regular_files(root: Path, paths: tuple[str, ...], problems: list[str], what: str) -> list[Path]:
+    """The real paths under ``root`` of those of ``paths`` that lead to a regular file; a path that
+    cannot be looked at, or a link on its way to nothing, is added to ``problems`` (``what`` says
+    what it would have told)."""
+    found: list[Path] = []
+    for path in paths:
+        try:
+            real = rootfs.resolve(root, path)
+            mode = rootfs.file_mode(root, path)
+        except (FileNotFoundError, NotADirectoryError):
+            problem = rootfs.absence_problem(root, path)
+            if problem is not None:
+                problems.append(f"{problem} ({what} cannot be told)")
+            continue
+        except OSError as exc:
+            problems.append(f"{path}: {rootfs.describe_os_error(exc)} ({what} cannot be told)")
+            continue
+        if stat.S_ISREG(mode):
+            found.append(real)
+    return found
+
+
+def image_without_applier(root: Path, problems: list[str]) -> str | None:
+    """Why nothing applies sysctl.d when the image under ``root``, which has no systemd-sysctl,
+    boots (or is started as a container), so that the values its files set are not what its kernel
+    holds; None where an init program starts an init script that runs procps' ``sysctl --system``
+    (:data:`SYSCTL_INIT_SCRIPTS`).  Problems met looking are added to ``problems``."""
+    what = "whether anything applies the sysctl configuration at boot"
+    scripts = _regular_files(root, SYSCTL_INIT_SCRIPTS, problems, what)
+    programs = [real for real in _regular_files(root, SYSCTL_PROGRAMS, problems, what)
+                if not real.name.startswith("busybox")]
+    inits = _regular_files(root, INIT_PROGRAMS, problems, what)
+    if scripts and programs and inits:
+        return None
+    missing = [text for found, text in (
+        (scripts, f"no init script that runs it ({', '.join(SYSCTL_INIT_SCRIPTS)})"),
+        (programs, f"no procps sysctl program ({', '.join(SYSCTL_PROGRAMS)}; busybox's has no --system)"),
+        (inits, f"no init program to run a boot's scripts ({', '.join(INIT_PROGRAMS)})")) if not found]
+    return (f"nothing in this image applies its sysctl configuration: no systemd-sysctl "
+            f"({', '.join(SYSTEMD_SYSCTL_PATHS)}), and for procps' `sysctl --system` {'; '.join(missing)}.  "
+            "Started as a container, it runs in a network namespace its runtime creates, which holds the kernel's "
+            "defaults and whatever the runtime sets (neither of which the image says), so the values the boot sets "
+            "are unknown")
+
+
 # Where systemd installs libsystemd-shared-<version>.so, named by its version (meson's shared-lib-tag:
 # "252" on Debian, "255.4-1.fc40" on Fedora): split and merged /usr, Fedora's lib64, and Debian's
 # multiarch directory (systemd 256 and later there: /usr/lib/x86_64-linux-gnu/systemd).
@@ -495,6 +552,9 @@ def read_persistent_sysctls(root: Path, cmdline: list[SysctlLine] | None = None,
     applier = boot_applier(root, problems)
     if applier == "sysctl --system" and (other := openrc_busybox_sysctl(root, problems)) is not None:
         return None, [Gap(section="sysctl", field="persistent", reason="; ".join([other, *problems]),
+                          kind=GapKind.UNREADABLE)]
+    if applier == "sysctl --system" and not running and (none := image_without_applier(root, problems)) is not None:
+        return None, [Gap(section="sysctl", field="persistent", reason="; ".join([none, *problems]),
                           kind=GapKind.UNREADABLE)]
     version = systemd_version(root) if applier == "systemd-sysctl" else None
     directories = boot_sysctl_dirs(applier, version, running)

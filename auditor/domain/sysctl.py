@@ -16,7 +16,8 @@ no globs or exclusions: where the version says so or cannot be told, the collect
 keys those readings set otherwise unknown (:mod:`auditor.collect.sysctl_d`).
 What the boot applies is therefore the systemd-sysctl reading wherever systemd-sysctl is installed
 (Debian's ``procps.service`` is a link to ``systemd-sysctl.service``), and the procps reading
-elsewhere (:data:`BOOT_APPLIERS`).  Choosing and reading those files under a root is the collector's
+elsewhere (:data:`BOOT_APPLIERS`), where an init runs procps' sysctl: an image with neither applies
+nothing, and its configured values are unknown (a container image).  Choosing and reading those files under a root is the collector's
 part (:mod:`auditor.collect.sysctl_d`); what the lines mean and how the result is read back is here,
 for collectors and checks alike.
 

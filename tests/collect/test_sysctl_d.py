@@ -16,6 +16,7 @@ import pytest
 from auditor.collect.sysctl_d import read_persistent_sysctls, select_files
 from auditor.domain.sysctl import configured_keys, configured_setting, dotted_key, glob_matches, parse_sysctl_conf
 from auditor.model.facts import GapKind, SysctlSetting
+from tests.factories import install_procps_boot
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "roots" / "sysctl-precedence"
 SYSTEMD_ANALYZE = next((p for p in ("/usr/bin/systemd-analyze", "/bin/systemd-analyze") if os.access(p, os.X_OK)), None)
@@ -164,8 +165,17 @@ def test_unreadable_directory_is_a_gap_not_a_partial_answer(root: Path) -> None:
     assert "/run/sysctl.d" in gaps[0].reason
 
 
-def test_empty_root_configures_nothing(tmp_path: Path) -> None:
-    assert read_persistent_sysctls(tmp_path) == ({}, [])
+def test_root_without_sysctl_files_configures_nothing(tmp_path: Path) -> None:
+    assert read_persistent_sysctls(install_procps_boot(tmp_path)) == ({}, [])
+
+
+def test_empty_root_has_nothing_that_applies_sysctl_d_and_is_not_known(tmp_path: Path) -> None:
+    """An image without systemd-sysctl or procps' boot (a container image): its values are not
+    "nothing configured" (the kernel's defaults) but whatever its container runtime sets."""
+    persistent, gaps = read_persistent_sysctls(tmp_path)
+    assert persistent is None
+    assert [(g.field, g.kind) for g in gaps] == [("persistent", GapKind.UNREADABLE)]
+    assert gaps[0].reason.startswith("nothing in this image applies its sysctl configuration")
 
 
 @pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
@@ -186,6 +196,7 @@ def test_files_chosen_match_systemd_analyze_cat_config(root: Path) -> None:
 
 def test_fifo_in_sysctl_d_is_an_unreadable_gap_naming_it_not_a_hang(tmp_path: Path):
     (tmp_path / "etc/sysctl.d").mkdir(parents=True)
+    install_procps_boot(tmp_path)
     (tmp_path / "etc/sysctl.d/10-ok.conf").write_text("net.core.somaxconn = 1024\n")
     os.mkfifo(tmp_path / "etc/sysctl.d/99-x.conf")
     persistent, gaps = read_persistent_sysctls(tmp_path)

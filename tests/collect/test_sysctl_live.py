@@ -10,6 +10,7 @@ import pytest
 from auditor.collect import CollectContext
 from auditor.collect.sysctl import SYSCTL_KEYS, collect_sysctl, normalise_value, read_runtime_sysctls, sysctl_path
 from auditor.model.facts import GapKind
+from tests.factories import install_procps_boot
 
 REQUIRED = {
     "net.ipv4.ip_local_port_range",
@@ -80,6 +81,6 @@ def test_normalise_value():
 
 def test_offline_root_has_no_running_values(tmp_path):
     # An empty image, not this host's / (whose sysctl.d files are not this test's business).
-    facts, gaps = collect_sysctl(CollectContext(root=tmp_path, live=False))
+    facts, gaps = collect_sysctl(CollectContext(root=install_procps_boot(tmp_path), live=False))
     assert facts.runtime is None and facts.persistent is not None  # sysctl.d files are still read
     assert [(g.section, g.field, g.kind) for g in gaps] == [("sysctl", "runtime", GapKind.NOT_APPLICABLE)]

@@ -26,6 +26,7 @@ from auditor.collect.systemd_sockets import (
     parse_unit_file,
 )
 from auditor.model.facts import GapKind
+from tests.factories import install_procps_boot
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "roots" / "socket-units"
 SYSTEMCTL = next((p for p in ("/usr/bin/systemctl", "/bin/systemctl") if os.access(p, os.X_OK)), None)
@@ -70,6 +71,7 @@ def test_declared_listeners_of_enabled_and_static_units(root: Path) -> None:
 
 def test_configured_bindv6only_makes_default_sockets_ipv6_only(root: Path) -> None:
     (root / "etc/sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc/sysctl.d/60-v6.conf").write_text("net.ipv6.bindv6only = 1\n")
     facts, _ = collect_sockets(CollectContext(root=root, live=False))
     by_port = {l.port: l for l in facts.listeners}

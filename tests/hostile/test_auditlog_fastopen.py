@@ -41,6 +41,7 @@ from tests.factories import (
     BOOT_BACKLOG_RULES,
     X32_OFF,
     install_kernel_without_x32,
+    install_procps_boot,
     running_auditd,
     snapshot,
     sysctl_facts,
@@ -131,6 +132,7 @@ def image(tmp_path: Path, rules: str, sysctl: str | None = None) -> Path:
     shutil.copy(ROOTS / "audit-rulesd" / "usr" / "sbin" / "auditctl", root / "usr" / "sbin" / "auditctl")
     install_kernel_without_x32(root)  # offline, x32 is read from the image's kernels
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     if sysctl is not None:
         (root / "etc" / "sysctl.d" / "60-net.conf").write_text(sysctl)
     (root / "proc").mkdir()

@@ -22,6 +22,7 @@ from auditor.checks import _sysctl
 from auditor.checks.net_ephemeral_port_range import EphemeralRangeParams, net_ephemeral_port_range
 from auditor.collect.rootdir import collect_root
 from auditor.model.result import Status
+from tests.factories import install_procps_boot
 
 RESERVED = "sysctl.net.ipv4.ip_local_reserved_ports=32768-50000"
 POOL = "ephemeral port pool"
@@ -30,6 +31,7 @@ POOL = "ephemeral port pool"
 def image(tmp_path: Path, path: str, text: str) -> Path:
     root = tmp_path / "image"
     (root / "etc/sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc/sysctl.d/50-ports.conf").write_text("net.ipv4.ip_local_port_range = 32768 60999\n")
     (root / path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
     (root / path.lstrip("/")).write_text(text)

@@ -25,7 +25,7 @@ from auditor.checks.net_ephemeral_port_range import EphemeralRangeParams, net_ep
 from auditor.checks.net_time_wait import TimeWaitParams, net_time_wait
 from auditor.model.facts import SocketFacts, SysctlFacts
 from auditor.model.result import Status
-from tests.factories import listener, snapshot, sysctl_facts
+from tests.factories import install_procps_boot, listener, snapshot, sysctl_facts
 from tests.netns_env import named_namespace, sysctl_in
 
 REPO = Path(__file__).resolve().parents[2]
@@ -133,6 +133,7 @@ def test_an_images_socket_unit_inside_the_range_is_taken_and_the_rest_said_unkno
 
     root = tmp_path / "image"
     (root / "etc/sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc/sysctl.d/50-ports.conf").write_text(f"{RANGE} = 40000 40003\n")
     units = root / "etc/systemd/system"
     (units / "sockets.target.wants").mkdir(parents=True)

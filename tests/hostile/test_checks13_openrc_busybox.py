@@ -70,7 +70,7 @@ start()
 
 def alpine(tmp_path: Path, sysctl_program: str = "busybox") -> Path:
     """An Alpine-like image: OpenRC's sysctl service, /etc/sysctl.conf, a sysctl.d file setting the
-    range, and /sbin/sysctl a link to busybox (or procps' own program)."""
+    range, busybox's init, and /sbin/sysctl a link to busybox (or procps' own program)."""
     root = tmp_path / "image"
     for directory in ("etc/init.d", "etc/sysctl.d", "bin", "sbin"):
         (root / directory).mkdir(parents=True)
@@ -78,6 +78,7 @@ def alpine(tmp_path: Path, sysctl_program: str = "busybox") -> Path:
     (root / "etc/sysctl.conf").write_text("# content of this file will override /etc/sysctl.d/*\n")
     (root / "etc/sysctl.d/50-ports.conf").write_text(PORTS)
     (root / "bin/busybox").write_bytes(b"\x7fELF")
+    (root / "sbin/init").symlink_to("/bin/busybox")  # busybox's init, whose inittab runs OpenRC
     if sysctl_program == "busybox":
         (root / "sbin/sysctl").symlink_to("/bin/busybox")
     else:

@@ -27,7 +27,7 @@ from auditor.collect.sysctl_d import read_persistent_sysctls
 from auditor.domain.sysctl import configured_setting
 from auditor.model.facts import SysctlFacts
 from auditor.model.result import Status
-from tests.factories import LINUX_DEFAULT_SYSCTLS, snapshot, sysctl_facts
+from tests.factories import LINUX_DEFAULT_SYSCTLS, install_procps_boot, snapshot, sysctl_facts
 from tests.netns_env import boot_sysctl_files, procps_sysctl_or_skip, systemd_sysctl_or_skip
 
 TW_REUSE = "net.ipv4.tcp_tw_reuse"
@@ -47,6 +47,7 @@ CASES = [
 def image(tmp_path: Path, files: list[str], systemd: bool) -> Path:
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     for number, text in enumerate(files, start=1):
         (root / "etc" / "sysctl.d" / f"{number}0-boot.conf").write_text(text)
     if systemd:
@@ -114,7 +115,7 @@ def procps_image(tmp_path: Path) -> Path:
     (root / "etc" / "sysctl.d" / ".tuning.conf").write_text(f"{TW_REUSE} = 0\n")
     (root / "usr" / "lib" / "sysctl.d").mkdir(parents=True)
     (root / "usr" / "lib" / "sysctl.d" / "50-vendor.conf").write_text("net.ipv4.tcp_fin_timeout = 30\n")
-    return root
+    return install_procps_boot(root)
 
 
 def test_procps_applies_a_hidden_file_and_a_directory_hides_its_name(tmp_path):

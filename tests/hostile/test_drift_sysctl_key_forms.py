@@ -23,7 +23,7 @@ from auditor.collect.rootdir import collect_root
 from auditor.domain.sysctl import configured_setting
 from auditor.model.facts import SysctlFacts
 from auditor.model.result import Status
-from tests.factories import LINUX_DEFAULT_SYSCTLS, snapshot, sysctl_facts
+from tests.factories import LINUX_DEFAULT_SYSCTLS, install_procps_boot, snapshot, sysctl_facts
 from tests.netns_env import boot_one_sysctl, systemd_sysctl_or_skip
 
 TW_REUSE = "net.ipv4.tcp_tw_reuse"
@@ -34,6 +34,7 @@ FORMS = ["/net/ipv4/tcp_tw_reuse", "net..ipv4.tcp_tw_reuse", "net/ipv4//tcp_tw_r
 def persistent_of(tmp_path: Path, line: str, systemd: bool = True):
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc" / "sysctl.d" / "60-net.conf").write_text(line + "\n")
     if systemd:
         (root / "usr" / "lib" / "systemd").mkdir(parents=True)

@@ -27,6 +27,7 @@ from auditor.collect.sysctl_d import read_persistent_sysctls, systemd_version
 from auditor.collect.targets import RootDir
 from auditor.model.facts import SysctlSetting
 from auditor.model.result import Status
+from tests.factories import install_procps_boot
 
 TW_REUSE = "net.ipv4.tcp_tw_reuse"
 
@@ -75,6 +76,7 @@ def test_a_split_usr_systemd_before_255_reads_it(tmp_path):
 def test_procps_reads_it_whatever_systemd_is_installed(tmp_path):
     root = image(tmp_path, "libsystemd-shared-255.so")
     (root / "usr" / "lib" / "systemd" / "systemd-sysctl").unlink()  # the boot's tool is sysctl --system
+    install_procps_boot(root)
     assert read_persistent_sysctls(root)[0] == {TW_REUSE: SysctlSetting(value="0", origin="/lib/sysctl.d/50-tw.conf:1")}
 
 

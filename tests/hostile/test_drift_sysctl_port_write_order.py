@@ -28,7 +28,7 @@ from auditor.checks.drift_sysctl import DriftSysctlParams, drift_sysctl
 from auditor.collect.sysctl_d import read_persistent_sysctls
 from auditor.model.facts import SysctlFacts, SysctlSetting
 from auditor.model.result import Status
-from tests.factories import LINUX_DEFAULT_SYSCTLS, snapshot
+from tests.factories import LINUX_DEFAULT_SYSCTLS, install_procps_boot, snapshot
 from tests.netns_env import systemd_sysctl_or_skip
 
 RANGE = "net.ipv4.ip_local_port_range"
@@ -53,6 +53,7 @@ CASES = {
 def image(tmp_path: Path, files: dict[str, str]) -> Path:
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     for name, text in files.items():
         (root / "etc" / "sysctl.d" / name).write_text(text)
     return root

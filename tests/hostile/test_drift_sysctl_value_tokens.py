@@ -21,6 +21,7 @@ from auditor.checks import _sysctl
 from auditor.checks.drift_sysctl import kernel_reading
 from auditor.collect.rootdir import collect_root
 from auditor.model.result import Status
+from tests.factories import install_procps_boot
 from tests.hostile.test_drift_sysctl_kernel_numbers import judged
 from tests.netns_env import boot_one_sysctl, systemd_sysctl_or_skip
 
@@ -56,6 +57,7 @@ def test_control_cases_a_value_the_boot_does_not_leave_is_drift(key, configured,
 def test_an_image_whose_range_has_only_a_low_end_has_a_pool(tmp_path):
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc" / "sysctl.d" / "60-ports.conf").write_text(f"{RANGE} = 40000\n")
     lookup = _sysctl.ephemeral_pool(collect_root(root, frozenset({"sysctl"})))
     assert (lookup.low, lookup.high, lookup.reason) == (40000, 60999, None)  # was a "malformed value" reason

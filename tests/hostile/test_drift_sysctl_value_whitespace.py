@@ -26,7 +26,7 @@ from auditor.collect.sysctl import normalise_value
 from auditor.domain.sysctl import parse_sysctl_conf
 from auditor.model.facts import SysctlFacts, SysctlSetting
 from auditor.model.result import Status
-from tests.factories import LINUX_DEFAULT_SYSCTLS, snapshot, sysctl_facts
+from tests.factories import LINUX_DEFAULT_SYSCTLS, install_procps_boot, snapshot, sysctl_facts
 from tests.netns_env import boot_one_sysctl, systemd_sysctl_or_skip
 
 RANGE = "net.ipv4.ip_local_port_range"
@@ -43,6 +43,7 @@ def image(tmp_path: Path, line: str, systemd: bool = True) -> Path:
     in the image), else by procps' sysctl --system."""
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc" / "sysctl.d" / "60-net.conf").write_bytes(line.encode() + b"\n")
     if systemd:
         (root / "usr" / "lib" / "systemd").mkdir(parents=True)

@@ -27,7 +27,7 @@ import pytest
 from auditor.model.facts import ProcessInfo, subject_word
 from auditor.storage.snapshot import write_snapshot
 from tests.cli import REPO, run_cli
-from tests.factories import listener, loopback_only_policy, snapshot
+from tests.factories import install_procps_boot, listener, loopback_only_policy, snapshot
 from tests.report.conftest import junit_schema, oscal_validator, sarif_validator  # noqa: F401, F811 - fixtures
 
 USAGE, NON_COMPLIANT = 2, 1
@@ -89,6 +89,7 @@ def test_control_case_an_emoji_written_as_a_surrogate_pair_escape_is_read(tmp_pa
 def test_an_image_file_name_that_is_not_utf8_is_collected_with_its_bytes_escaped(tmp_path: Path, policy: Path):
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     name = b"\xff\xfe-ports.conf"
     with open(os.path.join(os.fsencode(root / "etc" / "sysctl.d"), name), "w") as conf:
         conf.write("net.ipv4.ip_local_port_range = 32768 60999\n")

@@ -33,7 +33,13 @@ from auditor.collect.sysctl import read_runtime_sysctls
 from auditor.model.facts import GapKind
 from auditor.text import MAX_QUOTED_NAME
 from tests.cli import run_cli
-from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES, install_kernel_without_x32
+from tests.factories import (
+    BOOT_BACKLOG_RULES,
+    ELF_X86_64,
+    SOCKET_AUDIT_RULES,
+    install_kernel_without_x32,
+    install_procps_boot,
+)
 
 POLICY = """\
 id: hostile-reads
@@ -62,6 +68,7 @@ def image(tmp_path: Path) -> Path:
     (root / "usr" / "sbin").mkdir(parents=True)
     (root / "usr" / "sbin" / "auditctl").write_bytes(ELF_X86_64)  # tells the image's machine
     install_kernel_without_x32(root)  # offline, x32 is read from the image's kernels
+    install_procps_boot(root)  # what applies its sysctl.d at boot
     (root / "usr" / "lib" / "sysctl.d").mkdir(parents=True)
     (root / "usr" / "lib" / "sysctl.d" / "99-net.conf").write_text(NET_SYSCTLS)
     # no process may use io_uring after boot, so its socket operations need no io_uring audit rule

@@ -25,6 +25,7 @@ from auditor.checks.net_ephemeral_port_range import EphemeralRangeParams, net_ep
 from auditor.checks.net_time_wait import TimeWaitParams, net_time_wait
 from auditor.collect.rootdir import collect_root
 from auditor.model.result import Status
+from tests.factories import install_procps_boot
 from tests.netns_env import systemd_sysctl_or_skip
 
 RANGE = "net.ipv4.ip_local_port_range"
@@ -36,6 +37,7 @@ HEADROOM = "ephemeral pool headroom at the declared peak connection rate"
 def image(tmp_path: Path, files: dict[str, str]) -> Path:
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     for name, text in files.items():
         (root / "etc" / "sysctl.d" / name).write_text(text)
     return root

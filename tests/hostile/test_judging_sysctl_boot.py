@@ -30,7 +30,7 @@ from auditor.collect.sysctl_d import read_persistent_sysctls
 from auditor.domain.sysctl import configured_setting
 from auditor.model.facts import HostSnapshot, SysctlFacts, SysctlSetting
 from auditor.model.result import Status
-from tests.factories import LINUX_DEFAULT_SYSCTLS, snapshot
+from tests.factories import LINUX_DEFAULT_SYSCTLS, install_procps_boot, snapshot
 from tests.netns_env import systemd_sysctl_or_skip
 
 TW_REUSE = "net.ipv4.tcp_tw_reuse"
@@ -43,6 +43,7 @@ def image(tmp_path: Path, *, systemd: bool, link: bool = True, tuning: str | Non
     Debian 12 and RHEL ship it); ``tuning``: /etc/sysctl.d/99-tuning.conf sets it, after that link."""
     root = tmp_path / ("systemd" if systemd else "sysvinit")
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc" / "sysctl.conf").write_text(f"# tuned by hand\n{TW_REUSE} = 0\n")
     if link:
         (root / "etc" / "sysctl.d" / "99-sysctl.conf").symlink_to("../sysctl.conf")

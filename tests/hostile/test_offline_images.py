@@ -18,7 +18,13 @@ from pathlib import Path
 import pytest
 
 from tests.cli import run_cli
-from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES, install_kernel_without_x32
+from tests.factories import (
+    BOOT_BACKLOG_RULES,
+    ELF_X86_64,
+    SOCKET_AUDIT_RULES,
+    install_kernel_without_x32,
+    install_procps_boot,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 60  # seconds; evaluate of these small images takes about one
@@ -79,6 +85,7 @@ def image(tmp_path: Path) -> Path:
     (root / "usr/sbin").mkdir(parents=True)
     (root / "usr/sbin/auditctl").write_bytes(ELF_X86_64)  # the image's machine, for its syscall names
     install_kernel_without_x32(root)  # offline, x32 is read from the image's kernels
+    install_procps_boot(root)  # what applies its sysctl.d at boot
     write(root, f"{UNITS}/local.socket", unit("127.0.0.1:8081"))
     link(root, f"{ETC_UNITS}/sockets.target.wants/local.socket", f"/{UNITS}/local.socket")
     return root

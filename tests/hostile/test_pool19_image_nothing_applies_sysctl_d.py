@@ -11,11 +11,13 @@ creates, which holds the kernel's defaults (32768-60999, 28,232 ports: the same 
 them, shown live below with a namespace made inside one whose range was widened) and whatever the
 runtime sets, neither of which the image says.
 
-Left unfixed by pool19: requiring a program that applies sysctl.d (systemd-sysctl, or a sysctl
-program an init script runs) was tried in auditor/collect/sysctl.py and made 106 tests of 54 files
-fail, whose image fixtures hold a sysctl.d file and nothing else; the fixtures need a sysctl
-program first.  The test of the wanted behaviour is a strict xfail, so it starts failing
-the day the defect is fixed and the marker must go.
+Now an image without systemd-sysctl is judged on its sysctl.d only where its boot runs procps'
+``sysctl --system``: a procps sysctl program, an init script that runs it (Debian's
+/etc/init.d/procps, OpenRC's /etc/init.d/sysctl) and an init program to run that script; otherwise
+its configured values are unknown (a gap with the reason: not_reviewed).  A sysctl program alone
+(a Debian container image with procps installed carries /etc/init.d/procps too, but no init), or
+busybox's sysctl, does not count.  The image fixtures judged on their sysctl.d now carry what
+applies it (tests.factories.install_procps_boot).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from auditor.checks.net_ephemeral_port_range import EphemeralRangeParams, net_ep
 from auditor.checks.net_time_wait import TimeWaitParams, net_time_wait
 from auditor.collect.rootdir import collect_root
 from auditor.model.result import Status
+from tests.factories import PROCPS_BOOT_FILES, install_procps_boot
 from tests.netns_env import require_namespaces
 
 POOL = "ephemeral port pool"
@@ -64,19 +67,45 @@ def test_a_new_namespace_holds_the_kernel_default_not_its_creators_range():
     assert out[1].split() == ["32768", "60999"]
 
 
-@pytest.mark.xfail(strict=True, reason="pool19: an image with no program that applies sysctl.d is still judged "
-                                       "on its sysctl.d (see the module docstring)")
 def test_an_image_with_nothing_that_applies_sysctl_d_is_not_judged_on_it(tmp_path: Path):
     found = _judged(_container_image(tmp_path / "image"))
     for subject in (POOL, HEADROOM):
         assert found[subject][0] == Status.NOT_REVIEWED, found[subject]
 
 
-@pytest.mark.parametrize("program", ["usr/sbin/sysctl", "usr/lib/systemd/systemd-sysctl"])
-def test_control_case_an_image_with_a_program_that_applies_it_is_judged_on_it(tmp_path: Path, program: str):
-    root = _container_image(tmp_path / "image")
-    (root / program).parent.mkdir(parents=True)
-    (root / program).write_bytes(b"\x7fELF")
+@pytest.mark.parametrize("missing", sorted(PROCPS_BOOT_FILES))
+def test_procps_without_one_of_program_init_script_and_init_applies_nothing(tmp_path: Path, missing: str):
+    """A sysctl program alone, or with procps' init script but no init (a Debian container image
+    with procps installed), or an init and a script with no sysctl: nothing runs sysctl --system."""
+    root = install_procps_boot(_container_image(tmp_path / "image"))
+    (root / missing).unlink()
+    found = _judged(root)
+    for subject in (POOL, HEADROOM):
+        assert found[subject][0] == Status.NOT_REVIEWED, found[subject]
+    assert "nothing in this image applies its sysctl configuration" in found[POOL][1]
+    assert f"/{missing}" in found[POOL][1]
+
+
+def test_busybox_sysctl_is_not_procps(tmp_path: Path):
+    root = install_procps_boot(_container_image(tmp_path / "image"))
+    (root / "sbin" / "sysctl").unlink()
+    (root / "bin").mkdir()
+    (root / "bin" / "busybox").write_bytes(b"\x7fELF")
+    (root / "sbin" / "sysctl").symlink_to("/bin/busybox")
+    found = _judged(root)
+    assert found[POOL][0] == Status.NOT_REVIEWED, found[POOL]
+    assert "no procps sysctl program" in found[POOL][1]
+
+
+def _systemd_sysctl(root: Path) -> Path:
+    (root / "usr/lib/systemd").mkdir(parents=True)
+    (root / "usr/lib/systemd/systemd-sysctl").write_bytes(b"\x7fELF")
+    return root
+
+
+@pytest.mark.parametrize("install", [install_procps_boot, _systemd_sysctl])
+def test_control_case_an_image_with_a_program_that_applies_it_is_judged_on_it(tmp_path: Path, install):
+    root = install(_container_image(tmp_path / "image"))
     found = _judged(root)
     assert found[POOL][0] == Status.PASS and "64,512 ports" in found[POOL][1]
     assert found[HEADROOM][0] == Status.PASS

@@ -27,7 +27,7 @@ from auditor.collect.targets import LocalHost, RootDir
 from auditor.domain.tcp_timewait import config_hz
 from auditor.model.facts import KernelHz
 from tests.cli import run_cli
-from tests.factories import snapshot, sysctl_facts
+from tests.factories import install_procps_boot, snapshot, sysctl_facts
 
 HEADROOM = "ephemeral pool headroom at the declared peak connection rate"
 RELEASE = "6.1.0-18-amd64"
@@ -43,6 +43,7 @@ def image(tmp_path: Path) -> Path:
     """An image root with a 10,000-port pool and an empty /boot."""
     root = tmp_path / "image"
     (root / "etc/sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc/sysctl.d/10-range.conf").write_text("net.ipv4.ip_local_port_range = 10001 20000\n")
     (root / "boot").mkdir()
     return root

@@ -22,7 +22,7 @@ from auditor.checks.drift_sysctl import DriftSysctlParams, drift_sysctl
 from auditor.collect.rootdir import collect_root
 from auditor.model.facts import SysctlFacts
 from auditor.model.result import Status
-from tests.factories import LINUX_DEFAULT_SYSCTLS, snapshot, sysctl_facts
+from tests.factories import LINUX_DEFAULT_SYSCTLS, install_procps_boot, snapshot, sysctl_facts
 
 RESERVED = "net.ipv4.ip_local_reserved_ports"
 
@@ -30,6 +30,7 @@ RESERVED = "net.ipv4.ip_local_reserved_ports"
 def judged(tmp_path: Path, configured: str, running: str) -> Status:
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc" / "sysctl.d" / "60-reserved.conf").write_text(f"{RESERVED} = {configured}\n")
     persistent = collect_root(root, frozenset({"sysctl"})).facts.sysctl.persistent
     runtime = sysctl_facts(dict(LINUX_DEFAULT_SYSCTLS, **{RESERVED: running})).runtime

@@ -24,6 +24,7 @@ from auditor.checks.net_ephemeral_port_range import EphemeralRangeParams, net_ep
 from auditor.checks.net_time_wait import TimeWaitParams, net_time_wait
 from auditor.collect.rootdir import collect_root
 from auditor.model.result import Status
+from tests.factories import install_procps_boot
 
 RANGE = "net.ipv4.ip_local_port_range"
 RESERVED = "net.ipv4.ip_local_reserved_ports"
@@ -35,6 +36,7 @@ HEADROOM = "ephemeral pool headroom at the declared peak connection rate"
 def image(tmp_path: Path, sysctl: str, socket_port: int | None = None) -> Path:
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc" / "sysctl.d" / "60-net.conf").write_text(sysctl)
     if socket_port is not None:
         units = root / "etc" / "systemd" / "system"

@@ -30,7 +30,7 @@ from auditor.collect.sysctl_d import read_persistent_sysctls
 from auditor.domain.sysctl import SysctlLine
 from auditor.model.facts import HostSnapshot, SysctlFacts, SysctlSetting
 from auditor.model.result import Status
-from tests.factories import snapshot
+from tests.factories import install_procps_boot, snapshot
 from tests.netns_env import boot_sysctl_files, procps_sysctl_or_skip
 
 RANGE = "net.ipv4.ip_local_port_range"
@@ -43,6 +43,7 @@ def image(tmp_path: Path, files: dict[str, str]) -> Path:
     """An image without systemd-sysctl: procps' sysctl --system applies its configuration at boot."""
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     for path, text in files.items():
         (root / path).write_text(text)
     return root
@@ -77,6 +78,7 @@ def test_a_one_number_write_after_a_full_one_is_not_judged_with_the_default_high
 def test_a_one_number_write_after_the_kernel_command_line_is_not_compared_as_drift(tmp_path):
     root = tmp_path / "host"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc" / "sysctl.d" / "60-ports.conf").write_text(f"{RANGE} = 1500\n")
     cmdline = [SysctlLine(RANGE, "1024 2000", False, 3)]
     persistent, gaps = read_persistent_sysctls(root, cmdline, running=True)

@@ -19,6 +19,7 @@ import pytest
 from auditor.checks.net_time_wait import TimeWaitParams, net_time_wait
 from auditor.collect.rootdir import collect_root
 from auditor.model.result import Status
+from tests.factories import install_procps_boot
 
 BUCKETS = "net.ipv4.tcp_max_tw_buckets"
 REUSE = "net.ipv4.tcp_tw_reuse"
@@ -28,6 +29,7 @@ FIN = "net.ipv4.tcp_fin_timeout"
 def judged(tmp_path: Path, text: str, params: TimeWaitParams) -> dict[str, Status]:
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc" / "sysctl.d" / "60-tw.conf").write_text(text)
     snap = collect_root(root, frozenset({"sysctl", "sockets"}))
     return {o.subject: o.status for o in net_time_wait.run(snap, params) if o.subject.startswith("sysctl ")}
@@ -41,6 +43,7 @@ def test_a_tw_bucket_limit_beyond_an_int_is_refused_not_passed(tmp_path):
 def test_the_reason_names_the_value_the_file_and_the_rule(tmp_path):
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc" / "sysctl.d" / "60-tw.conf").write_text(f"{BUCKETS} = 4294967296\n")
     snap = collect_root(root, frozenset({"sysctl"}))
     [outcome] = [o for o in net_time_wait.run(snap, TimeWaitParams(min_max_tw_buckets=1_000_000))

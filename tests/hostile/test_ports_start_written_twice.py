@@ -24,6 +24,7 @@ from auditor.checks.net_ephemeral_port_range import EphemeralRangeParams, net_ep
 from auditor.checks.net_time_wait import TimeWaitParams, net_time_wait
 from auditor.collect.rootdir import collect_root
 from auditor.model.result import Status
+from tests.factories import install_procps_boot
 from tests.netns_env import boot_sysctl_files, procps_sysctl_or_skip
 
 RANGE = "net.ipv4.ip_local_port_range"
@@ -39,6 +40,7 @@ def image(tmp_path: Path, files: dict[str, str]) -> Path:
     """An image without systemd-sysctl: procps' sysctl --system applies its configuration at boot."""
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     for name, text in files.items():
         (root / "etc" / "sysctl.d" / name).write_text(text)
     return root

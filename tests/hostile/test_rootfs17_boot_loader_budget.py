@@ -20,6 +20,7 @@ from pathlib import Path
 from auditor.collect import rootfs
 from auditor.collect.rootdir import collect_root
 from auditor.collect.sysctl import image_boot_cmdlines
+from tests.factories import install_procps_boot
 
 LINE = b"  linux /vmlinuz root=/dev/sda1 quiet\n"
 
@@ -27,6 +28,7 @@ LINE = b"  linux /vmlinuz root=/dev/sda1 quiet\n"
 def image(tmp_path: Path) -> Path:
     root = tmp_path / "image"
     (root / "etc/sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc/sysctl.d/10-range.conf").write_text("net.ipv4.ip_local_port_range = 32768 60999\n")
     (root / "boot/efi/EFI").mkdir(parents=True)
     return root

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from auditor.collect.rootdir import collect_root
+from tests.factories import install_procps_boot
 
 BUDGET = "lbaudit reads at most 33,554,432 bytes of configuration files in one collection"
 COMMENTS = b"# a comment line of some length to fill the file up\n" * 78_000  # 4,134,000 bytes: just under 4 MiB, the bound of one file
@@ -40,8 +41,7 @@ def test_a_rules_d_of_hard_links_stops_at_the_budget(tmp_path):
 
 
 def test_a_sysctl_d_of_hard_links_is_a_gap_not_a_value(tmp_path):
-    root = tmp_path / "image"
-    root.mkdir()
+    root = install_procps_boot(tmp_path / "image")
     (root / "big").write_bytes(COMMENTS + b"net.ipv4.ip_local_port_range = 32768 60999\n")
     linked(root / "etc/sysctl.d", root / "big", 12, ".conf")
     snap = collect_root(root, frozenset({"sysctl"}))
@@ -55,8 +55,7 @@ def test_a_sysctl_d_of_hard_links_is_a_gap_not_a_value(tmp_path):
 
 
 def test_control_case_a_few_large_files_are_read(tmp_path):
-    root = tmp_path / "image"
-    root.mkdir()
+    root = install_procps_boot(tmp_path / "image")
     # three files of 1.3 MB: within sysctl.d's own bound of 4 MiB in all
     (root / "big").write_bytes(COMMENTS[: len(COMMENTS) // 3] + b"net.ipv4.ip_local_port_range = 32768 60999\n")
     linked(root / "etc/sysctl.d", root / "big", 3, ".conf")

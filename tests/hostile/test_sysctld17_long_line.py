@@ -24,7 +24,7 @@ from auditor.collect.sysctl_d import read_persistent_sysctls
 from auditor.domain.sysctl import configured_setting
 from auditor.model.facts import SysctlFacts
 from auditor.model.result import Status
-from tests.factories import LINUX_DEFAULT_SYSCTLS, snapshot, sysctl_facts
+from tests.factories import LINUX_DEFAULT_SYSCTLS, install_procps_boot, snapshot, sysctl_facts
 from tests.netns_env import boot_sysctl_files, procps_sysctl_or_skip, systemd_sysctl_or_skip
 
 TW_REUSE = "net.ipv4.tcp_tw_reuse"
@@ -48,6 +48,7 @@ CASES = [
 def image(tmp_path: Path, text: str, systemd: bool) -> Path:
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc" / "sysctl.d" / "60-net.conf").write_text(text, encoding="utf-8")
     # a later file is read whatever happened to an earlier one
     (root / "etc" / "sysctl.d" / "70-more.conf").write_text("net.ipv4.tcp_fin_timeout = 30\n")

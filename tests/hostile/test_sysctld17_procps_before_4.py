@@ -24,6 +24,7 @@ import pytest
 
 from auditor.collect.sysctl_d import read_persistent_sysctls
 from auditor.domain.sysctl import configured_setting
+from tests.factories import install_procps_boot
 
 TW_REUSE = "net.ipv4.tcp_tw_reuse"
 LONG_COMMENT = f"{TW_REUSE} = 0\n#{'x' * 254}{TW_REUSE} = 1\n"
@@ -38,6 +39,7 @@ LIBPROC2_4 = "usr/lib/x86_64-linux-gnu/libproc2.so.0"
 def image(tmp_path: Path, text: str, libraries: tuple[str, ...]) -> Path:
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc" / "sysctl.d" / "60-net.conf").write_text(text)
     for library in libraries:
         (root / library).parent.mkdir(parents=True, exist_ok=True)

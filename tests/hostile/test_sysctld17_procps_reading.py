@@ -33,7 +33,7 @@ from auditor.collect.sysctl_d import read_persistent_sysctls
 from auditor.domain.sysctl import configured_setting
 from auditor.model.facts import SysctlFacts
 from auditor.model.result import Status
-from tests.factories import LINUX_DEFAULT_SYSCTLS, snapshot, sysctl_facts
+from tests.factories import LINUX_DEFAULT_SYSCTLS, install_procps_boot, snapshot, sysctl_facts
 from tests.netns_env import boot_sysctl_files, procps_sysctl_or_skip, systemd_sysctl_or_skip
 
 TW_REUSE = "net.ipv4.tcp_tw_reuse"
@@ -53,6 +53,7 @@ FILE_BRACES = {"10-net.conf": f"{TW_REUSE} = 1\n", "20-{x,y}.conf": f"{TW_REUSE}
 def image(tmp_path: Path, files: dict[str, str], systemd: bool = False) -> Path:
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     for name, text in files.items():
         (root / "etc" / "sysctl.d" / name).write_text(text)
     if systemd:

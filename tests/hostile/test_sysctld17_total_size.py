@@ -16,6 +16,7 @@ from pathlib import Path
 from auditor.collect.rootfs import MAX_CONFIG_BYTES
 from auditor.collect.sysctl_d import read_persistent_sysctls
 from auditor.domain.sysctl import configured_setting
+from tests.factories import install_procps_boot
 
 TW_REUSE = "net.ipv4.tcp_tw_reuse"
 # lines of comment (cheap to parse, so the test is quick before the fix too), under 1 MiB each
@@ -25,6 +26,7 @@ COMMENT_LINES = ("#" * 1023 + "\n") * (MAX_CONFIG_BYTES // 1024 // 2 + 1)
 def image(tmp_path: Path, links: int) -> Path:
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "big.conf").write_text(COMMENT_LINES)  # over half the budget
     (root / "etc" / "sysctl.d" / "10-net.conf").write_text(f"{TW_REUSE} = 0\n")
     # procps-ng 4.0 applies them (3.3 would split the long comment lines: tests/hostile/test_sysctld17_procps_before_4.py)

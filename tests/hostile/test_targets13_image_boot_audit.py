@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from auditor.domain.audit_rules import boot_audit_param
+from tests.factories import install_procps_boot
 from tests.hostile.test_offline_images import evaluate, status, write
 from tests.hostile.test_offline_images import image as image  # noqa: F401 - the fixture, used by name
 
@@ -127,6 +128,7 @@ def test_a_sysctl_in_a_rhel_8_grubenv_is_not_assumed_at_its_kernel_default(tmp_p
 
     root = tmp_path / "image"
     write(root, "etc/sysctl.d/60-net.conf", "net.ipv4.ip_local_port_range = 32768 60999\n")
+    install_procps_boot(root)
     write(root, "boot/loader/entries/rhel.conf", RHEL8_ENTRY)
     write(root, "boot/grub2/grubenv", GRUBENV.replace("{extra}", "sysctl.net.ipv4.ip_local_reserved_ports=32768-40000"))
     snap = collect_root(root, frozenset({"sysctl", "sockets"}))

@@ -24,7 +24,7 @@ from typing import Iterator
 import pytest
 
 from tests.cli import run_cli
-from tests.factories import BOOT_BACKLOG_RULES
+from tests.factories import BOOT_BACKLOG_RULES, install_procps_boot
 from tests.hostile.test_offline_images import POLICY, RANGE_CONF, SOCKET_RULES, write
 
 TIMEOUT = 60
@@ -42,7 +42,7 @@ def image(root: Path, port_range: str) -> Path:
     (root / "etc/cron.d").mkdir()
     write(root, "etc/audit/rules.d/10-socket.rules", SOCKET_RULES)
     write(root, "etc/audit/rules.d/00-backlog.rules", BOOT_BACKLOG_RULES)
-    return root
+    return install_procps_boot(root)  # what applies its sysctl.d at boot
 
 
 @pytest.fixture

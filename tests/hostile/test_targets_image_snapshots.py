@@ -14,7 +14,7 @@ from pathlib import Path
 
 from auditor.storage.snapshot import write_snapshot
 from tests.cli import run_cli
-from tests.factories import listener, snapshot
+from tests.factories import install_procps_boot, listener, snapshot
 
 POLICY = """\
 id: pool-only
@@ -31,6 +31,7 @@ def _image(tmp_path: Path) -> Path:
     """A root directory whose configuration alone passes the policy."""
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc" / "hostname").write_text("web01\n")
     (root / "etc" / "sysctl.d" / "50-range.conf").write_text("net.ipv4.ip_local_port_range = 32768 60999\n")
     return root

@@ -23,7 +23,7 @@ from auditor.checks.net_ephemeral_port_range import EphemeralRangeParams, net_ep
 from auditor.checks.net_time_wait import TimeWaitParams, net_time_wait
 from auditor.collect.rootdir import collect_root
 from auditor.model.facts import HostSnapshot
-from tests.factories import snapshot, sysctl_facts
+from tests.factories import install_procps_boot, snapshot, sysctl_facts
 from tests.netns_env import named_namespace
 
 RANGE = "net.ipv4.ip_local_port_range"
@@ -53,6 +53,7 @@ def test_the_kernel_refuses_a_backwards_range_and_keeps_its_own():
 def test_an_image_that_writes_a_backwards_range_has_no_known_pool(tmp_path: Path):
     root = tmp_path / "image"
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc" / "sysctl.d" / "60-ports.conf").write_text(f"{RANGE} = 60999 32768\n")
     found = judged(collect_root(root, frozenset({"sysctl", "sockets"})))
     assert found[BOUNDS] == ("fail", "ephemeral range 60999-32768: the low end 60999 is above the high end 32768")

@@ -27,7 +27,14 @@ from auditor.collect.rootdir import collect_root
 from auditor.domain.audit_rules import parse_rules_text
 from auditor.model.facts import AuditFacts, HostSnapshot, IoUringBoot, IoUringState
 from auditor.model.result import Status
-from tests.factories import BOOT_BACKLOG_RULES, ELF_X86_64, SOCKET_AUDIT_RULES, running_auditd, snapshot
+from tests.factories import (
+    BOOT_BACKLOG_RULES,
+    ELF_X86_64,
+    SOCKET_AUDIT_RULES,
+    install_procps_boot,
+    running_auditd,
+    snapshot,
+)
 
 PASS, FAIL, NOT_REVIEWED = Status.PASS, Status.FAIL, Status.NOT_REVIEWED
 UPSTREAM_X32 = "CONFIG_X86_64=y\nCONFIG_X86_X32_ABI=y\n"  # Linux 5.18+, without Debian's patch
@@ -61,6 +68,7 @@ def image(tmp_path: Path, kernels: dict[str, str | None], grub: str | None = Non
     (rules_d / "00-backlog.rules").write_text(BOOT_BACKLOG_RULES)
     (rules_d / "30-net.rules").write_text(SOCKET_AUDIT_RULES)
     (root / "etc" / "sysctl.d").mkdir(parents=True)
+    install_procps_boot(root)
     (root / "etc" / "sysctl.d" / "60-io_uring.conf").write_text("kernel.io_uring_disabled = 2\n")
     (root / "usr" / "sbin").mkdir(parents=True)
     (root / "usr" / "sbin" / "auditctl").write_bytes(ELF_X86_64)
