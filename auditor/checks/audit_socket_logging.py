@@ -1446,7 +1446,7 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.15.0",
+    version="1.16.0",
     needs=("audit",),
     # net.ipv4.tcp_fastopen, running (each network namespace's) and as the boot sets it: whether
     # programs connect with sendto/sendmsg and MSG_FASTOPEN, which the rules must then audit
@@ -1710,6 +1710,9 @@ audit-rules.service, an emptied ExecStartPost=, a replaced audit-rules.service E
 Also since 1.15.0 an auditd.conf that is a symbolic link to nothing fails as any link does (auditd
 opens it with O_NOFOLLOW and does not start), and in an image an /etc/default/auditd linked to nothing
 leaves the persistent rules not_reviewed.
+Since 1.16.0 an image in which nothing applies sysctl.d at boot (no systemd-sysctl, and no procps
+sysctl run by an init script under an init) has kernel.io_uring_disabled unknown at boot, so the
+persistent io_uring finding is not_reviewed.
 """,
 )
 def audit_socket_logging(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[Outcome]:

@@ -1092,7 +1092,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.21.0",
+    version="1.22.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -1314,6 +1314,11 @@ followed by ':' or a space; a prctl rename (python3.11 calling itself sshd) is u
 reviewed.  A container:, image:, pod: or k8s_namespace: selector asks which container holds the
 listener, each holder against its own container: another container of the namespace, a process
 that entered it with nsenter, or a host process sharing the socket no longer passes under it.
+Since 1.22.0 a vsock socket whose holder could not be asked (pidfd refused) is a gap on the listener
+list, not only on namespace discovery; an engine's published HostIp that is no address is a gap for
+that engine rather than an error of the whole check; and namespace discovery records a gap for every
+tun device it could not ask (copy, pidfd or ioctl refused, or held only in an io_uring slot), asks a
+holder whose main thread ended through a live thread, and knows a tun device by its device numbers.
 """,
 )
 def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> list[Outcome]:

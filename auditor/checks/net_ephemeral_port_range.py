@@ -403,7 +403,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.11.0",
+    version="1.12.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -509,6 +509,9 @@ fail), a /proc value read cut short (no closing line feed: an empty ip_local_res
 rather than judged on its sysctl.d configuration.
 Since 1.11.0 a listener's owner is named as net.bind_addresses names it: a renamed process shows
 '? (comm NAME, unproven)'.
+Since 1.12.0 an image in which nothing applies sysctl.d at boot has no configured range (above), and
+namespace discovery records a gap for every tun device it could not ask and asks a holder whose main
+thread ended through a live thread (as net.bind_addresses 1.22.0).
 """,
 )
 def net_ephemeral_port_range(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:

@@ -552,7 +552,7 @@ def _max_user_port_headroom(snapshot: HostSnapshot, rate: float, maximum: float,
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.12.0",
+    version="1.13.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -669,6 +669,10 @@ decimals written (a peak exactly at max_pool_utilization passes; floating point 
 of 0.5 and failed), a backwards ip_local_port_range makes the headroom and share not_reviewed (the kernel
 refuses such a range and keeps its own), a /proc value read cut short is a gap, and a live snapshot
 without running sysctl values is not_reviewed rather than judged on its sysctl.d configuration.
+Since 1.13.0 the headroom and TIME_WAIT share of a running host whose listening sockets could not be
+read are not_reviewed where they would pass (the ports TCP listeners hold in the range are not known,
+so the pool may be smaller; a failure stands); an image in which nothing applies sysctl.d at boot has
+no configured values (above); and namespace discovery is as net.bind_addresses 1.22.0 describes.
 """,
 )
 def net_time_wait(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
