@@ -10,7 +10,7 @@ N``), keyed by the namespace's stable label, and its evidence pointed back into 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 
 from auditor.checks._platforms import platform_of
@@ -41,11 +41,21 @@ def others(snapshot: HostSnapshot) -> list[tuple[int, NetNamespace]]:
     return [] if netns is None else [(i, ns) for i, ns in enumerate(netns.namespaces) if not ns.current]
 
 
-def _moved(gap: Gap, index: int) -> list[Gap]:
-    path = gap.path
-    if path[:2] != ("namespaces", index):
-        return []
-    rest = path[2:]
+def gaps_by_namespace(snapshot: HostSnapshot) -> dict[object, list[Gap]]:
+    """The netns section's gaps of each namespace (path ``("namespaces", INDEX, ...)``), by INDEX,
+    each list in the snapshot's order.  Read once for all the namespaces: asked of every gap for
+    each namespace, a snapshot of 1,000 namespaces and 2,000 gaps took 19 s to judge."""
+    by_index: dict[object, list[Gap]] = {}
+    for gap in snapshot.gaps:
+        if gap.section == "netns" and len(gap.path) >= 2 and gap.path[0] == "namespaces":
+            by_index.setdefault(gap.path[1], []).append(gap)
+    return by_index
+
+
+def _moved(gap: Gap) -> list[Gap]:
+    """A gap of a namespace (one of :func:`gaps_by_namespace`) where the namespace as a snapshot
+    of its own has it."""
+    rest = gap.path[2:]
     if not rest:
         return [Gap(section="sockets", reason=gap.reason, kind=gap.kind),
                 Gap(section="sysctl", reason=gap.reason, kind=gap.kind)]
@@ -56,10 +66,15 @@ def _moved(gap: Gap, index: int) -> list[Gap]:
     return []
 
 
-def as_snapshot(snapshot: HostSnapshot, index: int, ns: NetNamespace) -> HostSnapshot:
+def as_snapshot(snapshot: HostSnapshot, index: int, ns: NetNamespace,
+                namespace_gaps: Mapping[object, list[Gap]] | None = None) -> HostSnapshot:
     """The namespace as a snapshot of its own: its listeners and counts as ``sockets``, its running
-    sysctls and the host kernel's HZ as ``sysctl`` (a namespace has no configuration files of its own)."""
-    gaps = [moved for gap in snapshot.gaps if gap.section == "netns" for moved in _moved(gap, index)]
+    sysctls and the host kernel's HZ as ``sysctl`` (a namespace has no configuration files of its own).
+    ``namespace_gaps``: :func:`gaps_by_namespace` of the snapshot, given by a caller that asks of
+    every namespace (otherwise read here)."""
+    if namespace_gaps is None:
+        namespace_gaps = gaps_by_namespace(snapshot)
+    gaps = [moved for gap in namespace_gaps.get(index, ()) for moved in _moved(gap)]
     sockets = SocketFacts(listeners=ns.listeners, counts=ns.counts) if ns.entered else None
     # the kernel's HZ is the whole host's, every namespace's alike
     host = snapshot.facts.sysctl
@@ -109,8 +124,9 @@ def judge_each(snapshot: HostSnapshot, judge: Callable[[HostSnapshot], list[Outc
     (their findings renamed ``... in netns N``), then what kept the namespaces from being complete:
     for settings that are each namespace's own (the port range, TIME_WAIT)."""
     outcomes = judge(snapshot)
+    namespace_gaps = gaps_by_namespace(snapshot)
     for index, ns in others(snapshot):
-        outcomes += [rebase(o, index, ns) for o in judge(as_snapshot(snapshot, index, ns))]
+        outcomes += [rebase(o, index, ns) for o in judge(as_snapshot(snapshot, index, ns, namespace_gaps))]
     return outcomes + coverage(snapshot, OTHER_SETTINGS)
 
 
