@@ -1331,10 +1331,10 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
     # A host listener that serves a published port (docker-proxy, rootlessport, ...) is the
     # container's exposure: judged with the container's selectors and named after it.
     served: dict[int, _published.Group] = {}
+    by_port = _published.ListenersByPort(host_listeners or [])
     for group in groups:
-        for i, l in enumerate(host_listeners or []):
-            if _published.serves(l, group):
-                served.setdefault(i, group)
+        for i in by_port.serving(group):
+            served.setdefault(i, group)
     namespace_gaps = _namespaces.gaps_by_namespace(snapshot)
     # the collector's own namespace is the first that says it is (NamespaceFacts.current)
     current_index = next((i for i, ns in enumerate(netns.namespaces) if ns.current), None) if netns is not None else None
