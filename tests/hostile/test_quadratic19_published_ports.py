@@ -2,10 +2,11 @@
 
 Each published port's target address was looked up in every address of every namespace
 (``_published._namespace_of``), and each was tried on every host listener for the proxy that
-serves it: a host of 1,000 containers, one port published each, took 18 s in the first alone, and
-5,000 (the fleet's limit of namespaces) minutes.  The namespaces are now indexed by address once,
-and each port tried only on the host listeners of its protocol and port range; the judgement is
-the same.
+serves it, in net.bind_addresses and again where the engine and the NAT rules disagree: a host of
+1,000 containers, one port published each, took 18 s in the first alone, and 5,000 (the fleet's
+limit of namespaces) 308 s; 1.5 s now.  The namespaces are now indexed by address once, and each
+port tried only on the host listeners of its protocol and port range
+(``_published.ListenersByPort``); the judgement is the same.
 """
 
 from __future__ import annotations
