@@ -29,6 +29,7 @@ from auditor.checks._audit_coverage import (
     last_control,
     uring_ops,
 )
+from auditor.checks._namespaces import gaps_by_namespace
 from auditor.checks._sysctl import SysctlValueError, parse_kernel_int
 from auditor.domain import auditd_conf, platform_audit
 from auditor.domain.audit_statement import RuleError, format_field, parse_field
@@ -303,11 +304,12 @@ def _running_fastopen(snapshot: HostSnapshot) -> list[tuple[str, SysctlSetting |
     found = [("this network namespace", None if runtime is None else runtime.get(FASTOPEN_SYSCTL),
               why(snapshot.gaps_for("sysctl", f"runtime/{FASTOPEN_SYSCTL}"), unrecorded), pointer)]
     netns = snapshot.facts.netns
+    namespace_gaps = gaps_by_namespace(snapshot)  # once: asked of every gap for each namespace, quadratic
     for index, ns in enumerate([] if netns is None else netns.namespaces):
         if ns.current:
             continue
-        gaps = [g for g in snapshot.gaps if g.section == "netns" and g.path[:2] == ("namespaces", index)
-                and (len(g.path) == 2 or g.path[2:] in (("sysctl",), ("sysctl", FASTOPEN_SYSCTL)))]
+        gaps = [g for g in namespace_gaps.get(index, ())
+                if len(g.path) == 2 or g.path[2:] in (("sysctl",), ("sysctl", FASTOPEN_SYSCTL))]
         value = ns.sysctl.get(FASTOPEN_SYSCTL) if ns.entered and ns.sysctl is not None else None
         found.append((f"netns {ns.label}", value, why(gaps, unrecorded),
                       json_pointer("facts", "netns", "namespaces", index, "sysctl", FASTOPEN_SYSCTL)))

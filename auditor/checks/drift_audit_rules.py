@@ -9,6 +9,8 @@ because ``auditctl -l`` prints rules in its own form.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from auditor.checks._audit_coverage import last_control
 from auditor.checks._drift import missing_side
 from auditor.domain.audit_statement import semantic_key
@@ -61,11 +63,24 @@ def _order_outcomes(audit_loaded: list[AuditRule], audit_persistent: list[AuditR
         loaded = {k: v for k, v in _unique(audit_loaded).items() if v[1].rule_list == rule_list}
         persistent = {k: v for k, v in _unique(audit_persistent).items() if v[1].rule_list == rule_list}
         common = sorted(set(loaded) & set(persistent), key=lambda k: persistent[k][0])
+        # The rules after each one at boot that the kernel holds before it, with another action, are
+        # found by bisection in the kernel's order of the later rules of each action: asking every
+        # later rule was quadratic (10,000 rules loaded in the order of the boot's took 40 s to find
+        # no pair).  Each (kernel position, boot position), sorted; a rule leaves its list when it is
+        # the earlier one, so what is left is after it at boot.
+        later_by_action: dict[str | None, list[tuple[int, int]]] = {}
+        for at, key in enumerate(common):
+            later_by_action.setdefault(persistent[key][1].action, []).append((loaded[key][0], at))
+        for held in later_by_action.values():
+            held.sort()
         for i, earlier in enumerate(common):  # earlier at boot
-            for later in common[i + 1:]:
-                boot_first, boot_second = persistent[earlier][1], persistent[later][1]
-                if loaded[earlier][0] < loaded[later][0] or boot_first.action == boot_second.action:
-                    continue
+            boot_first, now_at = persistent[earlier][1], loaded[earlier][0]
+            own = later_by_action[boot_first.action]
+            del own[bisect_left(own, (now_at, i))]
+            held_before = sorted(at for action, held in later_by_action.items() if action != boot_first.action
+                                 for _now, at in held[:bisect_left(held, (now_at, -1))])
+            for later in (common[at] for at in held_before):
+                boot_second = persistent[later][1]
                 if not _may_overlap(boot_first, boot_second):
                     continue
                 now_first, now_second = loaded[later][1], loaded[earlier][1]

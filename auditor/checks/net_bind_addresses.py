@@ -15,6 +15,7 @@ import fnmatch
 import ipaddress
 import itertools
 import re
+from collections.abc import Mapping
 from dataclasses import field
 from fnmatch import fnmatchcase
 from functools import cached_property, lru_cache
@@ -42,6 +43,7 @@ from auditor.model.facts import (
     PROTOCOLS,
     STEERED,
     TRANSPARENT_WHEN_SET_VERSIONS,
+    Gap,
     HostSnapshot,
     Listener,
     NetNamespace,
@@ -1334,28 +1336,33 @@ def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> lis
     # A host listener that serves a published port (docker-proxy, rootlessport, ...) is the
     # container's exposure: judged with the container's selectors and named after it.
     served: dict[int, _published.Group] = {}
+    by_port = _published.ListenersByPort(host_listeners or [])
     for group in groups:
-        for i, l in enumerate(host_listeners or []):
-            if _published.serves(l, group):
-                served.setdefault(i, group)
+        for i in by_port.serving(group):
+            served.setdefault(i, group)
+    namespace_gaps = _namespaces.gaps_by_namespace(snapshot)
+    # the collector's own namespace is the first that says it is (NamespaceFacts.current)
+    current_index = next((i for i, ns in enumerate(netns.namespaces) if ns.current), None) if netns is not None else None
     outcomes = _judge_snapshot(snapshot, params, default, exceptions, _place(current) if current else HOST,
-                               served=served, tproxy=_tproxy_doubt(snapshot, current))
+                               served=served, tproxy=_tproxy_doubt(snapshot, current, current_index, namespace_gaps))
     outcomes += _published_outcomes(snapshot, params, default, exceptions, groups, set(served.values()),
                                     host_listeners or [])
     namespaces = tuple(snapshot.facts.netns.namespaces) if snapshot.facts.netns is not None else ()
     for index, ns in _namespaces.others(snapshot):
-        inner = _namespaces.as_snapshot(snapshot, index, ns)
+        inner = _namespaces.as_snapshot(snapshot, index, ns, namespace_gaps)
         judged = _judge_snapshot(inner, params, default, exceptions, _place(ns),
                                  None if params.scope == "every_namespace" else current,
-                                 tproxy=_tproxy_doubt(snapshot, ns), namespaces=namespaces)
+                                 tproxy=_tproxy_doubt(snapshot, ns, index, namespace_gaps), namespaces=namespaces)
         outcomes += [_namespaces.rebase(outcome, index, ns) for outcome in judged]
     return outcomes + _namespaces.coverage(snapshot)
 
 
-def _tproxy_doubt(snapshot: HostSnapshot, ns: NetNamespace | None) -> str | None:
+def _tproxy_doubt(snapshot: HostSnapshot, ns: NetNamespace | None, index: int | None,
+                  namespace_gaps: Mapping[object, list[Gap]]) -> str | None:
     """Why a TPROXY rule may hand packets for any address to a transparent socket of namespace
-    ``ns`` (None: the host's, undescribed): its rules, or why they are unknown; None when it is
-    known to have none."""
+    ``ns`` (None: the host's, undescribed), at ``index`` in ``facts.netns.namespaces``: its rules, or
+    why they are unknown; None when it is known to have none.  ``namespace_gaps``:
+    :func:`_namespaces.gaps_by_namespace` of the snapshot, read once for all its namespaces."""
     if ns is not None and ns.tproxy == []:
         return None
     if ns is not None and ns.tproxy:
@@ -1369,9 +1376,8 @@ def _tproxy_doubt(snapshot: HostSnapshot, ns: NetNamespace | None) -> str | None
     elif snapshot.schema_version in TRANSPARENT_WHEN_SET_VERSIONS:
         why = f"a snapshot of format {snapshot.schema_version} does not hold them"
     else:
-        index = snapshot.facts.netns.namespaces.index(ns)
-        why = _listeners.reasons([g for g in snapshot.gaps if g.section == "netns"
-                                  and g.path == ("namespaces", index, "tproxy")]) or "they were not read"
+        why = _listeners.reasons([g for g in namespace_gaps.get(index, ())
+                                  if g.path == ("namespaces", index, "tproxy")]) or "they were not read"
     return f"its network namespace's TPROXY rules are unknown ({why})"
 
 

@@ -139,7 +139,9 @@ def _judged_listeners(snapshot: Any) -> list[_Judged]:
     netns = snapshot.facts.netns
     current = netns.current if netns is not None else None
     scopes = [(snapshot, current, None)]
-    scopes += [(_namespaces.as_snapshot(snapshot, index, ns), ns, _where(ns)) for index, ns in _namespaces.others(snapshot)]
+    namespace_gaps = _namespaces.gaps_by_namespace(snapshot)
+    scopes += [(_namespaces.as_snapshot(snapshot, index, ns, namespace_gaps), ns, _where(ns))
+               for index, ns in _namespaces.others(snapshot)]
     judged = []
     for scoped, ns, where in scopes:
         sockets = scoped.facts.sockets
