@@ -221,11 +221,10 @@ def load_file(path: Path, named_by: str | None = None) -> dict[str, Value]:
     named it, read as it was set (pathlib drops a last '/': ``conf.yaml/`` read conf.yaml) and
     named when the file cannot be read: ``LBAUDIT_CONFIG=' '`` was "lbaudit:  : cannot read the
     configuration file: No such file or directory", no word of the variable."""
-    import difflib
-
     # here, as the YAML reader: importing auditor.config (every command, --help too) imports no more
     from auditor.policy.yamlsafe import DocumentKind, YamlProblem, decode_utf8, load_located
     from auditor.safeio import read_regular, replaceable_by_others
+    from auditor.spelling import closest
     from auditor.text import quoted_name
 
     try:
@@ -255,8 +254,8 @@ def load_file(path: Path, named_by: str | None = None) -> dict[str, Value]:
         line, column = doc.position((key,))
         setting = BY_KEY.get(key)
         if setting is None:
-            near = difflib.get_close_matches(key, list(BY_KEY), n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else f" (expected one of: {', '.join(BY_KEY)})"
+            near = closest(key, BY_KEY)
+            hint = f"; did you mean {near!r}?" if near is not None else f" (expected one of: {', '.join(BY_KEY)})"
             problems.append(Problem(str(path), line, column, f"unknown key {quoted_name(key)}{hint}"))
             continue
         checked, problem = _check(setting, value, path.parent)

@@ -35,6 +35,7 @@ from auditor.model.check import (
 from auditor.model.facts import SNAPSHOT_SCHEMA_VERSION, HostSnapshot, SysctlSetting
 from auditor.model.result import Severity
 from auditor.patterns import first_use
+from auditor.spelling import closest
 
 # Bounded numbers: int() of a 5000-digit one raises; such a value is compared as text.
 _SPANS = first_use(r"[0-9]{1,20}(-[0-9]{1,20})?(,[0-9]{1,20}(-[0-9]{1,20})?)*")
@@ -69,10 +70,7 @@ class DriftSysctlParams(CheckParams):
         never = [key for key in self.keys or [] if key not in collected]
         if not never:
             return {}
-        import difflib
-
-        hints = [f"{key!r} is perhaps {near[0]!r}" for key in never
-                 if (near := difflib.get_close_matches(key, collected, n=1, cutoff=0.9))]
+        hints = [f"{key!r} is perhaps {near!r}" for key in never if (near := closest(key, collected, cutoff=0.9))]
         hint = f" ({'; '.join(hints)})" if hints else ""
         return {"keys": f"lbaudit does not collect the running value of {', '.join(never)}, so "
                         f"{'it is' if len(never) == 1 else 'they are'} never compared (not_reviewed on a running "

@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Iterable, Union
 
 from auditor.model.records import record
+from auditor.spelling import closest
 
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
@@ -68,10 +69,8 @@ def parse_entry(entry: str) -> tuple[Network, ...]:
         if "host bits set" in str(exc):
             suggestion = ipaddress.ip_network(text, strict=False)
             raise ValueError(f"{entry!r} has host bits set; did you mean {suggestion}?") from None
-        import difflib
-
-        near = difflib.get_close_matches(text.lower(), list(NAMED_SETS), n=1, cutoff=0.6)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
+        near = closest(text.lower(), NAMED_SETS)
+        hint = f"; did you mean {near!r}?" if near is not None else ""
         raise ValueError(
             f"{entry!r} is neither a named set ({', '.join(NAMED_SETS)}) nor a valid IPv4/IPv6 address or CIDR{hint}"
         ) from None

@@ -49,6 +49,7 @@ from auditor.domain.kernel_cmdline import KERNEL_CMDLINE, kernel_parameters
 from auditor.model.facts import SysctlSetting
 from auditor.model.records import record
 from auditor.patterns import first_use
+from auditor.spelling import closest
 from auditor.text import ascii_decimal
 
 SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
@@ -185,8 +186,6 @@ def sysctl_name_problem(key: str) -> str | None:
     """Why ``key`` cannot be a sysctl name (``None`` when it can be one): white space, an empty
     component, a single component, or a first component that is no directory of /proc/sys.  Names
     under those directories vary by kernel and interface, so they are not looked up further."""
-    import difflib
-
     if not key or any(ch in _WHITESPACE for ch in key):
         return f"{key!r} is not a sysctl name: a name holds no white space (e.g. net.ipv4.tcp_fin_timeout)"
     parts = dotted_key(key).split(".")
@@ -199,8 +198,8 @@ def sysctl_name_problem(key: str) -> str | None:
         return (f"{key!r} is not a sysctl name: '.' and '..' are no components of one (write the key the "
                 "path names, e.g. net.ipv4.tcp_fin_timeout)")
     if parts[0] not in SYSCTL_ROOTS:
-        near = difflib.get_close_matches(parts[0], SYSCTL_ROOTS, n=1)
-        hint = f"; did you mean {'.'.join([near[0], *parts[1:]])!r}?" if near else ""
+        near = closest(parts[0], SYSCTL_ROOTS)
+        hint = f"; did you mean {'.'.join([near, *parts[1:]])!r}?" if near is not None else ""
         return (f"{key!r} is not a sysctl name: it must start with one of {', '.join(SYSCTL_ROOTS)} "
                 f"(the directories of /proc/sys){hint}")
     return None

@@ -42,6 +42,7 @@ from auditor.policy.yamlsafe import (
     load_located,
 )
 from auditor.safeio import PATH_MAX, FileTooLarge, NotRegularFile, read_regular
+from auditor.spelling import closest, hint_budget
 from auditor.text import MAX_QUOTED_NAME, cut_text, quoted_name
 
 MAX_POLICY_BYTES = 1024 * 1024
@@ -91,15 +92,9 @@ def _dotted(loc: tuple[Any, ...]) -> str:
 
 
 def did_you_mean(word: Any, choices: Any) -> str:
-    """``"; did you mean 'x'?"`` for the closest of ``choices`` (difflib), or ``""``."""
-    import difflib  # only for a name that is wrong: a valid policy never pays for it
-
-    if not isinstance(word, str):
-        return ""
-    # the same name in another case first: difflib compares case, and "BIND" is far from "bind"
-    folded = [choice for choice in sorted(choices) if isinstance(choice, str) and choice.casefold() == word.casefold()]
-    near = folded[:1] or difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return f"; did you mean {near[0]!r}?" if near else ""
+    """``"; did you mean 'x'?"`` for the closest of ``choices`` (auditor.spelling), or ``""``."""
+    near = closest(word, choices)
+    return f"; did you mean {near!r}?" if near is not None else ""
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -513,6 +508,12 @@ def inspect_policy(path: Path, registry: Registry, *, waivers_path: Path | None 
     cannot be read or parsed as YAML raises PolicyError.  ``draft``: the policy ``lbaudit init``
     has just written, whose reasons are still to be written: a placeholder reason is then a warning,
     not a problem (a policy is never gated on with one: validate and evaluate refuse it)."""
+    with hint_budget():  # "did you mean" hints: at most so many comparisons for the whole policy
+        return _inspect_policy(path, registry, waivers_path, today, expiry_warning_days, image, draft)
+
+
+def _inspect_policy(path: Path, registry: Registry, waivers_path: Path | None, today: date | None,
+                    expiry_warning_days: int, image: Path | None, draft: bool) -> PolicyReport:
     problems: list[Problem] = []
     chain = _load_chain(Path(path), problems, image)
     recorded = {id(loaded): _recorded(loaded.path, Path(path)) for loaded in chain}
@@ -1025,7 +1026,7 @@ _NEGATED_OPENING = first_use(r"\[[!^]")
 
 
 def _character_class_in(subject: str) -> str | None:
-    """The first bracket of ``subject`` written as a character class, or None.  Read a stretch up
+    r"""The first bracket of ``subject`` written as a character class, or None.  Read a stretch up
     to each "]" at a time, so each character once: a pattern for it (``\[(?:[!^][^\]]*|...)\]``) read
     the rest of the text again from every "[", and a policy of long bracket-filled subjects took
     minutes to load."""
