@@ -1320,7 +1320,9 @@ Since 1.22.0 a vsock socket whose holder could not be asked (pidfd refused) is a
 list, not only on namespace discovery; an engine's published HostIp that is no address is a gap for
 that engine rather than an error of the whole check; and namespace discovery records a gap for every
 tun device it could not ask (copy, pidfd or ioctl refused, or held only in an io_uring slot), asks a
-holder whose main thread ended through a live thread, and knows a tun device by its device numbers.
+holder whose main thread ended through a live thread, and knows a tun device by its device numbers; a bridge
+listed as its own port (a snapshot that says so) is judged as reaching beyond the host instead of
+ending the check in an error.
 """,
 )
 def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> list[Outcome]:
