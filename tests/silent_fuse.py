@@ -24,14 +24,16 @@ from pathlib import Path
 import pytest
 
 FUSE_LOOKUP, FUSE_GETATTR, FUSE_OPEN, FUSE_READ, FUSE_RELEASE, FUSE_FLUSH, FUSE_INIT = 1, 3, 14, 15, 18, 25, 26
+FUSE_FORGET, FUSE_BATCH_FORGET = 2, 42
 FUSE_OPENDIR, FUSE_RELEASEDIR, FUSE_STATFS, FUSE_ACCESS, FUSE_DESTROY = 27, 29, 17, 34, 38
 _IN_HEADER = struct.Struct("<IIQQIIIHH")  # len, opcode, unique, nodeid, uid, gid, pid, total_extlen, padding
 _OUT_HEADER = struct.Struct("<IiQ")  # len, error, unique
 
 
-def _attr(ino: int, mode: int) -> bytes:
+def _attr(ino: int, mode: int, size: int = 0) -> bytes:
     # struct fuse_attr: ino size blocks atime mtime ctime, 3 nsec, mode nlink uid gid rdev blksize flags
-    return struct.pack("<QQQQQQIIIIIIIIII", ino, 0, 0, 0, 0, 0, 0, 0, 0, mode, 1, 0, 0, 0, 4096, 0)
+    return struct.pack("<QQQQQQIIIIIIIIII", ino, size, (size + 511) // 512, 0, 0, 0, 0, 0, 0, mode, 1, 0, 0, 0,
+                       4096, 0)
 
 
 def require_fuse() -> None:
@@ -43,10 +45,13 @@ def require_fuse() -> None:
 
 
 class SilentFuse:
-    """A FUSE mount at ``point`` whose tree is any path of directories ending in a file named ``leaf``."""
+    """A FUSE mount at ``point`` whose tree is any path of the ``directories`` ending in a file named ``leaf``."""
 
-    def __init__(self, point: Path, leaf: str = "tcp", leaf_mode: int = stat.S_IFREG | 0o444) -> None:
-        self.point, self.leaf, self.leaf_mode = point, leaf, leaf_mode
+    directories = frozenset({"1", "net", "bin"})
+
+    def __init__(self, point: Path, leaf: str = "tcp", leaf_mode: int = stat.S_IFREG | 0o444,
+                 content: bytes = b"") -> None:
+        self.point, self.leaf, self.leaf_mode, self.content = point, leaf, leaf_mode, content
         self.silent = threading.Event()
         self.stop = threading.Event()
         self.unanswered = 0
@@ -96,18 +101,28 @@ class SilentFuse:
             # max_write time_gran max_pages map_alignment flags2 max_stack_depth unused[6]
             self._reply(unique, struct.pack("<IIIIHHIIHHII24x", 7, min(minor, 31), readahead, 0, 16, 12,
                                             4096, 1, 1, 0, 0, 0))
+        elif opcode in (FUSE_FORGET, FUSE_BATCH_FORGET):
+            return  # answered by nobody: the kernel waits for no reply
         elif opcode == FUSE_LOOKUP:
             name = body.split(b"\0", 1)[0].decode()
+            if name != self.leaf and name not in self.directories:
+                self._reply(unique, error=errno.ENOENT)
+                return
             is_dir = name != self.leaf
             node = len(self.nodes) + 1
             self.nodes[node] = is_dir
             mode = stat.S_IFDIR | 0o755 if is_dir else self.leaf_mode
             # struct fuse_entry_out: nodeid generation entry_valid attr_valid 2 nsec, attr: valid for no time
-            self._reply(unique, struct.pack("<QQQQII", node, 0, 0, 0, 0, 0) + _attr(node, mode))
+            size = 0 if is_dir else len(self.content)
+            self._reply(unique, struct.pack("<QQQQII", node, 0, 0, 0, 0, 0) + _attr(node, mode, size))
         elif opcode == FUSE_GETATTR:
             is_dir = self.nodes.get(nodeid, True)
             mode = stat.S_IFDIR | 0o755 if is_dir else self.leaf_mode
-            self._reply(unique, struct.pack("<QII", 0, 0, 0) + _attr(nodeid, mode))
+            size = 0 if is_dir else len(self.content)
+            self._reply(unique, struct.pack("<QII", 0, 0, 0) + _attr(nodeid, mode, size))
+        elif opcode == FUSE_READ:
+            _fh, offset, size = struct.unpack_from("<QQI", body)
+            self._reply(unique, self.content[offset:offset + size])
         elif opcode in (FUSE_OPEN, FUSE_OPENDIR):
             self._reply(unique, struct.pack("<QII", 0, 0, 0))
         elif opcode in (FUSE_RELEASE, FUSE_RELEASEDIR, FUSE_FLUSH, FUSE_ACCESS):

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import errno
 import re
-from dataclasses import dataclass
 
 from auditor.collect.procview import MOUNTINFO_LIMIT
+from auditor.model.records import record
 from auditor.safeio import read_regular
 
 FDINFO_LIMIT = 64 * 1024
+MAPS_LIMIT = 64 * 1024 * 1024  # /proc/PID/maps: about 100 bytes a mapping, up to vm.max_map_count
 
 # File systems whose stat/open of a file is answered by the kernel from memory or a local disk:
 # no user-space server, no network, no automount daemon, no lower layer that may be one of those.
@@ -34,7 +35,7 @@ ANSWERED_IN_KERNEL = frozenset({
 })
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Mount:
     """The mount a descriptor's file is on, as a mountinfo line names it."""
 
@@ -42,6 +43,7 @@ class Mount:
     fstype: str
     point: str
     nodev: bool  # mounted nodev: no device node on it opens a device
+    device: tuple[int, int] = (0, 0)  # its file system's st_dev, (major, minor)
 
     @property
     def answered_in_kernel(self) -> bool:
@@ -64,7 +66,9 @@ def mounts_by_id(mountinfo: str) -> dict[int, Mount]:
         if not sep or len(fields) < 6 or not after or not fields[0].isdigit():
             continue
         options = set(fields[5].split(","))
-        mounts[int(fields[0])] = Mount(int(fields[0]), after[0], _unescape(fields[4]), "nodev" in options)
+        major, _colon, minor = fields[2].partition(":")
+        device = (int(major), int(minor)) if major.isdigit() and minor.isdigit() else (0, 0)
+        mounts[int(fields[0])] = Mount(int(fields[0]), after[0], _unescape(fields[4]), "nodev" in options, device)
     return mounts
 
 
@@ -112,6 +116,33 @@ class MountJudge:
                 return mount
         return (f"mount {mount_id} of {link} is in neither its process's mount table nor the collector's "
                 "(unmounted lazily, or of another mount namespace)")
+
+
+    def executable_mount(self, pid_dir: str, exe: str) -> Mount | str:
+        """The mount of the file a process runs (``pid_dir``: its /proc/PID; ``exe``: the link
+        text of its exe), told by the device its mappings of that path show in ``maps`` (written
+        from the mapped files, asking no file system) against a mountinfo; why not otherwise."""
+        try:
+            maps = read_regular(f"{pid_dir}/maps", MAPS_LIMIT).decode("utf-8", "surrogateescape")
+        except OSError as exc:
+            return f"{pid_dir}/maps: {exc.strerror or exc}"
+        devices = set()
+        for line in maps.splitlines():
+            fields = line.split(maxsplit=5)
+            if len(fields) == 6 and fields[5] == exe:
+                major, _colon, minor = fields[3].partition(":")
+                try:
+                    devices.add((int(major, 16), int(minor, 16)))
+                except ValueError:
+                    return f"{pid_dir}/maps: a device field not understood ({fields[3]})"
+        if len(devices) != 1:
+            return f"{pid_dir}/maps maps {exe} from {len(devices)} devices, not one"
+        [device] = devices
+        for where in (pid_dir, f"{self.proc}/self"):
+            for mount in self._table(where).values():
+                if mount.device == device:
+                    return mount
+        return f"no mount of {exe}'s device {device[0]}:{device[1]} is listed"
 
 
 def kernel_answered(judge: MountJudge, link: str) -> Mount | str:

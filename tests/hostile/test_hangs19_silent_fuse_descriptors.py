@@ -123,3 +123,68 @@ def test_a_device_link_on_a_silent_fuse_is_a_gap_not_a_hang(silent_fuse):
                    f"{path.rsplit('/', 1)[0]}), whose stat(2) may wait for ever on its server: not followed): "
                    "network namespaces only such devices hold are not seen")
     assert fuse.unanswered == 0
+
+
+# A listener whose program is this interpreter served by the FUSE server: it listens, prints its
+# pid, and holds the socket until stdin closes.
+LISTENER = textwrap.dedent("""\
+    import os, socket, sys
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+    print(os.getpid(), flush=True)
+    sys.stdin.read()
+""")
+
+DESCRIBE = textwrap.dedent("""\
+    import json, sys
+    from auditor.collect.sockets import describe_process
+    info, missing = describe_process(int(sys.argv[1]))
+    print(json.dumps({"exe": info.exe, "missing": missing}))
+""")
+
+
+# before: describing the listener's process did not end (stat of /proc/PID/exe waited on the server)
+@pytest.mark.live
+@pytest.mark.slow  # a program loaded through the FUSE server
+def test_a_program_run_from_a_silent_fuse_is_not_stat_ed():
+    require_fuse()
+    program = os.path.realpath("/usr/bin/python3")
+    if not os.path.exists(program):
+        pytest.skip("no /usr/bin/python3 to serve")
+    point = Path("/run") / f"lbaudit-hangs19-exe-{os.getpid()}"
+    fuse = SilentFuse(point, leaf="daemon", leaf_mode=0o100555, content=Path(program).read_bytes())
+    listener = None
+    try:
+        listener = subprocess.Popen([str(point / "bin" / "daemon"), "-c", LISTENER], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, text=True, env={"PYTHONHOME": "/usr", "PATH": "/usr/bin"})
+        assert listener.stdout is not None
+        line = listener.stdout.readline().strip()
+        assert line.isdigit(), "the program served by FUSE did not start"
+        pid = int(line)
+        fuse.go_silent()
+        describer = subprocess.Popen([sys.executable, "-c", DESCRIBE, str(pid)], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, cwd=REPO,
+                                     env={**os.environ, "PYTHONPATH": str(REPO)})
+        try:
+            out, err = describer.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            fuse.close()
+            describer.kill()
+            describer.communicate(timeout=30)
+            pytest.fail(f"describing the process did not end in {TIMEOUT} s: stuck on the silent FUSE file system")
+        assert describer.returncode == 0, err
+        result = json.loads(out)
+    finally:
+        fuse.close()
+        if listener is not None:
+            listener.kill()
+            listener.wait(timeout=30)
+        try:
+            point.rmdir()
+        except OSError:
+            pass
+    exe = f"{point}/bin/daemon"
+    assert result["exe"] is None  # not proven: a path nothing here could compare with the file it runs
+    assert result["missing"]["exe"] == (
+        f"exe of pid {pid}: {exe} could not be compared with the file it runs without waiting on it (a fuse file "
+        f"system (mounted on {point}), whose stat(2) may wait for ever on its server)")
+    assert fuse.unanswered == 0
