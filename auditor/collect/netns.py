@@ -266,8 +266,6 @@ def _opens_tun(link: str, target: str, following: "Following") -> bool:
     mount = following.judge.mount_of(link)
     if mount == CLOSED:
         return False
-    if isinstance(mount, Mount) and mount.nodev:
-        return False  # no node on a nodev mount opens a device
     if not isinstance(mount, Mount) or not mount.answered_in_kernel:
         following.unjudged_tuns.append(f"{link} ({target}) {_unfollowed(mount)}")
         return False
