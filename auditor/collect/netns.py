@@ -66,6 +66,7 @@ from typing import Any
 
 from auditor.collect import CollectContext, netlink, rtnetlink, sk_lookup
 from auditor.collect.containers import EngineView, read_engines
+from auditor.collect.fdmounts import CLOSED, Mount, MountJudge
 from auditor.collect.fdtables import FdTable, kept_table, kept_tables, read_table, same_fs
 from auditor.collect.nat import ListedOnce, dedupe, read_loopback_drops, read_nat, read_tproxy
 from auditor.collect.procview import PROC_USER_INIT_INO, owning_user_namespace, unlisted_processes
@@ -256,20 +257,47 @@ _UNCOMMON_DEVICE = re.compile(r"^(/dev/(?!(?:null|zero|u?random|full|ptmx|consol
                               re.MULTILINE)
 
 
-def _opens_tun(link: str) -> bool:
-    """Whether the descriptor at ``link`` (``/proc/PID/fd/N``) is of the tun device; False once it
-    is closed."""
+def _opens_tun(link: str, target: str, following: "Following") -> bool:
+    """Whether the descriptor at ``link`` (``/proc/PID/fd/N``, whose link text is ``target``) is of
+    the tun device; False once it is closed.  Its file is asked only when its mount says the kernel
+    answers for it (:mod:`auditor.collect.fdmounts`): a node on a FUSE or NFS file system may be a
+    node of the tun device, and a stat of it may wait for ever on the server; it is put in
+    ``following.unjudged_tuns``, a gap (:func:`discover`), and not followed."""
+    mount = following.judge.mount_of(link)
+    if mount == CLOSED:
+        return False
+    if not isinstance(mount, Mount) or not mount.answered_in_kernel:
+        following.unjudged_tuns.append(f"{link} ({target}) {_unfollowed(mount)}")
+        return False
     try:
         return _is_tun(os.stat(link))
     except OSError:
         return False
 
 
+def _unfollowed(mount: Mount | str) -> str:
+    if isinstance(mount, Mount):
+        return (f"is of a {mount.fstype} file system (mounted on {mount.point}), whose stat(2) may wait for ever "
+                "on its server: not followed")
+    return f"is on a mount not known: {mount}"
+
+
+@mutable_record
+class Following:
+    """What discovery needs to follow other processes' descriptors without waiting on their file
+    systems, and the descriptors it could not judge so (:mod:`auditor.collect.fdmounts`)."""
+
+    judge: MountJudge
+    unjudged_tuns: list[str] = field(default_factory=list)
+    unjudged_proc_net: list[str] = field(default_factory=list)
+
+
 def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable]],
                  refused: list[int], tables: dict[int, FdTable | None],
                  tuns: list[tuple[int, int, int | None, str]] | None = None,
                  held_mounts: dict[int, str] | None = None,
-                 proc_net_files: list[tuple[int, str, str]] | None = None) -> None:
+                 proc_net_files: list[tuple[int, str, str]] | None = None,
+                 following: Following | None = None) -> None:
     """What ``pid`` holds open that may be all that keeps a network namespace alive: a namespace
     file (added at once) and sockets (its table put in ``holding``, for :func:`_held_sockets` once
     the sockets a dump places are known).  A table that cannot be read puts ``pid`` in ``refused``.
@@ -284,13 +312,14 @@ def _descriptors(proc: str, pid: int, add: Any, holding: list[tuple[int, FdTable
     if table is None:
         return  # exited meanwhile
     for part in table.parts():  # its own table, a thread's own, an io_uring's registered files
-        _part_descriptors(pid, part, add, holding, refused, tuns, held_mounts, proc_net_files)
+        _part_descriptors(pid, part, add, holding, refused, tuns, held_mounts, proc_net_files, following)
 
 
 def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[int, FdTable]],
                       refused: list[int], tuns: list[tuple[int, int, int | None, str]] | None = None,
                       held_mounts: dict[int, str] | None = None,
-                      proc_net_files: list[tuple[int, str, str]] | None = None) -> None:
+                      proc_net_files: list[tuple[int, str, str]] | None = None,
+                      following: Following | None = None) -> None:
     """:func:`_descriptors` of one of the tables of ``pid``; its tun descriptors put in ``tuns``
     as (pid, thread of its own table or 0, fd), the mount namespaces it holds a descriptor of
     in ``held_mounts`` (inode -> that descriptor's /proc path: a mount namespace no process is in
@@ -332,6 +361,7 @@ def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[in
     if "socket:[" in joined:
         holding.append((pid, table))
     if tuns is not None and "/dev/" in joined and (devices := set(_UNCOMMON_DEVICE.findall(joined))):
+        following = following if following is not None else Following(MountJudge())
         # A tun descriptor is the tun device's, whatever node opened it: another node of it under
         # /dev (a container runtime's --device /dev/net/tun:/dev/vpn, a node made there and
         # removed, "/dev/vpn (deleted)") holds a namespace the same way, so such a file is asked
@@ -342,7 +372,8 @@ def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[in
         tuns += [(pid, table.tid, None if table.ring else int(fd), f"{table.fd_dir}/{fd}")
                  for fd, target in zip(table.fds, table.targets)
                  if target in devices and fd.isascii() and fd.isdigit()
-                 and (target == TUN_DEVICE or (not table.ring and _opens_tun(f"{table.fd_dir}/{fd}")))]
+                 and (_opens_tun(f"{table.fd_dir}/{fd}", target, following) if not table.ring
+                      else target == TUN_DEVICE)]
     if table.refused:
         refused.append(pid)
 
@@ -350,7 +381,6 @@ def _part_descriptors(pid: int, table: FdTable, add: Any, holding: list[tuple[in
 # The link of a descriptor of a file under /proc/PID/net (or a thread's), wherever that /proc is
 # mounted: its name under net/ is the group.  Whether it is of a /proc is asked of the file.
 _PROC_NET_FILE = first_use(r"/[0-9]+/(?:task/[0-9]+/)?net/([^/].*)$")
-PROC_SUPER_MAGIC = 0x9FA0
 
 
 # A socket's inode in a link text: found in a table's links joined by newlines, at C speed.  Every
@@ -849,6 +879,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
     held_mounts: dict[int, str] = {}
     proc_net_files: list[tuple[int, str, str]] = []  # descriptors of /proc net files: (pid, path, link)
     tables = kept_tables(proc)  # what the owner scan of this collection read, if it ran
+    following = Following(MountJudge(proc))  # descriptors followed only where no server can stall it
     with os.scandir(proc) as entries:
         pids = sorted(int(e.name) for e in entries if e.name.isascii() and e.name.isdigit())
     for pid in pids:
@@ -858,7 +889,7 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
             # exited meanwhile, or only its leader did (a zombie whose other threads still run,
             # as after pthread_exit in main): those threads' namespaces are still there
             _add_threads(proc, pid, add, denied, held_mounts)
-            _descriptors(proc, pid, add, holding, refused, tables, tuns, held_mounts, proc_net_files)
+            _descriptors(proc, pid, add, holding, refused, tables, tuns, held_mounts, proc_net_files, following)
             _mount_namespace(proc, pid, mounts, refused)
             continue
         except OSError as exc:
@@ -868,9 +899,15 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                 denied.append(pid)
             continue
         _add_threads(proc, pid, add, denied, held_mounts)
-        _descriptors(proc, pid, add, holding, refused, tables, tuns, held_mounts, proc_net_files)
+        _descriptors(proc, pid, add, holding, refused, tables, tuns, held_mounts, proc_net_files, following)
         _mount_namespace(proc, pid, mounts, refused)
     untold_tuns = _tun_namespaces(tuns, found)
+    if following.unjudged_tuns:
+        gaps.append(Gap(section="netns", path=("namespaces",),
+                        reason=f"whether {len(following.unjudged_tuns)} descriptors are of the tun device cannot be "
+                               "told without waiting on their file system "
+                               f"({'; '.join(following.unjudged_tuns[:3])}): network namespaces only such devices "
+                               "hold are not seen"))
     if untold_tuns:
         gaps.append(Gap(section="netns", path=("namespaces",),
                         reason="the network namespace of tun/tap descriptors could not be asked for "
@@ -954,39 +991,48 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
     accounted_mounts: set[int] = set()  # mount namespaces whose mounts were read, or why not was said
     gaps += _held_mount_namespaces(proc, mounts, held_mounts, found, nsfs_binds, frozenset(unrooted), accounted_mounts)
     gaps += unreached_bound_gaps(nsfs_binds, found, accounted_mounts)
-    gaps += proc_net_file_gaps(proc, proc_net_files, found, current)
+    gaps += proc_net_file_gaps(proc, proc_net_files, found, current, following=following)
     return found, current, gaps
 
 
-def _on_procfs(path: str) -> bool:
-    """Whether the file at ``path`` (a /proc/PID/fd link, followed) is of a proc file system."""
-    import ctypes  # here: only a host where a descriptor looks like a /proc net file needs it
-
-    buffer = ctypes.create_string_buffer(512)  # struct statfs, f_type (a long) first
-    if _libc().statfs(os.fsencode(path), buffer) != 0:
-        return False
-    return ctypes.c_long.from_buffer(buffer).value == PROC_SUPER_MAGIC
-
-
 def proc_net_file_gaps(proc: str, held: list[tuple[int, str, str]], found: dict[tuple[int, int], Found],
-                       current: tuple[int, int] | None, timeout: float = 10.0) -> list[Gap]:
+                       current: tuple[int, int] | None, timeout: float = 10.0,
+                       following: Following | None = None) -> list[Gap]:
     """A discovery gap for the open /proc net files (``held``: (pid, /proc/PID/fd/N, its link))
     of a network namespace none found is.  Such a file holds the namespace it shows alive while it
     is open (seq_open_net), after every process of it exited or went back (setns), and nothing
     opens that namespace from it.  Each namespace has its own entries under /proc/PID/net, so a
     file is of a namespace found when its inode is that of the same file of one: read through a
-    process in it, or, for one no process is in, by a forked child inside it."""
+    process in it, or, for one no process is in, by a forked child inside it.
+
+    Whether a file is of a /proc is told by its mount (:mod:`auditor.collect.fdmounts`) before it
+    is stat'ed: a link that merely looks like one may be a file of a FUSE file system whose server
+    never answers, where a stat or statfs waits for ever.  One whose mount is not known is a gap."""
+    following = following if following is not None else Following(MountJudge(proc))
     files = []
     for pid, path, link in held:
+        match = _PROC_NET_FILE().search(link)
+        mount = following.judge.mount_of(path)
+        if match is None or mount == CLOSED:
+            continue
+        if not isinstance(mount, Mount):
+            following.unjudged_proc_net.append(f"{path} ({link}) {_unfollowed(mount)}")
+            continue
+        if mount.fstype != "proc":
+            continue  # not of a /proc: no /proc net file
         try:
             st = os.stat(path)
         except OSError:
             continue  # closed meanwhile, or exited
-        match = _PROC_NET_FILE().search(link)
-        if match is not None and stat.S_ISREG(st.st_mode) and _on_procfs(path):
+        if stat.S_ISREG(st.st_mode):
             files.append((pid, path, link, match.group(1), st.st_ino))
+    unjudged = [] if not following.unjudged_proc_net else [Gap(
+        section="netns", path=("namespaces",),
+        reason=f"whether {len(following.unjudged_proc_net)} descriptors are /proc net files cannot be told without "
+               f"waiting on their file system ({'; '.join(following.unjudged_proc_net[:3])}): a network namespace "
+               "only such a file holds is not seen")]
     if not files:
-        return []
+        return unjudged
     names = sorted({name for _pid, _path, _link, name, _inode in files})
     known: set[int] = set()
     unpeopled: list[Found] = []  # found namespaces no process (leader) is known to be in now
@@ -1032,8 +1078,8 @@ def proc_net_file_gaps(proc: str, held: list[tuple[int, str, str]], found: dict[
                 os.close(fd)
     unknown = [f"{link} held by pid {pid} as {path}" for pid, path, link, _name, inode in files if inode not in known]
     if not unknown:
-        return []
-    return [Gap(section="netns", path=("namespaces",),
+        return unjudged
+    return unjudged + [Gap(section="netns", path=("namespaces",),
                 reason=f"open /proc net files show a network namespace none found is ({'; '.join(unknown[:5])}"
                        f"{f'; and {len(unknown) - 5} more' if len(unknown) > 5 else ''}): such a file holds its "
                        "namespace alive and nothing opens that namespace from it: its listeners are not seen")]

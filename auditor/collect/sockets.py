@@ -49,6 +49,7 @@ from typing import Callable
 
 from auditor.collect import CollectContext, netlink, sk_lookup
 from auditor.collect.cmdline import cmdline_fields
+from auditor.collect.fdmounts import Mount, MountJudge
 from auditor.collect.fdtables import FdTable, keep_tables, process_start, read_table, registered_files
 from auditor.collect.parsers.proc_net import (
     STATE_CLOSE,
@@ -626,7 +627,16 @@ def exe_elsewhere(pid: int, exe: str, proc: str = PROC) -> str | None:
     path there, and a container's paths are its image's: an interpreter bound over /usr/bin/true
     read as /usr/bin/true, and met an exception ``{exe: /usr/bin/true}`` on a listener in the host's
     network namespace.  The path proves the program only where it names that same file here (the
-    device and inode of /proc/PID/exe); a deleted file (`` (deleted)``) names none."""
+    device and inode of /proc/PID/exe); a deleted file (`` (deleted)``) names none.
+
+    Neither file is stat'ed unless the running file's mount is of a file system the kernel
+    answers for itself (:mod:`auditor.collect.fdmounts`): a program run from a FUSE file system
+    whose server never answers (or a dead NFS) kept that stat, and the collection, waiting for ever."""
+    mount = MountJudge(proc).executable_mount(f"{proc}/{pid}", exe)
+    if not isinstance(mount, Mount) or not mount.answered_in_kernel:
+        why = (f"a {mount.fstype} file system (mounted on {mount.point}), whose stat(2) may wait for ever on its "
+               "server" if isinstance(mount, Mount) else mount)
+        return f"exe of pid {pid}: {exe} could not be compared with the file it runs without waiting on it ({why})"
     try:
         running = os.stat(f"{proc}/{pid}/exe")
     except OSError as exc:

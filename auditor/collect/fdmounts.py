@@ -1,0 +1,156 @@
+"""Which file system another process's descriptor is on, told without touching that file system.
+
+A live collection runs as root and follows other users' descriptors: stat(2), statfs(2) or open(2)
+of ``/proc/PID/fd/N`` asks the file system of the file, and a FUSE server that never answers (a
+local user's, mounted allow_other, or a container's) or a dead hard-mounted NFS server keeps that
+call in the kernel for ever, uninterruptibly once the request is sent (statx's AT_STATX_DONT_SYNC
+does not stop FUSE asking its server).  What cannot block: ``/proc/PID/fdinfo/N`` (its ``mnt_id``:
+procfs writes it from the open file, asking no file system) and a mountinfo (written from the
+mount table: the file system type and its options).  A descriptor is followed only once its mount
+says the file system is one the kernel answers for itself (:data:`ANSWERED_IN_KERNEL`).
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+
+from auditor.collect.procview import MOUNTINFO_LIMIT
+from auditor.model.records import record
+from auditor.safeio import read_regular
+
+FDINFO_LIMIT = 64 * 1024
+MAPS_LIMIT = 64 * 1024 * 1024  # /proc/PID/maps: about 100 bytes a mapping, up to vm.max_map_count
+
+# File systems whose stat/open of a file is answered by the kernel from memory or a local disk:
+# no user-space server, no network, no automount daemon, no lower layer that may be one of those.
+# Left out on purpose: fuse and fuse.* and fuseblk and virtiofs (a server), nfs, cifs, smb3, 9p,
+# ceph, afs and the other network file systems, autofs (a stat waits for its daemon), and overlay
+# (its files are those of lower and upper layers, which may be FUSE).  Unknown types are left out:
+# such a descriptor is not followed, and where it could hide what is audited that is a gap.
+ANSWERED_IN_KERNEL = frozenset({
+    "proc", "sysfs", "devtmpfs", "tmpfs", "ramfs", "devpts", "mqueue", "hugetlbfs", "cgroup", "cgroup2",
+    "debugfs", "tracefs", "securityfs", "bpf", "pstore", "configfs", "binfmt_misc", "efivarfs", "nsfs",
+    "ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "vfat", "exfat", "squashfs", "erofs", "iso9660",
+})
+
+
+@record
+class Mount:
+    """The mount a descriptor's file is on, as a mountinfo line names it."""
+
+    mount_id: int
+    fstype: str
+    point: str
+    nodev: bool  # mounted nodev: no device node on it opens a device
+    device: tuple[int, int] = (0, 0)  # its file system's st_dev, (major, minor)
+
+    @property
+    def answered_in_kernel(self) -> bool:
+        return self.fstype in ANSWERED_IN_KERNEL
+
+
+CLOSED = "closed"  # the descriptor was closed meanwhile (or its process exited)
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
+
+
+def mounts_by_id(mountinfo: str) -> dict[int, Mount]:
+    """Each mount of a mountinfo text by its id (pure)."""
+    mounts: dict[int, Mount] = {}
+    for line in mountinfo.splitlines():
+        head, sep, tail = line.partition(" - ")
+        fields, after = head.split(), tail.split()
+        if not sep or len(fields) < 6 or not after or not fields[0].isdigit():
+            continue
+        options = set(fields[5].split(","))
+        major, _colon, minor = fields[2].partition(":")
+        device = (int(major), int(minor)) if major.isdigit() and minor.isdigit() else (0, 0)
+        mounts[int(fields[0])] = Mount(int(fields[0]), after[0], _unescape(fields[4]), "nodev" in options, device)
+    return mounts
+
+
+class MountJudge:
+    """The mount of descriptors of other processes, each process's mountinfo read once a run."""
+
+    def __init__(self, proc: str = "/proc") -> None:
+        self.proc = proc
+        self._tables: dict[str, dict[int, Mount]] = {}
+
+    def _table(self, pid_dir: str) -> dict[int, Mount]:
+        if pid_dir not in self._tables:
+            try:
+                text = read_regular(f"{pid_dir}/mountinfo", MOUNTINFO_LIMIT).decode("utf-8", "surrogateescape")
+            except OSError:
+                text = ""
+            self._tables[pid_dir] = mounts_by_id(text)
+        return self._tables[pid_dir]
+
+    def mount_of(self, link: str) -> Mount | str:
+        """The mount of the file of the descriptor at ``link`` (``PROC/PID/fd/N`` or
+        ``PROC/PID/task/TID/fd/N``); :data:`CLOSED` when it is gone; otherwise why it is not known
+        (its fdinfo unreadable, or a mount neither its process's mount table nor the collector's
+        lists: unmounted lazily, or of another mount namespace).  Nothing here asks the file's
+        own file system."""
+        head, sep, number = link.rpartition("/fd/")
+        if not sep or not number.isdigit():
+            return f"{link}: not a descriptor's link"
+        try:
+            fdinfo = read_regular(f"{head}/fdinfo/{number}", FDINFO_LIMIT).decode("utf-8", "surrogateescape")
+        except FileNotFoundError:
+            return CLOSED
+        except OSError as exc:
+            if exc.errno == errno.ESRCH:  # the process exited
+                return CLOSED
+            return f"{head}/fdinfo/{number}: {exc.strerror or exc}"
+        mount_id = next((line.split(":", 1)[1].strip() for line in fdinfo.splitlines()
+                         if line.startswith("mnt_id:")), "")
+        if not mount_id.isdigit():
+            return f"{head}/fdinfo/{number} names no mount (mnt_id)"
+        pid_dir = head if "/task/" not in head else head.rsplit("/task/", 1)[0]
+        for where in (pid_dir, f"{self.proc}/self"):
+            mount = self._table(where).get(int(mount_id))
+            if mount is not None:
+                return mount
+        return (f"mount {mount_id} of {link} is in neither its process's mount table nor the collector's "
+                "(unmounted lazily, or of another mount namespace)")
+
+
+    def executable_mount(self, pid_dir: str, exe: str) -> Mount | str:
+        """The mount of the file a process runs (``pid_dir``: its /proc/PID; ``exe``: the link
+        text of its exe), told by the device its mappings of that path show in ``maps`` (written
+        from the mapped files, asking no file system) against a mountinfo; why not otherwise."""
+        try:
+            maps = read_regular(f"{pid_dir}/maps", MAPS_LIMIT).decode("utf-8", "surrogateescape")
+        except OSError as exc:
+            return f"{pid_dir}/maps: {exc.strerror or exc}"
+        devices = set()
+        for line in maps.splitlines():
+            fields = line.split(maxsplit=5)
+            if len(fields) == 6 and fields[5] == exe:
+                major, _colon, minor = fields[3].partition(":")
+                try:
+                    devices.add((int(major, 16), int(minor, 16)))
+                except ValueError:
+                    return f"{pid_dir}/maps: a device field not understood ({fields[3]})"
+        if len(devices) != 1:
+            return f"{pid_dir}/maps maps {exe} from {len(devices)} devices, not one"
+        [device] = devices
+        for where in (pid_dir, f"{self.proc}/self"):
+            for mount in self._table(where).values():
+                if mount.device == device:
+                    return mount
+        return f"no mount of {exe}'s device {device[0]}:{device[1]} is listed"
+
+
+def kernel_answered(judge: MountJudge, link: str) -> Mount | str:
+    """:meth:`MountJudge.mount_of`, with why not when the mount's file system is not one the
+    kernel answers for itself (a stat of the file could wait for ever on its server)."""
+    mount = judge.mount_of(link)
+    if isinstance(mount, Mount) and not mount.answered_in_kernel:
+        return (f"{link} is of a {mount.fstype} file system (mounted on {mount.point}), whose stat(2) may wait "
+                "for ever on its server: not followed")
+    return mount
+
