@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import errno
 import re
+from collections.abc import Iterable
+from dataclasses import replace
 
 from auditor.collect.procview import MOUNTINFO_LIMIT
 from auditor.model.records import record
@@ -25,9 +27,11 @@ MAPS_LIMIT = 64 * 1024 * 1024  # /proc/PID/maps: about 100 bytes a mapping, up t
 # File systems whose stat/open of a file is answered by the kernel from memory or a local disk:
 # no user-space server, no network, no automount daemon, no lower layer that may be one of those.
 # Left out on purpose: fuse and fuse.* and fuseblk and virtiofs (a server), nfs, cifs, smb3, 9p,
-# ceph, afs and the other network file systems, autofs (a stat waits for its daemon), and overlay
-# (its files are those of lower and upper layers, which may be FUSE).  Unknown types are left out:
-# such a descriptor is not followed, and where it could hide what is audited that is a gap.
+# ceph, afs and the other network file systems, and autofs (a stat waits for its daemon).  An overlay
+# (a container's root: Docker's overlay2) is answered by the file systems of its layers, which may be
+# FUSE: it counts only when the mount table shows every layer directory on one of these (see
+# :func:`mounts_by_id`).  Unknown types are left out: such a descriptor is not followed, and where
+# it could hide what is audited that is a gap.
 ANSWERED_IN_KERNEL = frozenset({
     "proc", "sysfs", "devtmpfs", "tmpfs", "ramfs", "devpts", "mqueue", "hugetlbfs", "cgroup", "cgroup2",
     "debugfs", "tracefs", "securityfs", "bpf", "pstore", "configfs", "binfmt_misc", "efivarfs", "nsfs",
@@ -44,10 +48,11 @@ class Mount:
     point: str
     nodev: bool  # mounted nodev: no device node on it opens a device
     device: tuple[int, int] = (0, 0)  # its file system's st_dev, (major, minor)
+    layers_answered: bool = False  # an overlay whose every layer directory is on a file system of ANSWERED_IN_KERNEL
 
     @property
     def answered_in_kernel(self) -> bool:
-        return self.fstype in ANSWERED_IN_KERNEL
+        return self.fstype in ANSWERED_IN_KERNEL or (self.fstype == "overlay" and self.layers_answered)
 
 
 CLOSED = "closed"  # the descriptor was closed meanwhile (or its process exited)
@@ -60,6 +65,7 @@ def _unescape(text: str) -> str:
 def mounts_by_id(mountinfo: str) -> dict[int, Mount]:
     """Each mount of a mountinfo text by its id (pure)."""
     mounts: dict[int, Mount] = {}
+    layers: dict[int, list[str]] = {}
     for line in mountinfo.splitlines():
         head, sep, tail = line.partition(" - ")
         fields, after = head.split(), tail.split()
@@ -69,7 +75,44 @@ def mounts_by_id(mountinfo: str) -> dict[int, Mount]:
         major, _colon, minor = fields[2].partition(":")
         device = (int(major), int(minor)) if major.isdigit() and minor.isdigit() else (0, 0)
         mounts[int(fields[0])] = Mount(int(fields[0]), after[0], _unescape(fields[4]), "nodev" in options, device)
+        if after[0] == "overlay" and len(after) >= 3:
+            layers[int(fields[0])] = _overlay_layers(after[2])
+    for mount_id, directories in layers.items():
+        on = [_mount_holding(mounts.values(), directory) for directory in directories]
+        if directories and all(m is not None and m.fstype in ANSWERED_IN_KERNEL for m in on):
+            mounts[mount_id] = replace(mounts[mount_id], layers_answered=True)
     return mounts
+
+
+def _overlay_layers(super_options: str) -> list[str]:
+    """The layer directories an overlay's super options name (lowerdir=A:B, upperdir=, workdir=,
+    and the lowerdir+ / datadir+ of kernels from 6.7), or [] when one cannot be read as a path: the
+    mount table writes ',', white space and backslashes as octal, and overlay a ':' of a lower
+    directory's path after a backslash; anything unexpected leaves the overlay not counted."""
+    directories: list[str] = []
+    for option in super_options.split(","):  # a ',' in a path is written as octal
+        name, sep, value = option.partition("=")
+        if not sep or name not in ("lowerdir", "upperdir", "workdir", "lowerdir+", "datadir+"):
+            continue
+        value = _unescape(value)
+        for path in (re.split(r"(?<!\\):", value) if name == "lowerdir" else [value]):
+            path = re.sub(r"\\(.)", r"\1", path)
+            if not path.startswith("/"):
+                return []
+            directories.append(path)
+    return directories
+
+
+def _mount_holding(mounts: Iterable[Mount], path: str) -> Mount | None:
+    """The mount a path is on by its text: the one of the longest mount point it is below (the last
+    mounted of those, over which the others are hidden)."""
+    best: Mount | None = None
+    for mount in mounts:
+        point = mount.point.rstrip("/") or ""
+        if (path == mount.point or path.startswith(point + "/")) and (
+                best is None or len(mount.point) >= len(best.point)):
+            best = mount
+    return best
 
 
 class MountJudge:
