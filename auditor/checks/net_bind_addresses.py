@@ -1322,7 +1322,10 @@ that engine rather than an error of the whole check; and namespace discovery rec
 tun device it could not ask (copy, pidfd or ioctl refused, or held only in an io_uring slot), asks a
 holder whose main thread ended through a live thread, and knows a tun device by its device numbers; a bridge
 listed as its own port (a snapshot that says so) is judged as reaching beyond the host instead of
-ending the check in an error.
+ending the check in an error; and a descriptor or program on a file system the kernel does
+not answer itself (FUSE, NFS, an overlay with such a layer) is never stat'ed (a silent server held the
+collection for ever): a program there has an unproven exe, and a descriptor there that may be a tun
+device is a discovery gap.
 """,
 )
 def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> list[Outcome]:
