@@ -601,6 +601,20 @@ def _named_through_a_thread(pid: int, fd: int, inode: int, link: str) -> tuple[s
     return link, None
 
 
+def _getfd(libc: Any, pidfd: int, fd: int, pid: int) -> int:
+    """pidfd_getfd(2) of descriptor ``fd`` of the process (or thread) of ``pidfd``, asked again
+    through the other threads of ``pid`` (when it is ``pidfd``'s process) whose main thread ended;
+    -1 with errno as the first refusal left it, otherwise."""
+    import ctypes  # here: only a host with descriptors to copy needs it (for its errno)
+
+    copy = int(libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0))
+    if copy < 0 and pid and (code := ctypes.get_errno()) in (errno.EBADF, errno.ESRCH):
+        copy = _through_a_thread(libc, pid, fd)
+        if copy < 0:
+            ctypes.set_errno(code)
+    return copy
+
+
 def _copy_of(libc: Any, pidfd: int, fd: int, link: str, inode: int, pid: int = 0) -> int | str | None:
     """A descriptor of socket ``inode``, copied from descriptor ``fd`` of the process (or thread)
     of ``pidfd``; None when it exited or closed the socket meanwhile; why not, otherwise.  ``pid``:
@@ -608,11 +622,7 @@ def _copy_of(libc: Any, pidfd: int, fd: int, link: str, inode: int, pid: int = 0
     is asked through its other threads."""
     import ctypes  # here: only a host with sockets to ask needs it (for its errno)
 
-    copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
-    if copy < 0 and pid and (code := ctypes.get_errno()) in (errno.EBADF, errno.ESRCH):
-        copy = _through_a_thread(libc, pid, fd)
-        if copy < 0:
-            ctypes.set_errno(code)
+    copy = _getfd(libc, pidfd, fd, pid)
     if copy >= 0:
         if os.fstat(copy).st_ino != inode:  # the descriptor closed and its number reused: not the socket
             os.close(copy)
@@ -807,11 +817,7 @@ def _tun_copy(libc: Any, pidfd: int, fd: int, link: str, pid: int = 0) -> int | 
     why not, otherwise.  ``pid``: as for :func:`_copy_of`."""
     import ctypes  # here: only a host with tun descriptors needs it (for its errno)
 
-    copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
-    if copy < 0 and pid and (code := ctypes.get_errno()) in (errno.EBADF, errno.ESRCH):
-        copy = _through_a_thread(libc, pid, fd)
-        if copy < 0:
-            ctypes.set_errno(code)
+    copy = _getfd(libc, pidfd, fd, pid)
     if copy >= 0:
         if not _is_tun(os.fstat(copy)):  # closed and its number reused: not the tun file
             os.close(copy)
