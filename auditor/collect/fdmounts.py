@@ -170,9 +170,10 @@ class MountJudge:
         except OSError as exc:
             return f"{pid_dir}/maps: {exc.strerror or exc}"
         devices = set()
+        shown = exe.replace("\n", "\\012")  # maps writes a line feed of a path as \012 (seq_file_path)
         for line in maps.splitlines():
             fields = line.split(maxsplit=5)
-            if len(fields) == 6 and fields[5] == exe:
+            if len(fields) == 6 and fields[5] == shown:
                 major, _colon, minor = fields[3].partition(":")
                 try:
                     devices.add((int(major, 16), int(minor, 16)))
