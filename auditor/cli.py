@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import click
 
-from auditor import __version__
+from auditor import __version__, memory_reserve
 from auditor.commands.options import (
     TARGET_HELP,
     color_option,
@@ -941,6 +941,19 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
     error mapped to its message on stderr and its documented code.  :func:`main` is this plus
     ``sys.exit``; the tests run commands in-process through it, so both share one mapping.
     PROG_NAME is the name usage lines show (click derives it from ``sys.argv[0]`` when None)."""
+    memory_reserve.hold()
+    try:
+        return _run_command(args, prog_name)
+    except Exception as exc:
+        # Saying how the command ended ran out of memory too (its message, its escaping, an import):
+        # the message encoded beforehand, and exit 71, not a traceback and exit 1 ("non-compliant").
+        if not memory_reserve.out_of_memory(exc):
+            raise
+        memory_reserve.say_out_of_memory()
+        return ExitCode.RESOURCE_LIMIT
+
+
+def _run_command(args: list[str] | None, prog_name: str | None) -> int:
     from auditor.command_files import DELIVERED, transaction
     from auditor.plugins import without_pydantic_plugins
 
@@ -976,6 +989,8 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
         _say("aborted")
         return ExitCode.USAGE
     except Exception as exc:
+        if memory_reserve.out_of_memory(exc):  # what follows (a message, escaped) runs in the reserve
+            memory_reserve.release()
         if DELIVERED:  # a signal's exception turned into another on its way out: the signal's code
             return _map_exception(DELIVERED[0])
         return _map_exception(exc)
@@ -1011,8 +1026,7 @@ def _map_exception(exc: BaseException) -> int:
     except LbauditError as exc:
         limit = _limit_behind(exc)
         if limit is not None:  # a reader that met the limit said "cannot read ...": not bad input
-            _say(f"lbaudit: {limit}: the run could not finish; nothing was written (raise the limit, or run "
-                 "where more is free)")
+            _say(f"lbaudit: {limit}{memory_reserve.LIMIT_ENDING}")
             return ExitCode.RESOURCE_LIMIT
         _say(f"lbaudit: {exc.render()}")
         return exit_code_of(exc)
@@ -1031,8 +1045,7 @@ def _map_exception(exc: BaseException) -> int:
             return ExitCode.INTERNAL
         limit = _resource_limit(exc)
         if limit is not None:
-            _say(f"lbaudit: {limit}: the run could not finish; nothing was written (raise the limit, or run "
-                 "where more is free)")
+            _say(f"lbaudit: {limit}{memory_reserve.LIMIT_ENDING}")
             return ExitCode.RESOURCE_LIMIT
         if io_failure_behind(exc):  # the disk, met where no message names the file: still not a bug
             where = next((e.filename for e in (exc, exc.__cause__, exc.__context__)
@@ -1054,8 +1067,8 @@ LOADER_OUT_OF_MEMORY = ("failed to map segment from shared object", "cannot allo
 
 def _resource_limit(exc: BaseException) -> str | None:
     """What limit ``exc`` met, or None when it is not a resource limit."""
-    if isinstance(exc, MemoryError):
-        return "out of memory (ulimit -v, or the memory of this host or container)"
+    if isinstance(exc, MemoryError) or (isinstance(exc, SystemError) and memory_reserve.out_of_memory(exc)):
+        return memory_reserve.OUT_OF_MEMORY
     if isinstance(exc, OSError) and exc.errno in LIMIT_ERRNOS:
         what = {errno.ENOMEM: "out of memory", errno.ENFILE: "too many open files in the system"}.get(
             exc.errno, "too many open files (ulimit -n)")

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
+from auditor.memory_reserve import out_of_memory
+from auditor.memory_reserve import release as release_reserve
 from auditor.model.records import mutable_record
 from auditor.safeio import NAME_MAX
 
@@ -389,7 +391,9 @@ def transaction(keep_on: tuple[type[BaseException], ...] = (SystemExit,),
     except keep_on:
         _finish(active)
         raise
-    except BaseException:
+    except BaseException as exc:
+        if out_of_memory(exc):  # putting back the files allocates: in the memory held back for it
+            release_reserve()
         _put_back(active)
         raise
     _finish(active)

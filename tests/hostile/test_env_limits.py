@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,37 @@ def test_too_little_memory_is_exit_71_naming_the_limit(work):
     assert done.returncode == RESOURCE_LIMIT, done.stderr  # before: 70, MemoryError or ImportError
     assert done.stderr.startswith("lbaudit: out of memory"), done.stderr
     assert sorted(os.listdir(work)) == ["policy.yaml", "snap.json"]
+
+
+# Address-space limits from where the interpreter starts to past where the run finishes (112 MiB for
+# this run with its PDF and store), 6 MiB apart: memory runs out at a different step of the run at
+# each (an import, a library's extension, the PDF, the store, the message itself).
+SWEPT_LIMITS_MIB = range(22, 124, 6)
+# What Rust's allocator does when it cannot allocate (pydantic_core, cryptography): abort(), SIGABRT,
+# as the kernel's OOM killer would end the process; nothing in the process can catch it.
+RUST_ALLOCATION_FAILED = "memory allocation of "
+
+
+def test_memory_running_out_at_any_step_is_exit_71_or_a_finished_run(tmp_path):
+    # before: at 30 MiB (on CI's machine) and 26 MiB, escaping the message ran out too: a traceback and
+    # exit 1, the code that reads "non-compliant"; at 46, 54 and 58 MiB CPython's "SystemError: error
+    # return without exception set" was exit 70, "a bug"
+    outcomes = []
+    for mib in SWEPT_LIMITS_MIB:
+        work = tmp_path / str(mib)
+        work.mkdir()
+        (work / "policy.yaml").write_text(loopback_only_policy("env-limits"))
+        write_snapshot(snapshot(listeners=[listener("0.0.0.0", 8080)]), work / "snap.json")
+        done = _run(work, resource.RLIMIT_AS, mib * 1024 * 1024, *EVALUATE)
+        files = sorted(os.listdir(work))
+        if done.returncode == RESOURCE_LIMIT:
+            assert done.stderr.startswith("lbaudit: out of memory"), (mib, done.stderr)
+            assert files == ["policy.yaml", "snap.json"], (mib, files)
+        elif done.returncode == -signal.SIGABRT:
+            assert done.stderr.startswith(RUST_ALLOCATION_FAILED), (mib, done.stderr)
+        else:
+            assert (done.returncode, done.stderr) == (1, ""), (mib, done.returncode, done.stderr)
+            assert files == ["e.json", "e.pdf", "h.db", "policy.yaml", "snap.json"], (mib, files)
+        outcomes.append(done.returncode)
+    # the sweep met both ends: runs that could not finish, and runs that finished
+    assert RESOURCE_LIMIT in outcomes and 1 in outcomes, outcomes
