@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-import errno
+if __name__ == "__main__":
+    # ``python -m auditor.cli`` is the console script (auditor.entry), which imports this module as
+    # auditor.cli and runs it: so a limit met by the imports below (click under ulimit -d, a module's
+    # file under ulimit -n) is exit 71 naming it here too, not a traceback and exit 1.
+    from auditor.entry import main as console_script
+
+    console_script()
+
 import importlib
 import io
 import os
@@ -14,7 +21,7 @@ from typing import Any, Callable
 
 import click
 
-from auditor import __version__, memory_reserve
+from auditor import __version__, resource_limits
 from auditor.commands.options import (
     TARGET_HELP,
     color_option,
@@ -941,15 +948,15 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> int:
     error mapped to its message on stderr and its documented code.  :func:`main` is this plus
     ``sys.exit``; the tests run commands in-process through it, so both share one mapping.
     PROG_NAME is the name usage lines show (click derives it from ``sys.argv[0]`` when None)."""
-    memory_reserve.hold()
+    resource_limits.hold()
     try:
         return _run_command(args, prog_name)
     except Exception as exc:
         # Saying how the command ended ran out of memory too (its message, its escaping, an import):
         # the message encoded beforehand, and exit 71, not a traceback and exit 1 ("non-compliant").
-        if not memory_reserve.out_of_memory(exc):
+        if not resource_limits.out_of_memory(exc):
             raise
-        memory_reserve.say_out_of_memory()
+        resource_limits.say_out_of_memory()
         return ExitCode.RESOURCE_LIMIT
 
 
@@ -989,8 +996,8 @@ def _run_command(args: list[str] | None, prog_name: str | None) -> int:
         _say("aborted")
         return ExitCode.USAGE
     except Exception as exc:
-        if memory_reserve.out_of_memory(exc):  # what follows (a message, escaped) runs in the reserve
-            memory_reserve.release()
+        if resource_limits.out_of_memory(exc):  # what follows (a message, escaped) runs in the reserve
+            resource_limits.release()
         if DELIVERED:  # a signal's exception turned into another on its way out: the signal's code
             return _map_exception(DELIVERED[0])
         return _map_exception(exc)
@@ -1026,7 +1033,7 @@ def _map_exception(exc: BaseException) -> int:
     except LbauditError as exc:
         limit = _limit_behind(exc)
         if limit is not None:  # a reader that met the limit said "cannot read ...": not bad input
-            _say(f"lbaudit: {limit}{memory_reserve.LIMIT_ENDING}")
+            _say(f"lbaudit: {limit}{resource_limits.LIMIT_ENDING}")
             return ExitCode.RESOURCE_LIMIT
         _say(f"lbaudit: {exc.render()}")
         return exit_code_of(exc)
@@ -1043,9 +1050,9 @@ def _map_exception(exc: BaseException) -> int:
 
             _say("".join(traceback.format_exception(exc)).rstrip("\n"))
             return ExitCode.INTERNAL
-        limit = _resource_limit(exc)
+        limit = resource_limits.limit_met(exc)
         if limit is not None:
-            _say(f"lbaudit: {limit}{memory_reserve.LIMIT_ENDING}")
+            _say(f"lbaudit: {limit}{resource_limits.LIMIT_ENDING}")
             return ExitCode.RESOURCE_LIMIT
         if io_failure_behind(exc):  # the disk, met where no message names the file: still not a bug
             where = next((e.filename for e in (exc, exc.__cause__, exc.__context__)
@@ -1058,26 +1065,6 @@ def _map_exception(exc: BaseException) -> int:
         return ExitCode.INTERNAL
 
 
-# What the kernel says when a process is at its limit of open files or memory (ulimit -n, ulimit -v,
-# a cgroup): the environment, not a bug in lbaudit.  An extension module that cannot be mapped is
-# the same limit met by the dynamic loader (its ImportError carries dlerror's text).
-LIMIT_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM})
-LOADER_OUT_OF_MEMORY = ("failed to map segment from shared object", "cannot allocate memory")
-
-
-def _resource_limit(exc: BaseException) -> str | None:
-    """What limit ``exc`` met, or None when it is not a resource limit."""
-    if isinstance(exc, MemoryError) or (isinstance(exc, SystemError) and memory_reserve.out_of_memory(exc)):
-        return memory_reserve.OUT_OF_MEMORY
-    if isinstance(exc, OSError) and exc.errno in LIMIT_ERRNOS:
-        what = {errno.ENOMEM: "out of memory", errno.ENFILE: "too many open files in the system"}.get(
-            exc.errno, "too many open files (ulimit -n)")
-        return what + (f" (opening {exc.filename})" if exc.filename else "")
-    if isinstance(exc, ImportError) and any(text in str(exc).lower() for text in LOADER_OUT_OF_MEMORY):
-        return f"out of memory loading a library (ulimit -v): {exc}"
-    return None
-
-
 def _limit_behind(exc: BaseException) -> str | None:
     """The resource limit an error of lbaudit was made from (``raise InputError(...) from exc``):
     a policy, snapshot or key that could not be opened for want of a descriptor is the
@@ -1085,7 +1072,7 @@ def _limit_behind(exc: BaseException) -> str | None:
     seen = 0
     cause = exc.__cause__ or exc.__context__
     while cause is not None and seen < 10:
-        limit = _resource_limit(cause)
+        limit = resource_limits.limit_met(cause)
         if limit is not None:
             return limit
         cause, seen = cause.__cause__ or cause.__context__, seen + 1
@@ -1245,6 +1232,3 @@ def main() -> None:
             signal.signal(signum, ignore_signal)
     sys.exit(code)
 
-
-if __name__ == "__main__":
-    main()

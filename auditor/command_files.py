@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
-from auditor.memory_reserve import out_of_memory
-from auditor.memory_reserve import release as release_reserve
 from auditor.model.records import mutable_record
+from auditor.resource_limits import out_of_memory
+from auditor.resource_limits import release as release_reserve
 from auditor.safeio import NAME_MAX
 
 T = TypeVar("T")

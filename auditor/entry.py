@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import sys
 
+from auditor.resource_limits import say_limit_met  # standard library only: imported before a limit is met
+
 HELPTEXT = os.path.join(os.path.dirname(__file__), "helptext.py")
 # click's help formatter: min(terminal columns, 80) - 2, so 80 columns or more all render alike.
 RENDERED_COLUMNS = 80
@@ -76,6 +78,13 @@ def main() -> None:
         # Python's handler made it a traceback through importlib and a death by SIGINT.
         say("interrupted")
         sys.exit(130)
+    except Exception as exc:
+        # A limit met while the command line is imported (click under ulimit -d, a module's file
+        # under ulimit -n): exit 71 naming it, as auditor.cli.run says it for the rest of a command.
+        # It was a traceback and exit 1, the code that reads "non-compliant".
+        if not say_limit_met(exc):
+            raise
+        sys.exit(71)
 
 
 def render_top_level_help() -> str:

@@ -417,6 +417,7 @@ def _init_worker(job: FleetJob) -> None:
         for stopping in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
             if stopping is not None and signal.getsignal(stopping) != signal.SIG_IGN:  # SIGHUP under nohup stays ignored
                 signal.signal(stopping, _stopped_from_outside)
+        _stop_when_the_run_dies()
     if _STATE is None or _STATE.job != job:
         _STATE = _load_state(job)
     if job.sign_key is not None and _STATE.key is None:
@@ -461,6 +462,29 @@ def _stopped_from_outside(signum: int, frame: Any) -> None:
         if stopping is not None and signal.getsignal(stopping) is _stopped_from_outside:
             signal.signal(stopping, ignore_signal)  # not SIG_IGN: see ignore_signal
     interrupt(_stop_when_the_run_says)  # after the writer's step under way (a file and its record)
+
+
+# prctl(2): the signal the kernel sends this process when the thread that forked it ends.
+PR_SET_PDEATHSIG = 1
+
+
+def _stop_when_the_run_dies() -> None:
+    """A worker whose run is killed (SIGKILL, the OOM killer, the abort of a library that could not
+    allocate) stops as if the run had stopped it, its files put back: before, it waited on the
+    pool's task queue for ever, an orphan (the queue's write end is its own too, so no end of file
+    ever came).  Linux's parent-death signal; elsewhere workers end with the pool's pipes."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    parent = multiprocessing.parent_process()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(STOP_WITH_THE_RUN), 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if parent is not None and os.getppid() != parent.pid:  # the run died before the signal was asked for
+        os.kill(os.getpid(), STOP_WITH_THE_RUN)
 
 
 def _stop_when_the_run_says() -> None:
@@ -981,6 +1005,7 @@ def _pool(job: FleetJob, jobs: int) -> Any:
 
     # fork where there is one: the workers inherit the loaded policy and checks (no re-import)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() and sys.platform == "linux" else "spawn"
+    _keep_manager_failures()
     return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method), initializer=_init_worker,
                                initargs=(job,))
 
@@ -1036,16 +1061,43 @@ WORKER_WATCH_SECONDS = 0.5
 WORKER_DEATH_GRACE_SECONDS = 2.0
 
 
+# The pool's manager thread (which feeds the workers their tasks and reads their results) dead of an
+# exception: under ulimit -v it could not start the thread that writes the task queue ("can't start
+# new thread"), and the run waited for ever on workers that were never given their task.  What
+# killed it is kept here (threading.excepthook) and raised in the run: exit 71, naming the limit.
+_MANAGER_FAILURES: dict[threading.Thread, BaseException] = {}
+
+
+def _keep_manager_failures() -> None:
+    previous = threading.excepthook
+    if getattr(previous, "keeps_manager_failures", False):
+        return
+
+    def keep(args: Any) -> None:
+        if type(args.thread).__name__ == "_ExecutorManagerThread" and args.exc_value is not None:
+            _MANAGER_FAILURES[args.thread] = args.exc_value  # raised by the run (_DeathWatch), not printed
+            return
+        previous(args)
+
+    keep.keeps_manager_failures = True  # type: ignore[attr-defined]
+    threading.excepthook = keep
+
+
 class _DeathWatch:
-    """Whether a worker of ``executor`` has exited unnoticed for longer than the grace period."""
+    """Whether a worker of ``executor`` has exited unnoticed for longer than the grace period, or its
+    manager thread has ended (what killed it is raised)."""
 
     def __init__(self, executor: Any) -> None:
         self._executor = executor
         self._seen_dead: float | None = None
 
     def broken(self) -> bool:
+        manager = getattr(self._executor, "_executor_manager_thread", None)
+        manager_ended = manager is not None and not manager.is_alive()
+        if manager_ended and manager in _MANAGER_FAILURES:
+            raise _MANAGER_FAILURES.pop(manager)
         processes = list((getattr(self._executor, "_processes", None) or {}).values())
-        if not any(process.exitcode is not None for process in processes):
+        if not manager_ended and not any(process.exitcode is not None for process in processes):
             self._seen_dead = None
             return False
         now = time.monotonic()

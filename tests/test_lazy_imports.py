@@ -187,10 +187,10 @@ def test_help_imports_no_models_no_yaml_no_collectors_and_no_subprocess():
 # auditor.command_files: every command runs in one transaction of the files it writes (standard library only)
 # auditor.model.records: @record, the frozen dataclasses of errors, config and plugins (standard library only)
 # auditor.stdio: standard output and error guarded before anything is printed (standard library only)
-# auditor.memory_reserve: the memory a command holds for ending out of memory (standard library only)
+# auditor.resource_limits: the memory a command holds for ending out of memory (standard library only)
 # auditor.pydanticimport: the model package's finder that keeps pydantic from loading OpenSSL (standard library only)
 HELP_MODULES = {"auditor", "auditor.cli", "auditor.command_files", "auditor.commands", "auditor.commands.options",
-                "auditor.config", "auditor.errors", "auditor.memory_reserve", "auditor.model", "auditor.model.codes", "auditor.model.records",
+                "auditor.config", "auditor.errors", "auditor.resource_limits", "auditor.model", "auditor.model.codes", "auditor.model.records",
                 "auditor.plugins", "auditor.pydanticimport", "auditor.safeio",
                 "auditor.stdio"}  # safeio: NAME_MAX of command_files (stdlib only)
 

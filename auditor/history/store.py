@@ -27,9 +27,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from auditor.errors import Busy, InputError, LbauditError
+from auditor.errors import Busy, InputError
 from auditor.history import schema as t
 from auditor.history.location import SUPPORTED_SCHEMES, is_url
+from auditor.resource_limits import descriptors_exhausted
 from auditor.text import inventory_host, one_line
 
 if TYPE_CHECKING:
@@ -1103,13 +1104,17 @@ class HistoryStore:
                 raise
             raise damaged from None
 
-    def _fail(self, action: str, exc: BaseException) -> LbauditError:
+    def _fail(self, action: str, exc: BaseException) -> Exception:
         """The error to show for a database error while ``action``: Busy (exit 75, EX_TEMPFAIL) when
         another writer held the store past the lock wait, else an InputError (exit 2).  A nightly scan
         that found the store locked by a long prune or backfill is "try again", not a usage error a
         monitor would page on as a broken schedule; nothing was written either way (rolled back)."""
         detail = getattr(exc, "orig", None) or exc
         first = str(detail).strip().splitlines()[0] if str(detail).strip() else type(detail).__name__
+        if first == "unable to open database file":
+            exhausted = descriptors_exhausted()
+            if exhausted is not None:  # ulimit -n, not the store: exit 71 naming the limit, as cli says an OSError's
+                return OSError(exhausted, os.strerror(exhausted), self.shown)
         if _read_only(detail):
             upgrade = ("; its schema is older than this lbaudit's, and is upgraded when the store is opened where it "
                        "can be written" if action == "migrate" else "")

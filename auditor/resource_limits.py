@@ -1,0 +1,127 @@
+"""A command that meets a resource limit (memory, open files): exit 71 naming the limit, whatever
+step of the command met it.
+
+The limits are the environment's (``ulimit -v``, ``ulimit -d``, ``ulimit -n``, a container's), not
+bad input and not a bug, so neither exit 2 nor exit 70.  :func:`limit_met` names the limit an
+exception is; what follows is for memory, which saying so needs too.
+
+A run that meets its memory limit (``ulimit -v``, ``ulimit -d``) must still put back the files it
+wrote, say so and exit 71.  Each of those steps allocates (an exception's traceback, a message's
+text, the pattern that escapes it, a module imported to write it), and with nothing left each raised
+MemoryError again: a traceback and exit 1, the code that reads "non-compliant", or "SystemError:
+error return without exception set" and exit 70.  So a command holds a reserve from its start,
+given back as soon as it is known to have run out, and the message of that end is encoded before
+anything can fail (:data:`OUT_OF_MEMORY_MESSAGE`), written with one system call when even the
+reserve was not enough.
+
+Standard library only, and nothing of lbaudit imported: the console script says a limit met while it
+imports the command line itself (:mod:`auditor.entry`)."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+# Enough for the end of a run (its files put back, its message escaped and written); little beside
+# the address space a run needs (64 MiB for a host's evaluation).  calloc's pages, never touched:
+# address space against ulimit -v, no resident memory.
+RESERVE_BYTES = 4 * 1024 * 1024
+
+OUT_OF_MEMORY = "out of memory (ulimit -v, or the memory of this host or container)"
+LIMIT_ENDING = ": the run could not finish; nothing was written (raise the limit, or run where more is free)"
+OUT_OF_MEMORY_MESSAGE = f"lbaudit: {OUT_OF_MEMORY}{LIMIT_ENDING}\n".encode("ascii")
+TOO_MANY_FILES = "too many open files (ulimit -n)"
+
+# What the kernel says when a process is at its limit of open files or memory (ulimit -n, ulimit -v,
+# a cgroup): the environment, not a bug in lbaudit.  An extension module that cannot be mapped is
+# the same limit met by the dynamic loader (its ImportError carries dlerror's text).
+LIMIT_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM})
+LOADER_OUT_OF_MEMORY = ("failed to map segment from shared object", "cannot allocate memory")
+
+_RESERVE: list[bytearray] = []
+
+# What CPython raises, instead of MemoryError, when an allocation failed where no exception could be
+# set (a C function that returned NULL without one): seen only when memory ran out.
+_LOST_EXCEPTION = ("without setting an exception", "error return without exception set")
+
+
+def hold() -> None:
+    """Hold the reserve (once): a command's first step."""
+    if not _RESERVE:
+        try:
+            _RESERVE.append(bytearray(RESERVE_BYTES))
+        except MemoryError:  # too little even for this: the command meets its limit soon, and says so
+            pass
+
+
+def release() -> None:
+    """Give the reserve back: what ends a run that ran out of memory runs in it."""
+    _RESERVE.clear()
+
+
+def out_of_memory(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what it was raised from) is memory running out: a MemoryError, ENOMEM, or
+    the SystemError CPython raises when an allocation failed where no exception could be set."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, MemoryError) or (isinstance(exc, OSError) and exc.errno == errno.ENOMEM):
+            return True
+        if isinstance(exc, SystemError) and any(text in str(exc) for text in _LOST_EXCEPTION):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def say_out_of_memory() -> None:
+    """The message of a run out of memory on standard error, in one system call of bytes encoded at
+    import: what is said when saying it any other way ran out of memory too."""
+    release()
+    try:
+        os.write(2, OUT_OF_MEMORY_MESSAGE)
+    except OSError:  # standard error closed or full: the exit code still says it
+        pass
+
+
+def limit_met(exc: BaseException) -> str | None:
+    """What limit ``exc`` met, or None when it is not a resource limit."""
+    if isinstance(exc, MemoryError) or (isinstance(exc, SystemError) and out_of_memory(exc)):
+        return OUT_OF_MEMORY
+    if isinstance(exc, OSError) and exc.errno in LIMIT_ERRNOS:
+        what = {errno.ENOMEM: "out of memory", errno.ENFILE: "too many open files in the system"}.get(
+            exc.errno, TOO_MANY_FILES)
+        return what + (f" (opening {exc.filename})" if exc.filename else "")
+    if isinstance(exc, RuntimeError) and str(exc) == "can't start new thread":  # its stack not mapped, or ulimit -u
+        return "cannot start a thread (out of memory for its stack, ulimit -v, or too many processes, ulimit -u)"
+    if isinstance(exc, ImportError) and any(text in str(exc).lower() for text in LOADER_OUT_OF_MEMORY):
+        return f"out of memory loading a library (ulimit -v): {exc}"
+    return None
+
+
+def say_limit_met(exc: BaseException) -> bool:
+    """Whether ``exc`` is a resource limit met, said on standard error (in one system call of bytes
+    encoded at import when formatting it runs out of memory too): for what ends before the command line's
+    own mapping of errors (:func:`auditor.cli.run`) is in place, while it is imported."""
+    limit = limit_met(exc)
+    if limit is None:
+        return False
+    release()
+    try:
+        os.write(2, f"lbaudit: {limit}{LIMIT_ENDING}\n".encode("utf-8", "backslashreplace"))
+    except MemoryError:
+        say_out_of_memory()
+    except OSError:
+        pass
+    return True
+
+
+def descriptors_exhausted() -> int | None:
+    """EMFILE or ENFILE when this process can open no more files, else None: asked where a library
+    says only that it could not open its file (SQLite's "unable to open database file", for a
+    store's database, its journal or its -wal), which a full table of descriptors is as well as a
+    missing directory."""
+    try:
+        probe = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        return exc.errno if exc.errno in (errno.EMFILE, errno.ENFILE) else None
+    os.close(probe)
+    return None
