@@ -15,6 +15,8 @@ from __future__ import annotations
 import errno
 import os
 import re
+import select
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 
@@ -157,12 +159,20 @@ class MountJudge:
     shared by the processes of one mount namespace (the inode of /proc/PID/ns/mnt) with the same
     root (the text of /proc/PID/root, which names it without asking its file system).  A process
     whose namespace or root cannot be read (another user's, to an unprivileged run) has its own
-    read, as before."""
+    read, as before.
+
+    A shared table is read again once its namespace's mounts changed (a poll(2) of a mountinfo
+    opened before the read says so: the kernel counts each change of a namespace's mounts): a
+    mount id or an anonymous device number freed by an unmount is given to the next mount, and a
+    table kept from before the change could name a tmpfs where a FUSE file system now is."""
 
     def __init__(self, proc: str = "/proc") -> None:
         self.proc = proc
         self._tables: dict[object, MountTable] = {}  # by (namespace's st_dev, st_ino, root), or by pid_dir
         self._keys: dict[str, object] = {}  # each pid_dir's key of _tables, found once a run
+        # a shared table's mountinfo, opened before it was read, polled for a change of its mounts
+        self._watches: dict[object, int] = {}
+        weakref.finalize(self, _close_all, self._watches)
 
     def _key(self, pid_dir: str) -> object:
         if pid_dir not in self._keys:
@@ -177,18 +187,41 @@ class MountJudge:
 
     def _table(self, pid_dir: str) -> MountTable:
         key = self._key(pid_dir)
+        if key in self._watches and _changed(self._watches[key]):
+            os.close(self._watches.pop(key))
+            del self._tables[key]
         if key not in self._tables:
+            watch = self._watch(pid_dir) if key != pid_dir else None
+            if key != pid_dir and watch is None:  # no change could be seen: its process's own table
+                self._keys[pid_dir] = key = pid_dir
+                if key in self._tables:
+                    return self._tables[key]
             try:
                 text = read_regular(f"{pid_dir}/mountinfo", MOUNTINFO_LIMIT).decode("utf-8", "surrogateescape")
             except OSError:
                 # Its process only (it exited, or this run may not read it): not the table of the
                 # other processes of its namespace, which may still be read.
+                if watch is not None:
+                    os.close(watch)
+                    watch = None
                 self._keys[pid_dir] = key = pid_dir
                 if key in self._tables:
                     return self._tables[key]
                 text = ""
             self._tables[key] = mounts_by_id(text)
+            if watch is not None:
+                self._watches[key] = watch
         return self._tables[key]
+
+    def _watch(self, pid_dir: str) -> int | None:
+        """A descriptor of ``pid_dir``'s mountinfo to poll for a change of its mounts, or None (too
+        many held already, or it cannot be opened)."""
+        if len(self._watches) >= WATCHED_TABLES:
+            return None
+        try:
+            return os.open(f"{pid_dir}/mountinfo", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return None
 
     def mount_of(self, link: str) -> Mount | str:
         """The mount of the file of the descriptor at ``link`` (``PROC/PID/fd/N`` or
@@ -246,6 +279,23 @@ class MountJudge:
             if mount is not None:
                 return mount
         return f"no mount of {exe}'s device {device[0]}:{device[1]} is listed"
+
+
+WATCHED_TABLES = 64  # mount tables shared a run at most (each holds a descriptor); others are each process's
+
+
+def _changed(watch: int) -> bool:
+    """Whether the mounts of the namespace of the mountinfo open at ``watch`` changed since it was
+    opened (or last polled): poll(2) of a mountinfo says POLLPRI | POLLERR then."""
+    poller = select.poll()
+    poller.register(watch, select.POLLPRI)
+    return any(events & (select.POLLPRI | select.POLLERR) for _fd, events in poller.poll(0))
+
+
+def _close_all(watches: dict[object, int]) -> None:
+    for watch in watches.values():
+        os.close(watch)
+    watches.clear()
 
 
 def kernel_answered(judge: MountJudge, link: str) -> Mount | str:

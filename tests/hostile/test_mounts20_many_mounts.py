@@ -128,11 +128,52 @@ def test_many_mounts_and_processes_are_judged_from_one_read_of_the_table():
     # the same facts: every process is proven to run the overlay's program, and nothing is a gap
     assert exes == expected
     assert [reason for reason in gaps if "exe" in reason] == []
-    # every process and the collector share one mount namespace and one root: the judge reads that
-    # table once, beside the one read of /proc/self/mountinfo that tells whether /proc lists every
-    # process (auditor.collect.procview: its procfs's options); before, 13 reads
-    assert len(opens) <= 2, f"{len(opens)} reads of mountinfo for {PROCESSES} processes in one mount namespace: {opens}"
+    # every process and the collector share one mount namespace and one root: the judge opens that
+    # table twice (once to poll it for a change of its mounts, once to read it), beside the one read
+    # of /proc/self/mountinfo that tells whether /proc lists every process (auditor.collect.procview:
+    # its procfs's options); before, 13 reads, one a process
+    assert len(opens) <= 3, f"{len(opens)} opens of mountinfo for {PROCESSES} processes in one mount namespace: {opens}"
     # only the overlays the processes run from have their layers resolved, each once
     assert resolved and resolved == list(dict.fromkeys(resolved)), "an overlay's layers were resolved twice"
     assert len(resolved) == PROCESSES * LAYERS, (
         f"{len(resolved)} layer directories resolved; {PROCESSES} overlays of {LAYERS} layers were asked about")
+
+
+def _changed_scenario() -> tuple[object, object]:
+    from auditor.collect.fdmounts import Mount, MountJudge
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    base = tempfile.mkdtemp(prefix="lbaudit-mounts20-", dir="/run")
+    judge = MountJudge()
+    first = subprocess.Popen(["/bin/sleep", "60"])
+    second = None
+    try:
+        time.sleep(0.2)
+        before = judge.executable_mount(f"/proc/{first.pid}", os.readlink(f"/proc/{first.pid}/exe"))
+        assert isinstance(before, Mount), before
+        # a mount made after the shared table was read: a process run from it is judged by it
+        if libc.mount(b"tmpfs", base.encode(), b"tmpfs", 0, None) != 0:
+            raise OSError(ctypes.get_errno(), "mount tmpfs")
+        shutil.copy("/bin/sleep", f"{base}/sleep")
+        second = subprocess.Popen([f"{base}/sleep", "60"])
+        for _ in range(500):
+            with open(f"/proc/{second.pid}/maps") as maps:
+                if f"{base}/sleep" in maps.read():
+                    break
+            time.sleep(0.01)
+        after = judge.executable_mount(f"/proc/{second.pid}", f"{base}/sleep")
+        return (after.fstype, after.point) if isinstance(after, Mount) else after, base
+    finally:
+        for child in (first, second):
+            if child is not None:
+                child.kill()
+                child.wait()
+
+
+def test_a_mount_made_after_the_table_was_read_is_seen():
+    """The table shared by a namespace's processes is read again once its mounts change: a table
+    kept from before could miss a new mount (a gap where there is none) or, where an unmount freed
+    a device number a new FUSE mount took, name the old tmpfs for it (a stat that waits for ever)."""
+    require_root()
+    judged, base = run_in_new_namespaces(_changed_scenario, CLONE_NEWNS, "rw", timeout=120)
+    assert judged == ("tmpfs", base)
