@@ -13,8 +13,11 @@ says the file system is one the kernel answers for itself (:data:`ANSWERED_IN_KE
 from __future__ import annotations
 
 import errno
+import os
 import re
-from collections.abc import Iterable
+import select
+import weakref
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 
 from auditor.collect.procview import MOUNTINFO_LIMIT
@@ -62,7 +65,43 @@ def _unescape(text: str) -> str:
     return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
 
 
-def mounts_by_id(mountinfo: str) -> dict[int, Mount]:
+class MountTable(Mapping[int, Mount]):
+    """The mounts of one mountinfo text by id.  An overlay's ``layers_answered`` is worked out
+    only when that overlay is looked up, once: it looks each layer directory up among all the
+    mounts, and a container host's table holds thousands of mounts and hundreds of overlays, of
+    which a collection asks about the few its processes run from or hold files on."""
+
+    def __init__(self, mounts: dict[int, Mount], layers: dict[int, list[str]]) -> None:
+        self._mounts = mounts
+        self._layers = layers  # the overlays not looked up yet: their layer directories
+        self._by_device: dict[tuple[int, int], int] | None = None
+
+    def __getitem__(self, mount_id: int) -> Mount:
+        mount = self._mounts[mount_id]
+        directories = self._layers.pop(mount_id, None)
+        if directories is not None:
+            on = [_mount_holding(self._mounts.values(), directory) for directory in directories]
+            if directories and all(m is not None and m.fstype in ANSWERED_IN_KERNEL for m in on):
+                mount = self._mounts[mount_id] = replace(mount, layers_answered=True)
+        return mount
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._mounts)
+
+    def __len__(self) -> int:
+        return len(self._mounts)
+
+    def first_of_device(self, device: tuple[int, int]) -> Mount | None:
+        """The first mount listed of the file system of ``device`` (its st_dev), or None."""
+        if self._by_device is None:
+            self._by_device = {}
+            for mount in self._mounts.values():
+                self._by_device.setdefault(mount.device, mount.mount_id)
+        mount_id = self._by_device.get(device)
+        return None if mount_id is None else self[mount_id]
+
+
+def mounts_by_id(mountinfo: str) -> MountTable:
     """Each mount of a mountinfo text by its id (pure)."""
     mounts: dict[int, Mount] = {}
     layers: dict[int, list[str]] = {}
@@ -77,11 +116,7 @@ def mounts_by_id(mountinfo: str) -> dict[int, Mount]:
         mounts[int(fields[0])] = Mount(int(fields[0]), after[0], _unescape(fields[4]), "nodev" in options, device)
         if after[0] == "overlay" and len(after) >= 3:
             layers[int(fields[0])] = _overlay_layers(after[2])
-    for mount_id, directories in layers.items():
-        on = [_mount_holding(mounts.values(), directory) for directory in directories]
-        if directories and all(m is not None and m.fstype in ANSWERED_IN_KERNEL for m in on):
-            mounts[mount_id] = replace(mounts[mount_id], layers_answered=True)
-    return mounts
+    return MountTable(mounts, layers)
 
 
 def _overlay_layers(super_options: str) -> list[str]:
@@ -116,20 +151,77 @@ def _mount_holding(mounts: Iterable[Mount], path: str) -> Mount | None:
 
 
 class MountJudge:
-    """The mount of descriptors of other processes, each process's mountinfo read once a run."""
+    """The mount of descriptors of other processes, each mount table read once a run.
+
+    One judge serves a whole collection: processes that see the same table share one read of it.
+    A process's mountinfo is its mount namespace's mounts as seen from its root directory (a mount
+    outside a chroot is not listed; mount points are written from the root), so the table read is
+    shared by the processes of one mount namespace (the inode of /proc/PID/ns/mnt) with the same
+    root (the text of /proc/PID/root, which names it without asking its file system).  A process
+    whose namespace or root cannot be read (another user's, to an unprivileged run) has its own
+    read, as before.
+
+    A shared table is read again once its namespace's mounts changed (a poll(2) of a mountinfo
+    opened before the read says so: the kernel counts each change of a namespace's mounts): a
+    mount id or an anonymous device number freed by an unmount is given to the next mount, and a
+    table kept from before the change could name a tmpfs where a FUSE file system now is."""
 
     def __init__(self, proc: str = "/proc") -> None:
         self.proc = proc
-        self._tables: dict[str, dict[int, Mount]] = {}
+        self._tables: dict[object, MountTable] = {}  # by (namespace's st_dev, st_ino, root), or by pid_dir
+        self._keys: dict[str, object] = {}  # each pid_dir's key of _tables, found once a run
+        # a shared table's mountinfo, opened before it was read, polled for a change of its mounts
+        self._watches: dict[object, int] = {}
+        weakref.finalize(self, _close_all, self._watches)
 
-    def _table(self, pid_dir: str) -> dict[int, Mount]:
-        if pid_dir not in self._tables:
+    def _key(self, pid_dir: str) -> object:
+        if pid_dir not in self._keys:
+            try:
+                namespace = os.stat(f"{pid_dir}/ns/mnt")
+                root = os.readlink(f"{pid_dir}/root")
+            except (OSError, ValueError):
+                self._keys[pid_dir] = pid_dir
+            else:
+                self._keys[pid_dir] = (namespace.st_dev, namespace.st_ino, root)
+        return self._keys[pid_dir]
+
+    def _table(self, pid_dir: str) -> MountTable:
+        key = self._key(pid_dir)
+        if key in self._watches and _changed(self._watches[key]):
+            os.close(self._watches.pop(key))
+            del self._tables[key]
+        if key not in self._tables:
+            watch = self._watch(pid_dir) if key != pid_dir else None
+            if key != pid_dir and watch is None:  # no change could be seen: its process's own table
+                self._keys[pid_dir] = key = pid_dir
+                if key in self._tables:
+                    return self._tables[key]
             try:
                 text = read_regular(f"{pid_dir}/mountinfo", MOUNTINFO_LIMIT).decode("utf-8", "surrogateescape")
             except OSError:
+                # Its process only (it exited, or this run may not read it): not the table of the
+                # other processes of its namespace, which may still be read.
+                if watch is not None:
+                    os.close(watch)
+                    watch = None
+                self._keys[pid_dir] = key = pid_dir
+                if key in self._tables:
+                    return self._tables[key]
                 text = ""
-            self._tables[pid_dir] = mounts_by_id(text)
-        return self._tables[pid_dir]
+            self._tables[key] = mounts_by_id(text)
+            if watch is not None:
+                self._watches[key] = watch
+        return self._tables[key]
+
+    def _watch(self, pid_dir: str) -> int | None:
+        """A descriptor of ``pid_dir``'s mountinfo to poll for a change of its mounts, or None (too
+        many held already, or it cannot be opened)."""
+        if len(self._watches) >= WATCHED_TABLES:
+            return None
+        try:
+            return os.open(f"{pid_dir}/mountinfo", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return None
 
     def mount_of(self, link: str) -> Mount | str:
         """The mount of the file of the descriptor at ``link`` (``PROC/PID/fd/N`` or
@@ -183,10 +275,27 @@ class MountJudge:
             return f"{pid_dir}/maps maps {exe} from {len(devices)} devices, not one"
         [device] = devices
         for where in (pid_dir, f"{self.proc}/self"):
-            for mount in self._table(where).values():
-                if mount.device == device:
-                    return mount
+            mount = self._table(where).first_of_device(device)
+            if mount is not None:
+                return mount
         return f"no mount of {exe}'s device {device[0]}:{device[1]} is listed"
+
+
+WATCHED_TABLES = 64  # mount tables shared a run at most (each holds a descriptor); others are each process's
+
+
+def _changed(watch: int) -> bool:
+    """Whether the mounts of the namespace of the mountinfo open at ``watch`` changed since it was
+    opened (or last polled): poll(2) of a mountinfo says POLLPRI | POLLERR then."""
+    poller = select.poll()
+    poller.register(watch, select.POLLPRI)
+    return any(events & (select.POLLPRI | select.POLLERR) for _fd, events in poller.poll(0))
+
+
+def _close_all(watches: dict[object, int]) -> None:
+    for watch in watches.values():
+        os.close(watch)
+    watches.clear()
 
 
 def kernel_answered(judge: MountJudge, link: str) -> Mount | str:

@@ -567,8 +567,10 @@ def _files_of_the_host(proc: str, pid: int, known: dict[tuple[int, int], str | N
 
 
 def describe_process(pid: int, record_cmdline: bool = False, proc: str = PROC,
-                     mounts: dict[tuple[int, int], str | None] | None = None) -> tuple[ProcessInfo, dict[str, str]]:
+                     mounts: dict[tuple[int, int], str | None] | None = None,
+                     judge: MountJudge | None = None) -> tuple[ProcessInfo, dict[str, str]]:
     """psutil details of one process, and ``{field: reason}`` for each detail it could not read.
+    ``mounts`` and ``judge``: what the processes described before learnt of their mount namespaces.
 
     Of the command line only argv[0] and its SHA-256 are kept unless ``record_cmdline``."""
     # psutil is imported by the first listener with an owner to describe, not by every run: a run
@@ -611,7 +613,7 @@ def describe_process(pid: int, record_cmdline: bool = False, proc: str = PROC,
             missing["exe"] = f"exe of pid {pid} ({values.pop('exe')}): {untrusted}"
     exe = values.get("exe")
     if isinstance(exe, str):
-        elsewhere = exe_elsewhere(pid, exe, proc)
+        elsewhere = exe_elsewhere(pid, exe, proc, judge)
         if elsewhere is not None:
             del values["exe"]
             missing["exe"] = elsewhere
@@ -619,7 +621,7 @@ def describe_process(pid: int, record_cmdline: bool = False, proc: str = PROC,
     return ProcessInfo(pid=pid, **values), missing
 
 
-def exe_elsewhere(pid: int, exe: str, proc: str = PROC) -> str | None:
+def exe_elsewhere(pid: int, exe: str, proc: str = PROC, judge: MountJudge | None = None) -> str | None:
     """Why ``exe`` (``readlink /proc/PID/exe``) does not prove here what the process runs, or None.
 
     The kernel gives the path of the running file as the process's own mount namespace sees it.
@@ -631,8 +633,9 @@ def exe_elsewhere(pid: int, exe: str, proc: str = PROC) -> str | None:
 
     Neither file is stat'ed unless the running file's mount is of a file system the kernel
     answers for itself (:mod:`auditor.collect.fdmounts`): a program run from a FUSE file system
-    whose server never answers (or a dead NFS) kept that stat, and the collection, waiting for ever."""
-    mount = MountJudge(proc).executable_mount(f"{proc}/{pid}", exe)
+    whose server never answers (or a dead NFS) kept that stat, and the collection, waiting for ever.
+    ``judge``: the collection's (each mount table read once for all the processes it describes)."""
+    mount = (judge if judge is not None else MountJudge(proc)).executable_mount(f"{proc}/{pid}", exe)
     if not isinstance(mount, Mount) or not mount.answered_in_kernel:
         why = (f"a {mount.fstype} file system (mounted on {mount.point}), whose stat(2) may wait for ever on its "
                "server" if isinstance(mount, Mount) else mount)
@@ -691,13 +694,16 @@ def attribute_scanned(listeners: list[Listener], scan: FdScan | None, scan_failu
     result = []
     described: dict[int, tuple[ProcessInfo, dict[str, str]]] = {}
     mounts: dict[tuple[int, int], str | None] = {}  # whether each mount namespace's paths are the host's
+    # One read of each mount table for all the processes described: a judge each re-read its
+    # process's and the collector's, thousands of lines on a container host (mounts20).
+    judge = MountJudge(proc)
     for index, listener in enumerate(listeners):
         pids = scan.owners.get(listener.inode or 0, []) if scan else []
         processes = []
         replaced = []
         for pid in pids:
             if pid not in described:  # a process holding many listeners is asked about once
-                described[pid] = describe_process(pid, record_cmdline, proc, mounts)
+                described[pid] = describe_process(pid, record_cmdline, proc, mounts, judge)
             if scan is not None and listener.inode and not still_holds(scan, pid, listener.inode):
                 replaced.append(pid)
                 continue
