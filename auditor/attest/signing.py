@@ -382,14 +382,20 @@ def parse_signature(raw: bytes, path: Path, kind: SignedKind = EVIDENCE) -> Sign
     for name in (kind.digest_field, "public_key_sha256"):
         if not _is_hex_digest(data.get(name)):
             raise InputError(f"{path}: {name} is not a lowercase hex SHA-256")
+    # Text, as lbaudit writes them: str() of a number, a list or null made base64 of them ("1234"
+    # decodes), and a document without a signature read as one of no bytes.
+    if type(data.get("signature")) is not str:
+        raise InputError(f"{path}: signature is not base64 text")
     try:
-        signature = base64.b64decode(str(data.get("signature", "")), validate=True)
+        signature = base64.b64decode(data["signature"], validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InputError(f"{path}: signature is not base64") from exc
     public_key = None
     if "public_key" in data:
+        if type(data["public_key"]) is not str:
+            raise InputError(f"{path}: public_key is not an Ed25519 public key (32 bytes, base64)")
         try:
-            public_key = base64.b64decode(str(data["public_key"]), validate=True)
+            public_key = base64.b64decode(data["public_key"], validate=True)
         except (binascii.Error, ValueError) as exc:
             raise InputError(f"{path}: public_key is not base64") from exc
         if len(public_key) != 32:
