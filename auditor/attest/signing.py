@@ -150,11 +150,20 @@ def generate_keypair(out_dir: Path, name: str = "lbaudit", force: bool = False) 
 
 
 def refuse_exposed_key(path: Path) -> None:
-    """A private key others can read is no longer private: refuse it, as ssh does, with the fix."""
+    """A private key others can read is no longer private: refuse it, as ssh does, with the fix.
+    One that belongs to another user is theirs to read whatever its mode (and to chmod): what it
+    signs they could have signed (root signing with alice's 0600 key), as a scheduled scan's key
+    already had to be root's alone.  Root's own key is the signer's too: only root reads it."""
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
+        status = os.stat(path)
     except OSError:
         return  # reading it says what is wrong
+    mode = stat.S_IMODE(status.st_mode)
+    signer = os.geteuid() if hasattr(os, "geteuid") else None  # POSIX owners; Windows has none here
+    if signer is not None and status.st_uid not in (signer, 0):
+        raise InputError(f"{path}: belongs to uid {status.st_uid}, not to the user signing (uid {signer}): "
+                         f"its owner can read a private key whatever its mode; a private key must be the signer's "
+                         f"alone (chown {signer} {path}; chmod 600 {path})")
     if mode & 0o077:
         raise InputError(f"{path}: permissions {mode:04o} are too open: a private key must be readable by its "
                          f"owner only (chmod 600 {path})")
