@@ -173,10 +173,11 @@ def refuse_replaceable_public_key(path: Path) -> None:
     """A public key another user may replace is their trust anchor: whoever puts their own key in its
     place has what they sign verified (every snapshot of a fleet, each host's evidence then recording
     it as verified).  Refused, with the fix (auditor.safeio.replaceable_by_others: its owner, its mode,
-    the directories above it).  Its group may write it: keygen's ``.pub`` honours the umask but for
-    others (0664 under a umask of 0)."""
+    the directories above it).  Its group may write it when that group is its owner's private one
+    (keygen's ``.pub`` honours the umask but for others: 0664 under a umask of 0); a shared group's
+    members could put their key in its place."""
     try:
-        why = replaceable_by_others(path, group_may_write=True)
+        why = replaceable_by_others(path)
     except OSError:
         return  # reading it says what is wrong
     if why is not None:
