@@ -158,6 +158,9 @@ def refuse_exposed_key(path: Path) -> None:
         status = os.stat(path)
     except OSError:
         return  # reading it says what is wrong
+    if not stat.S_ISREG(status.st_mode):
+        # said before its mode: "permissions 0666 are too open (chmod 600 /dev/zero)" for a device
+        raise InputError(f"{path}: is {kind_of(status.st_mode)}, not a private key (a regular file)")
     mode = stat.S_IMODE(status.st_mode)
     signer = os.geteuid() if hasattr(os, "geteuid") else None  # POSIX owners; Windows has none here
     if signer is not None and status.st_uid not in (signer, 0):
