@@ -272,16 +272,18 @@ def text_problem(text: str) -> str | None:
     return None
 
 
-def replaceable_by_others(path: str | os.PathLike[str], *, group_may_write: bool = False) -> str | None:
+def replaceable_by_others(path: str | os.PathLike[str]) -> str | None:
     """Why a user other than this one (or root) could replace the file at ``path``, and with it what
     lbaudit trusts it for (a configuration choosing the policy and key of a root scan, a public key
     choosing whose signatures verify), else None: another user owns it; every user may write it; its
-    group may (unless ``group_may_write``, or the group is its owner's private one); or a directory
-    above it, up to the root, of the name given or of the file a link leads to, or a symbolic link on
-    the way (:func:`_links_on_the_way`), is another user's, or a directory is
-    writable by every user without the sticky bit (they may rename it away and put their own in its
-    place; in /tmp, sticky, each user replaces only their own files).  As OpenSSH judges its own
-    configuration and authorized keys.  Raises OSError when ``path`` cannot be looked at.  None
+    group may (unless the group is its owner's private one); or a directory above it, up to the
+    root, of the name given or of the file a link leads to, or a symbolic link on the way
+    (:func:`_links_on_the_way`), is another user's, or a directory is writable by every user, or by
+    a group that is not its owner's private one, without the sticky bit (they may rename it away and
+    put their own in its place; in /tmp, sticky, each user replaces only their own files).  As
+    OpenSSH judges its own configuration and authorized keys.  A shared group was trusted before:
+    a public key of mode 0664, or in a directory 0775 root:staff, was replaced by any member of
+    staff, whose signatures then verified.  Raises OSError when ``path`` cannot be looked at.  None
     where files have no POSIX owners (Windows: the file system's ACLs decide)."""
     if not hasattr(os, "geteuid"):
         return None
@@ -290,11 +292,10 @@ def replaceable_by_others(path: str | os.PathLike[str], *, group_may_write: bool
     mode = stat.S_IMODE(info.st_mode)
     if info.st_uid not in (me, 0):
         return f"it is owned by uid {info.st_uid}; expected owned by this user (uid {me}) or root"
-    fix = f"(chmod {'o' if group_may_write else 'go'}-w {os.fspath(path)})"
+    fix = f"(chmod go-w {os.fspath(path)})"
     if mode & stat.S_IWOTH:
-        return (f"it is writable by every user (mode {mode:04o}); expected writable by its owner "
-                f"{'(and group) ' if group_may_write else 'alone '}{fix}")
-    if mode & stat.S_IWGRP and not group_may_write and not _private_group(info.st_uid, info.st_gid):
+        return f"it is writable by every user (mode {mode:04o}); expected writable by its owner alone {fix}"
+    if mode & stat.S_IWGRP and not _private_group(info.st_uid, info.st_gid):
         return f"it is writable by group {info.st_gid} (mode {mode:04o}); expected writable by its owner alone {fix}"
     for link, held in _links_on_the_way(os.fspath(path)):
         if held.st_uid not in (me, 0, info.st_uid):
@@ -312,6 +313,10 @@ def replaceable_by_others(path: str | os.PathLike[str], *, group_may_write: bool
             return (f"its directory {directory} is writable by every user (mode {held_mode:04o}) without the sticky "
                     f"bit, so anyone may replace the file; expected a directory only its owner may write "
                     f"(chmod o-w {directory}, or the sticky bit)")
+        if held_mode & stat.S_IWGRP and not held_mode & stat.S_ISVTX and not _private_group(held.st_uid, held.st_gid):
+            return (f"its directory {directory} is writable by group {held.st_gid} (mode {held_mode:04o}) without the "
+                    f"sticky bit, so any member may replace the file; expected a directory only its owner may write "
+                    f"(chmod g-w {directory}, or the sticky bit)")
     return None
 
 

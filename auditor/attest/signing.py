@@ -150,11 +150,23 @@ def generate_keypair(out_dir: Path, name: str = "lbaudit", force: bool = False) 
 
 
 def refuse_exposed_key(path: Path) -> None:
-    """A private key others can read is no longer private: refuse it, as ssh does, with the fix."""
+    """A private key others can read is no longer private: refuse it, as ssh does, with the fix.
+    One that belongs to another user is theirs to read whatever its mode (and to chmod): what it
+    signs they could have signed (root signing with alice's 0600 key), as a scheduled scan's key
+    already had to be root's alone.  Root's own key is the signer's too: only root reads it."""
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
+        status = os.stat(path)
     except OSError:
         return  # reading it says what is wrong
+    if not stat.S_ISREG(status.st_mode):
+        # said before its mode: "permissions 0666 are too open (chmod 600 /dev/zero)" for a device
+        raise InputError(f"{path}: is {kind_of(status.st_mode)}, not a private key (a regular file)")
+    mode = stat.S_IMODE(status.st_mode)
+    signer = os.geteuid() if hasattr(os, "geteuid") else None  # POSIX owners; Windows has none here
+    if signer is not None and status.st_uid not in (signer, 0):
+        raise InputError(f"{path}: belongs to uid {status.st_uid}, not to the user signing (uid {signer}): "
+                         f"its owner can read a private key whatever its mode; a private key must be the signer's "
+                         f"alone (chown {signer} {path}; chmod 600 {path})")
     if mode & 0o077:
         raise InputError(f"{path}: permissions {mode:04o} are too open: a private key must be readable by its "
                          f"owner only (chmod 600 {path})")
@@ -164,10 +176,11 @@ def refuse_replaceable_public_key(path: Path) -> None:
     """A public key another user may replace is their trust anchor: whoever puts their own key in its
     place has what they sign verified (every snapshot of a fleet, each host's evidence then recording
     it as verified).  Refused, with the fix (auditor.safeio.replaceable_by_others: its owner, its mode,
-    the directories above it).  Its group may write it: keygen's ``.pub`` honours the umask but for
-    others (0664 under a umask of 0)."""
+    the directories above it).  Its group may write it when that group is its owner's private one
+    (keygen's ``.pub`` honours the umask but for others: 0664 under a umask of 0); a shared group's
+    members could put their key in its place."""
     try:
-        why = replaceable_by_others(path, group_may_write=True)
+        why = replaceable_by_others(path)
     except OSError:
         return  # reading it says what is wrong
     if why is not None:
@@ -382,14 +395,20 @@ def parse_signature(raw: bytes, path: Path, kind: SignedKind = EVIDENCE) -> Sign
     for name in (kind.digest_field, "public_key_sha256"):
         if not _is_hex_digest(data.get(name)):
             raise InputError(f"{path}: {name} is not a lowercase hex SHA-256")
+    # Text, as lbaudit writes them: str() of a number, a list or null made base64 of them ("1234"
+    # decodes), and a document without a signature read as one of no bytes.
+    if type(data.get("signature")) is not str:
+        raise InputError(f"{path}: signature is not base64 text")
     try:
-        signature = base64.b64decode(str(data.get("signature", "")), validate=True)
+        signature = base64.b64decode(data["signature"], validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InputError(f"{path}: signature is not base64") from exc
     public_key = None
     if "public_key" in data:
+        if type(data["public_key"]) is not str:
+            raise InputError(f"{path}: public_key is not an Ed25519 public key (32 bytes, base64)")
         try:
-            public_key = base64.b64decode(str(data["public_key"]), validate=True)
+            public_key = base64.b64decode(data["public_key"], validate=True)
         except (binascii.Error, ValueError) as exc:
             raise InputError(f"{path}: public_key is not base64") from exc
         if len(public_key) != 32:

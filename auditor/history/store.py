@@ -2571,25 +2571,26 @@ class HistoryStore:
                                 + (f"its signature proves key {signed_by}" if signed_by else "no key proved signing it"))
         if row.signature is None:
             return 0
-        from auditor.attest.signing import _message, canonical_digest
+        from auditor.attest.signing import _message, canonical_digest, parse_signature
 
         try:
-            document = _parse_signature(row.signature.encode("utf-8"))
+            # read as lbaudit verify reads a .sig: a reader of the store's own, looser, let a stored
+            # document without its signature (or a number there) end verify --pubkey in exit 70, and
+            # decoded a signature that is not base64 leniently, counted as verified
+            document = parse_signature(row.signature.encode("utf-8"), Path("the stored signature"))
         except InputError as exc:
             broken("signature", f"its stored signature cannot be read: {exc}")
             return 0
         # a key proved to have signed it (signed_by) signed this digest: not computed a second time
-        if not signed_by and document["evidence_sha256"] != canonical_digest(raw):
+        if not signed_by and document.signed_sha256 != canonical_digest(raw):
             broken("signature", "its signature is over another document")
             return 0
         if key is None:
             return 0
-        import base64
-
         from cryptography.exceptions import InvalidSignature
 
         try:
-            key.verify(base64.b64decode(document["signature"]), _message(document["evidence_sha256"]))
+            key.verify(document.signature, _message(document.signed_sha256))
         except (InvalidSignature, ValueError):
             broken("signature", "its Ed25519 signature does not verify with the given --pubkey")
         return 1

@@ -47,9 +47,11 @@ def test_a_public_key_any_user_may_write_is_refused_before_any_host(tmp_path: Pa
     public.chmod(mode)
     result = _fleet(tmp_path, public, policy)
     assert result.returncode == 2, result.stdout + result.stderr
+    # one rule for the configuration file and a public key (sign20: a shared group may not write
+    # either), so one hint: go-w, as for the configuration file
     assert result.stderr == (f"lbaudit: {public}: not trusted as a public key that verifies signatures: it is writable "
-                             f"by every user (mode {mode:04o}); expected writable by its owner (and group) "
-                             f"(chmod o-w {public})\n")
+                             f"by every user (mode {mode:04o}); expected writable by its owner alone "
+                             f"(chmod go-w {public})\n")
     assert not (tmp_path / "out").exists()
     verify = run_cli("verify", tmp_path / "fetch" / "web01" / "lbaudit.snapshot.json", "--pubkey", public)
     assert verify.returncode == 2 and f"it is writable by every user (mode {mode:04o})" in verify.stderr
