@@ -869,13 +869,24 @@ def _edited(head: bytes) -> bool:
 
 def planned_files(backend: str, config: ScheduleConfig, root: Path) -> list[ManagedFile]:
     if backend == "systemd":
-        return [ManagedFile(UNIT_DIR / SERVICE, stamped(render_service(config))),
-                ManagedFile(UNIT_DIR / TIMER, stamped(render_timer(config))),
-                # what `systemctl enable` makes of WantedBy=timers.target: the timer starts at boot
-                ManagedFile(WANTS_DIR / TIMER, None, str(UNIT_DIR / TIMER))]
-    if backend == "cron":
-        return [ManagedFile(CRON_FILE, stamped(render_cron(config, find_flock(root))))]
-    raise InputError(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
+        files = [ManagedFile(UNIT_DIR / SERVICE, stamped(render_service(config))),
+                 ManagedFile(UNIT_DIR / TIMER, stamped(render_timer(config))),
+                 # what `systemctl enable` makes of WantedBy=timers.target: the timer starts at boot
+                 ManagedFile(WANTS_DIR / TIMER, None, str(UNIT_DIR / TIMER))]
+    elif backend == "cron":
+        files = [ManagedFile(CRON_FILE, stamped(render_cron(config, find_flock(root))))]
+    else:
+        raise InputError(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
+    for managed in files:
+        # _is_ours reads at most MAX_MANAGED_FILE bytes: a longer file would be written and then
+        # disowned by remove and by every later install.  A --store URL is no path, so no PATH_MAX
+        # bounds the unit: a 70,000-character URL made a 72 KB unit that only a hand could delete.
+        size = len(managed.content.encode("utf-8")) if managed.content is not None else 0
+        if size > MAX_MANAGED_FILE:
+            raise InputError(f"{managed.path}: would be {size} bytes, and lbaudit tells the files it wrote by reading "
+                             f"at most {MAX_MANAGED_FILE}: schedule remove could not remove it; give shorter paths "
+                             "and a shorter --store URL")
+    return files
 
 
 def all_managed_paths() -> list[PurePosixPath]:
