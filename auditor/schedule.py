@@ -824,21 +824,64 @@ def check_with_systemd(on_calendar: str, randomized_delay: str) -> None:
     # systemd's usec_t: "Numerical result out of range".  2**64 has 20 digits, so a number of more
     # is out of range without int() (which refuses 5,000 digits: a ValueError, exit 70).
     count = ascii_decimal(number, max_digits=20)
-    if count is None or count * _USEC[unit or "s"] >= 2**64 - 1:
+    delay_usec = None if count is None else count * _USEC[unit or "s"]
+    if delay_usec is None or delay_usec >= 2**64 - 1:
         raise InputError(f"--randomized-delay {randomized_delay[:80]!r}: longer than systemd can hold")
     if on_calendar in SYSTEMD_SHORTHANDS:
-        return  # systemd.time(7)'s own names: always valid, always elapse
+        # systemd.time(7)'s own names: always valid, always elapse
+        _refuse_delay_past_period(randomized_delay, delay_usec, on_calendar, _SHORTHAND_PERIOD_S[on_calendar] * 10**6)
+        return
     from auditor.collect.programs import find_executable as find_tool
     from auditor.collect.programs import run_command
 
     if find_tool("systemd-analyze") is None:
         return
-    calendar = run_command(["systemd-analyze", "calendar", "--", on_calendar], SYSTEMD_ANALYZE_TIMEOUT_S)
+    # TZ=UTC: every elapse is listed in UTC, so that the gaps between them can be read
+    calendar = run_command(["systemd-analyze", "calendar", f"--iterations={PERIOD_ITERATIONS}", "--", on_calendar],
+                           SYSTEMD_ANALYZE_TIMEOUT_S, extra_env={"TZ": "UTC"})
     if not calendar.ok:
         raise InputError(f"--on-calendar {on_calendar[:80]!r}: systemd rejects it ({calendar.reason}); see systemd.time(7)")
     if any(line.strip() == "Next elapse: never" for line in calendar.stdout.splitlines()):
         raise InputError(f"--on-calendar {on_calendar[:80]!r}: systemd says it never elapses (a date past or that does "
                          "not exist): the timer would never start a scan")
+    period = _shortest_gap_usec(calendar.stdout)
+    if period is not None:
+        _refuse_delay_past_period(randomized_delay, delay_usec, on_calendar, period)
+
+
+# The time between two elapses of each of systemd.time(7)'s names, in seconds, at the shortest
+# (February, a quarter with it, a year not leap).  A change to summer time shortens one of them by
+# an hour, which a delay of that length does no harm.
+_DAY_S = 86400
+_SHORTHAND_PERIOD_S = {"minutely": 60, "hourly": 3600, "daily": _DAY_S, "weekly": 7 * _DAY_S, "monthly": 28 * _DAY_S,
+                       "quarterly": 90 * _DAY_S, "semiannually": 181 * _DAY_S, "yearly": 365 * _DAY_S,
+                       "annually": 365 * _DAY_S}
+PERIOD_ITERATIONS = 12
+_ELAPSE_LINE = re.compile(r"^\s*(?:Next elapse|Iter\. #[0-9]+): \w+ ([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}) UTC$")
+
+
+def _shortest_gap_usec(listing: str) -> int | None:
+    """The shortest time between two of the elapses ``systemd-analyze calendar --iterations`` listed
+    (in UTC), in microseconds; None when it listed fewer than two (a date that comes once)."""
+    import datetime
+
+    times = [datetime.datetime.fromisoformat(found.group(1))
+             for found in map(_ELAPSE_LINE.match, listing.splitlines()) if found is not None]
+    gaps = [int((later - earlier).total_seconds()) * 10**6 for earlier, later in zip(times, times[1:])]
+    return min(gaps) if gaps else None
+
+
+def _refuse_delay_past_period(randomized_delay: str, delay_usec: int, on_calendar: str, period_usec: int) -> None:
+    """systemd delays every elapse by the host's fixed offset, from 0 up to RandomizedDelaySec=, and
+    counts the next elapse from the last trigger: a delay longer than the time between two runs
+    made the scan run less often than --on-calendar said, and a delay of years practically never
+    (``--randomized-delay 52w`` on the daily default was installed with exit 0)."""
+    if delay_usec <= period_usec:
+        return
+    raise InputError(f"--randomized-delay {randomized_delay[:80]!r}: longer than the {period_usec // 10**6} seconds "
+                     f"between two runs of --on-calendar {on_calendar[:80]!r} at the shortest; systemd delays every "
+                     "run by up to that much, so the scan would run less often than asked (a delay of weeks or "
+                     "years: practically never); give a delay no longer than that")
 
 
 # ------------------------------------------------------------------ install and remove
