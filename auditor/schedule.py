@@ -754,6 +754,25 @@ def check_executable(root: Path, executable: str) -> None:
                          "(give --executable)")
 
 
+def check_executable_in_image(root: Path, executable: str) -> None:
+    """In an image the executable may be installed later, so a path the image lacks is taken; but
+    what the image has there is judged: ``--executable /usr/bin/`` (a directory) was installed with
+    exit 0, and every run would have tried to execute a directory (203/EXEC, or the shell's
+    "Permission denied"), no scan ever."""
+    path = followed_under_root(root, executable)
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError as exc:
+        raise InputError(f"{path}: cannot use as --executable: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        from auditor.safeio import kind_of
+
+        raise InputError(f"{path}: --executable names {kind_of(st.st_mode)} in the image, not the lbaudit executable: every "
+                         "scheduled run would fail to start; give the path of the lbaudit program itself")
+
+
 def check_policy(root: Path, policy: str, plugins: bool) -> list[str]:
     """The policy loads, as the scheduled run will load it: a bad one is exit 2 now, not a failed
     night.  Returns the files it extends, as the scheduled host names them (for
@@ -823,7 +842,8 @@ def check_with_systemd(on_calendar: str, randomized_delay: str) -> None:
     number, unit = _TIMESPAN_PARTS.match(randomized_delay).groups()  # type: ignore[union-attr]  # check_calendar
     # systemd's usec_t: "Numerical result out of range".  2**64 has 20 digits, so a number of more
     # is out of range without int() (which refuses 5,000 digits: a ValueError, exit 70).
-    count = ascii_decimal(number, max_digits=20)
+    # leading zeros are no length: systemd reads the number as strtoll does (010h is ten hours)
+    count = ascii_decimal(number.lstrip("0") or "0", max_digits=20)
     delay_usec = None if count is None else count * _USEC[unit or "s"]
     if delay_usec is None or delay_usec >= 2**64 - 1:
         raise InputError(f"--randomized-delay {randomized_delay[:80]!r}: longer than systemd can hold")

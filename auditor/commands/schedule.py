@@ -123,7 +123,9 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
     else:
         sched.check_with_systemd(on_calendar, randomized_delay)
     if this_host:
-        sched.check_executable(root, config.executable)  # in an image the executable may come later
+        sched.check_executable(root, config.executable)
+    else:
+        sched.check_executable_in_image(root, config.executable)  # it may come later, but not as a directory
     extended = sched.check_policy(root, config.policy, plugins_enabled(no_plugins))
     if config.sign_key is not None:
         sched.check_sign_key(root, config.sign_key)
