@@ -11,8 +11,13 @@ from datetime import timedelta
 from auditor.patterns import first_use
 
 _UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_DURATION = first_use(r"(?:[0-9]{1,6}[wdhms])+")
-_PART = first_use(r"([0-9]{1,6})([wdhms])")
+# Any number of digits: at most six were taken, so 1000000m (694 days) was refused, and 999999999w
+# was "expected a whole number with a unit", which it is.  The century bound below does the limiting.
+_DURATION = first_use(r"(?:[0-9]+[wdhms])+")
+_PART = first_use(r"([0-9]+)([wdhms])")
+# A number of more significant digits than this is past the century in any unit (10**12 s is
+# 31,700 years), and is never given to int(), which refuses more than 4,300 digits.
+_MAX_DIGITS = 12
 # A century, as the day-count options (auditor/commands/options.py MAX_DAYS): past any retention,
 # and far from the overflow of date arithmetic.
 MAX_DURATION = timedelta(days=36600)
@@ -29,12 +34,14 @@ def parse_duration(text: str) -> timedelta | None:
         return None
     if not _DURATION().fullmatch(given):
         raise ValueError(f"{text[:80]!r}: expected {DURATION_FORMS}")
-    seconds = sum(int(number) * _UNITS[unit] for number, unit in _PART().findall(given))
+    parts = [(number.lstrip("0") or "0", unit) for number, unit in _PART().findall(given)]
+    too_long = any(len(number) > _MAX_DIGITS for number, _ in parts)
+    seconds = 0 if too_long else sum(int(number) * _UNITS[unit] for number, unit in parts)
+    if too_long or seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{text[:80]!r}: more than {MAX_DURATION.days} days; expected {DURATION_FORMS}")
     if seconds == 0:
         raise ValueError(f"{text[:80]!r}: a limit of zero refuses every snapshot; expected more than 0 "
                          f"({DURATION_FORMS})")
-    if seconds > MAX_DURATION.total_seconds():
-        raise ValueError(f"{text[:80]!r}: more than {MAX_DURATION.days} days; expected {DURATION_FORMS}")
     return timedelta(seconds=seconds)
 
 

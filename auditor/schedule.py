@@ -754,6 +754,25 @@ def check_executable(root: Path, executable: str) -> None:
                          "(give --executable)")
 
 
+def check_executable_in_image(root: Path, executable: str) -> None:
+    """In an image the executable may be installed later, so a path the image lacks is taken; but
+    what the image has there is judged: ``--executable /usr/bin/`` (a directory) was installed with
+    exit 0, and every run would have tried to execute a directory (203/EXEC, or the shell's
+    "Permission denied"), no scan ever."""
+    path = followed_under_root(root, executable)
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError as exc:
+        raise InputError(f"{path}: cannot use as --executable: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        from auditor.safeio import kind_of
+
+        raise InputError(f"{path}: --executable names {kind_of(st.st_mode)} in the image, not the lbaudit executable: every "
+                         "scheduled run would fail to start; give the path of the lbaudit program itself")
+
+
 def check_policy(root: Path, policy: str, plugins: bool) -> list[str]:
     """The policy loads, as the scheduled run will load it: a bad one is exit 2 now, not a failed
     night.  Returns the files it extends, as the scheduled host names them (for
@@ -823,22 +842,66 @@ def check_with_systemd(on_calendar: str, randomized_delay: str) -> None:
     number, unit = _TIMESPAN_PARTS.match(randomized_delay).groups()  # type: ignore[union-attr]  # check_calendar
     # systemd's usec_t: "Numerical result out of range".  2**64 has 20 digits, so a number of more
     # is out of range without int() (which refuses 5,000 digits: a ValueError, exit 70).
-    count = ascii_decimal(number, max_digits=20)
-    if count is None or count * _USEC[unit or "s"] >= 2**64 - 1:
+    # leading zeros are no length: systemd reads the number as strtoll does (010h is ten hours)
+    count = ascii_decimal(number.lstrip("0") or "0", max_digits=20)
+    delay_usec = None if count is None else count * _USEC[unit or "s"]
+    if delay_usec is None or delay_usec >= 2**64 - 1:
         raise InputError(f"--randomized-delay {randomized_delay[:80]!r}: longer than systemd can hold")
     if on_calendar in SYSTEMD_SHORTHANDS:
-        return  # systemd.time(7)'s own names: always valid, always elapse
+        # systemd.time(7)'s own names: always valid, always elapse
+        _refuse_delay_past_period(randomized_delay, delay_usec, on_calendar, _SHORTHAND_PERIOD_S[on_calendar] * 10**6)
+        return
     from auditor.collect.programs import find_executable as find_tool
     from auditor.collect.programs import run_command
 
     if find_tool("systemd-analyze") is None:
         return
-    calendar = run_command(["systemd-analyze", "calendar", "--", on_calendar], SYSTEMD_ANALYZE_TIMEOUT_S)
+    # TZ=UTC: every elapse is listed in UTC, so that the gaps between them can be read
+    calendar = run_command(["systemd-analyze", "calendar", f"--iterations={PERIOD_ITERATIONS}", "--", on_calendar],
+                           SYSTEMD_ANALYZE_TIMEOUT_S, extra_env={"TZ": "UTC"})
     if not calendar.ok:
         raise InputError(f"--on-calendar {on_calendar[:80]!r}: systemd rejects it ({calendar.reason}); see systemd.time(7)")
     if any(line.strip() == "Next elapse: never" for line in calendar.stdout.splitlines()):
         raise InputError(f"--on-calendar {on_calendar[:80]!r}: systemd says it never elapses (a date past or that does "
                          "not exist): the timer would never start a scan")
+    period = _shortest_gap_usec(calendar.stdout)
+    if period is not None:
+        _refuse_delay_past_period(randomized_delay, delay_usec, on_calendar, period)
+
+
+# The time between two elapses of each of systemd.time(7)'s names, in seconds, at the shortest
+# (February, a quarter with it, a year not leap).  A change to summer time shortens one of them by
+# an hour, which a delay of that length does no harm.
+_DAY_S = 86400
+_SHORTHAND_PERIOD_S = {"minutely": 60, "hourly": 3600, "daily": _DAY_S, "weekly": 7 * _DAY_S, "monthly": 28 * _DAY_S,
+                       "quarterly": 90 * _DAY_S, "semiannually": 181 * _DAY_S, "yearly": 365 * _DAY_S,
+                       "annually": 365 * _DAY_S}
+PERIOD_ITERATIONS = 12
+_ELAPSE_LINE = re.compile(r"^\s*(?:Next elapse|Iter\. #[0-9]+): \w+ ([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}) UTC$")
+
+
+def _shortest_gap_usec(listing: str) -> int | None:
+    """The shortest time between two of the elapses ``systemd-analyze calendar --iterations`` listed
+    (in UTC), in microseconds; None when it listed fewer than two (a date that comes once)."""
+    import datetime
+
+    times = [datetime.datetime.fromisoformat(found.group(1))
+             for found in map(_ELAPSE_LINE.match, listing.splitlines()) if found is not None]
+    gaps = [int((later - earlier).total_seconds()) * 10**6 for earlier, later in zip(times, times[1:])]
+    return min(gaps) if gaps else None
+
+
+def _refuse_delay_past_period(randomized_delay: str, delay_usec: int, on_calendar: str, period_usec: int) -> None:
+    """systemd delays every elapse by the host's fixed offset, from 0 up to RandomizedDelaySec=, and
+    counts the next elapse from the last trigger: a delay longer than the time between two runs
+    made the scan run less often than --on-calendar said, and a delay of years practically never
+    (``--randomized-delay 52w`` on the daily default was installed with exit 0)."""
+    if delay_usec <= period_usec:
+        return
+    raise InputError(f"--randomized-delay {randomized_delay[:80]!r}: longer than the {period_usec // 10**6} seconds "
+                     f"between two runs of --on-calendar {on_calendar[:80]!r} at the shortest; systemd delays every "
+                     "run by up to that much, so the scan would run less often than asked (a delay of weeks or "
+                     "years: practically never); give a delay no longer than that")
 
 
 # ------------------------------------------------------------------ install and remove
@@ -869,13 +932,24 @@ def _edited(head: bytes) -> bool:
 
 def planned_files(backend: str, config: ScheduleConfig, root: Path) -> list[ManagedFile]:
     if backend == "systemd":
-        return [ManagedFile(UNIT_DIR / SERVICE, stamped(render_service(config))),
-                ManagedFile(UNIT_DIR / TIMER, stamped(render_timer(config))),
-                # what `systemctl enable` makes of WantedBy=timers.target: the timer starts at boot
-                ManagedFile(WANTS_DIR / TIMER, None, str(UNIT_DIR / TIMER))]
-    if backend == "cron":
-        return [ManagedFile(CRON_FILE, stamped(render_cron(config, find_flock(root))))]
-    raise InputError(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
+        files = [ManagedFile(UNIT_DIR / SERVICE, stamped(render_service(config))),
+                 ManagedFile(UNIT_DIR / TIMER, stamped(render_timer(config))),
+                 # what `systemctl enable` makes of WantedBy=timers.target: the timer starts at boot
+                 ManagedFile(WANTS_DIR / TIMER, None, str(UNIT_DIR / TIMER))]
+    elif backend == "cron":
+        files = [ManagedFile(CRON_FILE, stamped(render_cron(config, find_flock(root))))]
+    else:
+        raise InputError(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
+    for managed in files:
+        # _is_ours reads at most MAX_MANAGED_FILE bytes: a longer file would be written and then
+        # disowned by remove and by every later install.  A --store URL is no path, so no PATH_MAX
+        # bounds the unit: a 70,000-character URL made a 72 KB unit that only a hand could delete.
+        size = len(managed.content.encode("utf-8")) if managed.content is not None else 0
+        if size > MAX_MANAGED_FILE:
+            raise InputError(f"{managed.path}: would be {size} bytes, and lbaudit tells the files it wrote by reading "
+                             f"at most {MAX_MANAGED_FILE}: schedule remove could not remove it; give shorter paths "
+                             "and a shorter --store URL")
+    return files
 
 
 def all_managed_paths() -> list[PurePosixPath]:

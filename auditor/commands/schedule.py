@@ -75,7 +75,8 @@ def _existing_dir(root: Path, path: str, what: str, parent_will_do: bool = False
               help="When: systemd OnCalendar= (e.g. daily, hourly, 'Mon *-*-* 03:00'); for cron hourly, daily "
                    "(02:30), weekly, or five cron time fields.")
 @click.option("--randomized-delay", default="1h", show_default=True,
-              help="systemd RandomizedDelaySec=: each host of a fleet starts at its own fixed offset within it.")
+              help="systemd RandomizedDelaySec=: each host of a fleet starts at its own fixed offset within it; at most "
+                   "the time between two runs of --on-calendar.")
 @click.option("--out-dir", type=click.Path(), default=str(sched.STATE_DIR), show_default=True,
               help="Where each run writes <policy-id>.evidence.json (replaced every run; the history keeps them all).")
 @click.option("--sign-key", type=click.Path(), default=None, help="Ed25519 private key: sign every run's evidence. Must be root's "
@@ -122,7 +123,9 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
     else:
         sched.check_with_systemd(on_calendar, randomized_delay)
     if this_host:
-        sched.check_executable(root, config.executable)  # in an image the executable may come later
+        sched.check_executable(root, config.executable)
+    else:
+        sched.check_executable_in_image(root, config.executable)  # it may come later, but not as a directory
     extended = sched.check_policy(root, config.policy, plugins_enabled(no_plugins))
     if config.sign_key is not None:
         sched.check_sign_key(root, config.sign_key)

@@ -346,12 +346,31 @@ def _parsed_url(location: str) -> sa.engine.URL:
     ArgumentError for a URL of no known form, but int()'s ValueError for a port that is no number
     (``postgresql://h:abc/db``, ``postgresql://[::1/db``), which was exit 70."""
     try:
-        return sa.engine.make_url(location)
+        url = sa.engine.make_url(location)
     except ArgumentError as exc:
         raise InputError(f"--store {_shown_url(location)}: not a SQLAlchemy URL ({exc})") from None
     except ValueError:  # its message is int()'s, or Python's advice past 4,300 digits
         raise InputError(f"--store {_shown_url(location)}: not a SQLAlchemy URL (what follows the host is no "
                          "port number: expected HOST:PORT or [IPv6 address]:PORT)") from None
+    if url.get_backend_name() == "sqlite":
+        _refuse_sqlite_url_extras(url, location)
+    return url
+
+
+def _refuse_sqlite_url_extras(url: sa.engine.URL, location: str) -> None:
+    """An SQLite URL names its file and nothing more: lbaudit opens the file itself (its busy
+    timeout, a read-only opening for commands that only read).  A query string went to the driver
+    unread: ``?check_same_thread=maybe`` and ``?timeout=abc`` were its ValueError (exit 70),
+    ``?uri=true&mode=ro`` recorded into a second file named ``h.db?mode=ro``, ``?detect_types=1``
+    made every later read call the store damaged, and ``?timeout=5`` was silently overridden.  A
+    file name with a NUL byte (``%00``) was ``os.stat``'s ValueError, exit 70."""
+    if url.query:
+        raise InputError(f"--store {_shown_url(location)}: an SQLite store's URL names its file only; lbaudit opens "
+                         f"the file itself, so its parameters ({', '.join(sorted(url.query))}) would be ignored or "
+                         "break it: give sqlite:////PATH without '?...'")
+    if url.database is not None and "\x00" in url.database:
+        raise InputError(f"--store {_shown_url(location)}: the store's file name holds a NUL byte (%00), which no "
+                         "file name can")
 
 
 def refuse_in_memory(location: str) -> None:

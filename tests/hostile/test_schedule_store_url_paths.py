@@ -30,7 +30,7 @@ def image_root(tmp_path):
 @pytest.mark.parametrize("url, directory, rw_line", [
     ("sqlite:////srv/scan%20store/h.db", "/srv/scan store", 'ReadWritePaths="/srv/scan store"'),
     ("sqlite://localhost//srv/lbaudit/h.db", "/srv/lbaudit", "ReadWritePaths=/srv/lbaudit"),
-    ("sqlite+pysqlite:////srv/x%2Fy/h.db?timeout=5", "/srv/x/y", "ReadWritePaths=/srv/x/y"),
+    ("sqlite+pysqlite:////srv/x%2Fy/h.db", "/srv/x/y", "ReadWritePaths=/srv/x/y"),
     ("sqlite:////srv/plain/h.db", "/srv/plain", "ReadWritePaths=/srv/plain"),  # control case: as before
 ])
 def test_readwritepaths_names_the_directory_of_the_store_the_scan_opens(image_root, url, directory, rw_line):
