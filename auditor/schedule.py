@@ -833,12 +833,16 @@ _USEC = {"us": 1, "ms": 1000, "s": 10**6, "sec": 10**6, "m": 60 * 10**6, "min": 
          "hr": 3600 * 10**6, "d": 86400 * 10**6, "w": 7 * 86400 * 10**6}
 
 
-def check_with_systemd(on_calendar: str, randomized_delay: str) -> None:
+def check_with_systemd(on_calendar: str, randomized_delay: str, delay_given: bool = True) -> str:
     """``OnCalendar=`` and ``RandomizedDelaySec=`` as systemd itself parses them, when
     ``systemd-analyze`` is installed: the pattern of :func:`check_calendar` lets through values
     systemd rejects (``25:00``, ``Mon..Fri 99:00``) or accepts and never fires (``2026-02-30``,
     a date past): the timer then loads with no next run, or not at all, and no scan runs again,
-    unseen.  Without systemd-analyze (an image built elsewhere) the pattern check alone stands."""
+    unseen.  Without systemd-analyze (an image built elsewhere) the pattern check alone stands.
+    Returns the ``RandomizedDelaySec=`` to write: ``randomized_delay``, or, when it is the default
+    (not ``delay_given``), at most the time between two runs (the default hour on a schedule every
+    quarter of an hour is a quarter of an hour: refused, it made every frequent schedule need
+    ``--randomized-delay``)."""
     number, unit = _TIMESPAN_PARTS.match(randomized_delay).groups()  # type: ignore[union-attr]  # check_calendar
     # systemd's usec_t: "Numerical result out of range".  2**64 has 20 digits, so a number of more
     # is out of range without int() (which refuses 5,000 digits: a ValueError, exit 70).
@@ -849,13 +853,13 @@ def check_with_systemd(on_calendar: str, randomized_delay: str) -> None:
         raise InputError(f"--randomized-delay {randomized_delay[:80]!r}: longer than systemd can hold")
     if on_calendar in SYSTEMD_SHORTHANDS:
         # systemd.time(7)'s own names: always valid, always elapse
-        _refuse_delay_past_period(randomized_delay, delay_usec, on_calendar, _SHORTHAND_PERIOD_S[on_calendar] * 10**6)
-        return
+        return _delay_within_period(randomized_delay, delay_usec, on_calendar, _SHORTHAND_PERIOD_S[on_calendar] * 10**6,
+                                    delay_given)
     from auditor.collect.programs import find_executable as find_tool
     from auditor.collect.programs import run_command
 
     if find_tool("systemd-analyze") is None:
-        return
+        return randomized_delay
     # TZ=UTC: every elapse is listed in UTC, so that the gaps between them can be read
     calendar = run_command(["systemd-analyze", "calendar", f"--iterations={PERIOD_ITERATIONS}", "--", on_calendar],
                            SYSTEMD_ANALYZE_TIMEOUT_S, extra_env={"TZ": "UTC"})
@@ -865,8 +869,9 @@ def check_with_systemd(on_calendar: str, randomized_delay: str) -> None:
         raise InputError(f"--on-calendar {on_calendar[:80]!r}: systemd says it never elapses (a date past or that does "
                          "not exist): the timer would never start a scan")
     period = _shortest_gap_usec(calendar.stdout)
-    if period is not None:
-        _refuse_delay_past_period(randomized_delay, delay_usec, on_calendar, period)
+    if period is None:
+        return randomized_delay
+    return _delay_within_period(randomized_delay, delay_usec, on_calendar, period, delay_given)
 
 
 # The time between two elapses of each of systemd.time(7)'s names, in seconds, at the shortest
@@ -891,13 +896,17 @@ def _shortest_gap_usec(listing: str) -> int | None:
     return min(gaps) if gaps else None
 
 
-def _refuse_delay_past_period(randomized_delay: str, delay_usec: int, on_calendar: str, period_usec: int) -> None:
+def _delay_within_period(randomized_delay: str, delay_usec: int, on_calendar: str, period_usec: int,
+                         delay_given: bool) -> str:
     """systemd delays every elapse by the host's fixed offset, from 0 up to RandomizedDelaySec=, and
     counts the next elapse from the last trigger: a delay longer than the time between two runs
     made the scan run less often than --on-calendar said, and a delay of years practically never
-    (``--randomized-delay 52w`` on the daily default was installed with exit 0)."""
+    (``--randomized-delay 52w`` on the daily default was installed with exit 0).  A default delay is
+    cut to the period; one given is refused."""
     if delay_usec <= period_usec:
-        return
+        return randomized_delay
+    if not delay_given:
+        return f"{period_usec // 10**6}s"
     raise InputError(f"--randomized-delay {randomized_delay[:80]!r}: longer than the {period_usec // 10**6} seconds "
                      f"between two runs of --on-calendar {on_calendar[:80]!r} at the shortest; systemd delays every "
                      "run by up to that much, so the scan would run less often than asked (a delay of weeks or "

@@ -5,6 +5,7 @@ options and prints."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from pathlib import Path
@@ -76,7 +77,7 @@ def _existing_dir(root: Path, path: str, what: str, parent_will_do: bool = False
                    "(02:30), weekly, or five cron time fields.")
 @click.option("--randomized-delay", default="1h", show_default=True,
               help="systemd RandomizedDelaySec=: each host of a fleet starts at its own fixed offset within it; at most "
-                   "the time between two runs of --on-calendar.")
+                   "the time between two runs of --on-calendar (the default is cut to it; a longer one given is refused).")
 @click.option("--out-dir", type=click.Path(), default=str(sched.STATE_DIR), show_default=True,
               help="Where each run writes <policy-id>.evidence.json (replaced every run; the history keeps them all).")
 @click.option("--sign-key", type=click.Path(), default=None, help="Ed25519 private key: sign every run's evidence. Must be root's "
@@ -121,7 +122,11 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
     if backend == "cron":
         sched.cron_schedule(on_calendar)
     else:
-        sched.check_with_systemd(on_calendar, randomized_delay)
+        # the default delay (not given, nor configured) is cut to the time between two runs
+        source = click.get_current_context().get_parameter_source("randomized_delay")
+        delay = sched.check_with_systemd(on_calendar, randomized_delay,
+                                         delay_given=source is not click.core.ParameterSource.DEFAULT)
+        config = dataclasses.replace(config, randomized_delay=delay)
     if this_host:
         sched.check_executable(root, config.executable)
     else:

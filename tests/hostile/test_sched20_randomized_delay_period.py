@@ -7,8 +7,8 @@ the period, the scan runs less often than --on-calendar says, and with a delay o
 practically never runs.  ``--randomized-delay 52w`` (the daily default calendar) and
 ``--on-calendar minutely`` with the default delay of 1h were installed with exit 0, as was
 ``18446744073709551614us`` (584,000 years): a timer that lists a next run and never starts a
-scan, with nothing to say so.  Now a delay longer than the shortest time between two runs is
-exit 2, nothing written.
+scan, with nothing to say so.  Now a delay given longer than the shortest time between two runs
+is exit 2, nothing written; the default delay is cut to that time.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from tests.schedule.conftest import make_image_root, systemd_analyze, tree
 
 @pytest.mark.parametrize("extra", [
     ("--randomized-delay", "52w"),  # the default calendar: daily
-    ("--on-calendar", "minutely"),  # the default delay: 1h
     ("--on-calendar", "weekly", "--randomized-delay", "8d"),
     ("--randomized-delay", "18446744073709551614us"),
 ])
@@ -58,3 +57,14 @@ def test_the_period_of_an_expression_is_systemds(tmp_path, delay, code):
     assert result.returncode == code, (result.stdout, result.stderr)
     if code:
         assert "between two runs" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("calendar, written", [("minutely", "60s"), ("hourly", "1h"), ("daily", "1h")])
+def test_the_default_delay_is_cut_to_the_period(tmp_path, calendar, written):
+    """The default hour on a schedule every minute: refused, it made every frequent schedule need a
+    --randomized-delay; now the delay written is the period."""
+    image_root = make_image_root(tmp_path)
+    result = install(image_root, "--on-calendar", calendar)
+    assert result.returncode == 0, result.stderr
+    timer = (image_root / "etc/systemd/system/lbaudit-scan.timer").read_text()
+    assert f"RandomizedDelaySec={written}\n" in timer, timer
