@@ -154,3 +154,15 @@ def descriptors_exhausted() -> int | None:
         return exc.errno if exc.errno in (errno.EMFILE, errno.ENFILE) else None
     os.close(probe)
     return None
+
+
+def file_size_limit() -> int | None:
+    """The size in bytes ``ulimit -f`` (RLIMIT_FSIZE) lets this process write a file to, or None when
+    unlimited: asked where a library says only "disk I/O error" (SQLite, whose -shm beside a store
+    is 32 KiB from its first reader on), which a file held under that size is as well as a failing disk."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    soft, _hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    return None if soft == resource.RLIM_INFINITY else soft
