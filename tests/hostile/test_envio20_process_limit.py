@@ -10,7 +10,9 @@ evaluate -j 2`` ended "internal error: BlockingIOError" (exit 70, "a bug; please
 its pool could not fork a worker.  Now a process a collector cannot start (a tool, the x32 probe,
 the child that enters namespaces) is a gap of the facts it reads, naming the limit
 (auditor/resource_limits.py ``process_not_started``), and a fork that fails under the command line
-(a fleet's pool) is exit 71 (``limit_met``) like a thread that cannot start.
+(a fleet's pool) is exit 71 (``limit_met``) like a thread that cannot start.  A container engine
+asked without a thread to bound the wait lost the netns section too ("collector failed:
+RuntimeError: can't start new thread"): now the engine is a gap naming the limit.
 
 Real processes held by a pids cgroup (root: RLIMIT_NPROC does not hold root back; a cgroup does).
 """
@@ -98,6 +100,51 @@ def test_a_live_run_that_cannot_fork_keeps_its_sections_and_says_which_facts_it_
     assert not [f for f in findings if " in netns net:[" in f["subject"] and f["status"] == "pass"], findings
     statuses = {f["status"] for f in findings if f["rule_id"] == "socket-audit"}
     assert "fail" in statuses, statuses  # judged still (this host audits no socket call), not "not reviewed" wholesale
+
+
+# A container engine's API on a Unix socket (DOCKER_HOST): every GET answered with an empty list.
+ENGINE = """
+import socket, sys, threading
+server = socket.socket(socket.AF_UNIX)
+server.bind(sys.argv[1])
+server.listen(16)
+print("ready", flush=True)
+def answer(conn):
+    data = b""
+    while b"\\r\\n\\r\\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    conn.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\nContent-Length: 2\\r\\n\\r\\n[]")
+    conn.close()
+while True:
+    threading.Thread(target=answer, args=(server.accept()[0],), daemon=True).start()
+"""
+
+
+@pytest.mark.live
+@pytest.mark.root
+def test_a_container_engine_asked_without_a_thread_to_spare_is_a_gap_of_its_own(tmp_path, one_process):
+    """Before: the thread that bounds the wait for the engine's answer could not start, and the whole
+    netns section was lost ("collector failed: RuntimeError: can't start new thread")."""
+    engine = subprocess.Popen([sys.executable, "-c", ENGINE, str(tmp_path / "engine.sock")], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert engine.stdout is not None and engine.stdout.readline() == "ready\n"
+        env = {**_env(), "DOCKER_HOST": f"unix://{tmp_path / 'engine.sock'}"}
+        done = subprocess.run([sys.executable, "-m", "auditor.cli", "evaluate", "--policy", str(CORP), "-q", "-o",
+                               "e.json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+                              preexec_fn=lambda: _held(one_process))
+    finally:
+        engine.kill()
+        engine.wait()
+    assert done.returncode in (NON_COMPLIANT, INCOMPLETE), done.stderr
+    evidence = json.loads((tmp_path / "e.json").read_text())
+    gaps = evidence["snapshot"]["gaps"]
+    assert not [gap for gap in gaps if "collector failed" in gap["reason"]], gaps
+    assert evidence["snapshot"]["facts"]["netns"] is not None
+    assert [gap for gap in gaps if gap["field"] == "published/engine" and "cannot start a thread" in gap["reason"]], gaps
 
 
 def test_a_fleet_whose_pool_cannot_fork_is_exit_71_and_writes_nothing(tmp_path, one_process):
