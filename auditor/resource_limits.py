@@ -95,6 +95,8 @@ def process_not_started(exc: OSError) -> str:
     words: the limit met, or the error.  A fact that needed the process is a gap saying so."""
     if exc.errno == errno.EAGAIN:
         return TOO_MANY_PROCESSES
+    if exc.errno in (errno.EMFILE, errno.ENFILE):  # its pipes
+        return TOO_MANY_FILES
     if exc.errno == errno.ENOMEM:
         return "out of memory (ulimit -v, or the memory of this host or container)"
     return exc.strerror or str(exc)
