@@ -1,9 +1,10 @@
-"""A command that meets a resource limit (memory, open files): exit 71 naming the limit, whatever
-step of the command met it.
+"""A command that meets a resource limit (memory, open files, processes): exit 71 naming the limit,
+whatever step of the command met it; a process a collector could not start is a gap naming it
+(:func:`process_not_started`).
 
-The limits are the environment's (``ulimit -v``, ``ulimit -d``, ``ulimit -n``, a container's), not
-bad input and not a bug, so neither exit 2 nor exit 70.  :func:`limit_met` names the limit an
-exception is; what follows is for memory, which saying so needs too.
+The limits are the environment's (``ulimit -v``, ``ulimit -d``, ``ulimit -n``, ``ulimit -u``, a
+container's), not bad input and not a bug, so neither exit 2 nor exit 70.  :func:`limit_met` names
+the limit an exception is; what follows is for memory, which saying so needs too.
 
 A run that meets its memory limit (``ulimit -v``, ``ulimit -d``) must still put back the files it
 wrote, say so and exit 71.  Each of those steps allocates (an exception's traceback, a message's
@@ -31,6 +32,8 @@ OUT_OF_MEMORY = "out of memory (ulimit -v, or the memory of this host or contain
 LIMIT_ENDING = ": the run could not finish; nothing was written (raise the limit, or run where more is free)"
 OUT_OF_MEMORY_MESSAGE = f"lbaudit: {OUT_OF_MEMORY}{LIMIT_ENDING}\n".encode("ascii")
 TOO_MANY_FILES = "too many open files (ulimit -n)"
+# fork and clone refuse with EAGAIN (Python's BlockingIOError) at ulimit -u or a cgroup's pids.max
+TOO_MANY_PROCESSES = "too many processes (ulimit -u, or the pids.max of a cgroup or container)"
 
 # What the kernel says when a process is at its limit of open files or memory (ulimit -n, ulimit -v,
 # a cgroup): the environment, not a bug in lbaudit.  An extension module that cannot be mapped is
@@ -39,6 +42,11 @@ LIMIT_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM})
 LOADER_OUT_OF_MEMORY = ("failed to map segment from shared object", "cannot allocate memory")
 
 _RESERVE: list[bytearray] = []
+
+# The innermost function of the standard library's that forks, where its fork's error is raised:
+# multiprocessing's (a fleet's pool starting a worker, in the run or in the pool's manager thread)
+# and subprocess's (fork and exec in one call).
+_FORKING_FUNCTIONS = frozenset({"_launch", "_execute_child"})
 
 # What CPython raises, instead of MemoryError, when an allocation failed where no exception could be
 # set (a C function that returned NULL without one): seen only when memory ran out.
@@ -82,8 +90,31 @@ def say_out_of_memory() -> None:
         pass
 
 
+def process_not_started(exc: OSError) -> str:
+    """Why a process (a tool, or a child lbaudit forks to read something) could not be started, in
+    words: the limit met, or the error.  A fact that needed the process is a gap saying so."""
+    if exc.errno == errno.EAGAIN:
+        return TOO_MANY_PROCESSES
+    if exc.errno in (errno.EMFILE, errno.ENFILE):  # its pipes
+        return TOO_MANY_FILES
+    if exc.errno == errno.ENOMEM:
+        return "out of memory (ulimit -v, or the memory of this host or container)"
+    return exc.strerror or str(exc)
+
+
+def _raised_by_fork(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised where the standard library forks (EAGAIN is also a non-blocking
+    descriptor with nothing to read, which escaping into the command line is a bug)."""
+    frames = exc.__traceback__
+    while frames is not None and frames.tb_next is not None:
+        frames = frames.tb_next
+    return frames is not None and frames.tb_frame.f_code.co_name in _FORKING_FUNCTIONS
+
+
 def limit_met(exc: BaseException) -> str | None:
     """What limit ``exc`` met, or None when it is not a resource limit."""
+    if isinstance(exc, BlockingIOError) and _raised_by_fork(exc):
+        return f"cannot start a process: {TOO_MANY_PROCESSES}"
     if isinstance(exc, MemoryError) or (isinstance(exc, SystemError) and out_of_memory(exc)):
         return OUT_OF_MEMORY
     if isinstance(exc, OSError) and exc.errno in LIMIT_ERRNOS:
@@ -125,3 +156,15 @@ def descriptors_exhausted() -> int | None:
         return exc.errno if exc.errno in (errno.EMFILE, errno.ENFILE) else None
     os.close(probe)
     return None
+
+
+def file_size_limit() -> int | None:
+    """The size in bytes ``ulimit -f`` (RLIMIT_FSIZE) lets this process write a file to, or None when
+    unlimited: asked where a library says only "disk I/O error" (SQLite, whose -shm beside a store
+    is 32 KiB from its first reader on), which a file held under that size is as well as a failing disk."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    soft, _hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    return None if soft == resource.RLIM_INFINITY else soft

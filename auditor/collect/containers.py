@@ -24,6 +24,7 @@ from typing import Any
 from auditor.collect.parsers import UNPARSEABLE, unparseable_reason
 from auditor.model.facts import Gap, GapKind, PublishedPort, Workload
 from auditor.model.records import mutable_record
+from auditor.resource_limits import limit_met
 
 DEFAULT_SOCKETS = (("docker", "/var/run/docker.sock"), ("podman", "/run/podman/podman.sock"))
 MAX_RESPONSE = 32 * 1024 * 1024
@@ -97,7 +98,14 @@ def engine_get(socket_path: str, url: str, deadline: EngineDeadline) -> Any:
 
     timer = threading.Timer(deadline.remaining(url), cut)
     timer.daemon = True
-    timer.start()
+    try:
+        timer.start()
+    except RuntimeError as exc:  # no thread to bound the wait (ulimit -u, pids.max): not asked, a gap naming it
+        limit = limit_met(exc)
+        if limit is None:
+            raise
+        connection.close()
+        raise EngineError(f"{url}: not asked: {limit}") from None
     try:
         try:
             connection.request("GET", API + url, headers={"Host": "docker", "Accept": "application/json"})

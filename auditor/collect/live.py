@@ -11,6 +11,7 @@ from auditor.collect.provenance import collect_provenance
 from auditor.collect.sections import BY_NAME, FACT_SECTIONS
 from auditor.model.base import with_text_of_host
 from auditor.model.facts import SECTIONS, Facts, Gap, HostSnapshot, Provenance
+from auditor.resource_limits import limit_met
 
 Collector = Callable[[CollectContext], "tuple[Any, list[Gap]]"]
 
@@ -40,6 +41,12 @@ def _run(section: str, ctx: CollectContext) -> tuple[Any, list[Gap]]:
     try:
         return COLLECTORS[section](ctx)
     except Exception as exc:  # noqa: BLE001 - a collector bug must not pass as "nothing found"
+        # A limit of the environment met while collecting (memory, open files, a thread): the
+        # section is not collected, and says which limit; "collector failed: MemoryError: " read as
+        # a bug of lbaudit's.
+        limit = limit_met(exc)
+        if limit is not None:
+            return None, [Gap(section=section, reason=f"not collected: {limit}")]
         return None, [Gap(section=section, reason=f"collector failed: {type(exc).__name__}: {exc}")]
 
 

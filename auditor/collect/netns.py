@@ -109,6 +109,7 @@ from auditor.model.facts import (
 )
 from auditor.model.records import mutable_record
 from auditor.patterns import first_use
+from auditor.resource_limits import process_not_started
 from auditor.safeio import kind_of, read_regular
 
 CLONE_NEWNET = 0x40000000
@@ -1300,7 +1301,7 @@ def _held_mount_namespaces(proc: str, mounts: dict[tuple[int, int], list[int]], 
         try:
             results = _read_mount_namespaces([fd for _inode, fd, _where in waiting], timeout)
         except OSError as exc:  # no child (fork, socketpair refused): each is a gap
-            results = [([], f"no child to enter it: {exc.strerror or exc}") for _waiting in waiting]
+            results = [([], f"no child to enter it: {process_not_started(exc)}") for _waiting in waiting]
         finally:
             for _inode, fd, _where in waiting:
                 os.close(fd)
@@ -1349,8 +1350,19 @@ def _read_mount_namespaces(fds: list[int], timeout: float) -> list[tuple[list[tu
     results: list[tuple[list[tuple[str, str, int, int | None]], str | None]] = [([], None) for _fd in fds]
     ended = [False] * len(fds)
     parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    proc_fd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    pid = os.fork()
+    try:
+        proc_fd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        parent_end.close()
+        child_end.close()
+        raise
+    try:
+        pid = os.fork()
+    except OSError:  # the caller makes each a gap, naming the limit
+        parent_end.close()
+        child_end.close()
+        os.close(proc_fd)
+        raise
     if pid == 0:  # the child: never returns into the caller's code
         status = 0
         try:
@@ -1740,7 +1752,15 @@ def enter_all(fds: list[tuple[int, int]], timeout: float, identities_only: bool 
         pass  # each namespace then works it out itself
     _load_libc()
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        # No child (ulimit -u, pids.max): each namespace is one not entered, and says why.  Raised,
+        # it took the whole netns section with it ("collector failed: BlockingIOError").
+        os.close(read_fd)
+        os.close(write_fd)
+        why = f"no child to enter it: {process_not_started(exc)}"
+        return {index: {"index": index, "entered": False, "error": why} for index, _fd in fds}
     if pid == 0:  # the child: never returns into the caller's code
         status = 0
         try:

@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from auditor.model.records import record
+from auditor.resource_limits import process_not_started
 
 SAFE_PATH = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
 CLEAN_ENV = {"PATH": ":".join(SAFE_PATH), "LC_ALL": "C", "LANG": "C"}
@@ -135,7 +136,7 @@ def run_command(argv: list[str], timeout: float, search_path: tuple[str, ...] = 
     except BaseException as exc:
         if process is None:
             if isinstance(exc, OSError):
-                return result(None, b"", b"", f"could not start {executable}: {exc.strerror or exc}")
+                return result(None, b"", b"", f"could not start {executable}: {process_not_started(exc)}")
             raise
         # Stopped while the tool runs (SIGTERM, SIGHUP, Ctrl-C raise here: auditor/cli.py) or failed
         # reading it: the tool and its helpers end with lbaudit.  In a session of their own, no

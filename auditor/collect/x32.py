@@ -30,6 +30,7 @@ from auditor.collect.sysctl import image_boot_cmdlines
 from auditor.domain.kernel_cmdline import GRUB_DEFAULTS, GRUB_DEFAULTS_DIR
 from auditor.domain.x32_abi import X32_GETPID, X32_PARAM, KernelX32, cmdline_x32, read_kernel_config, x32_usable
 from auditor.model.facts import Gap, X32Abi
+from auditor.resource_limits import process_not_started
 from auditor.safeio import read_regular
 
 FIELD = "x32"
@@ -85,7 +86,10 @@ def _exited_within(pid: int, timeout: float) -> bool:
 def probe_x32(timeout: float) -> tuple[int | None, str]:
     """Make x32 getpid in a forked child (a seccomp filter may kill the caller for it): (errno,
     what happened), errno 0 when the call returned a pid, None when the child gave no answer."""
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as exc:  # no child (ulimit -u, pids.max): the configuration answers, or it is a gap
+        return None, f"{PROBE}: no child to make it in: {process_not_started(exc)}"
     if pid == 0:  # the child: never returns into the caller's code
         status = 1
         try:

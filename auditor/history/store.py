@@ -27,10 +27,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from auditor.errors import Busy, InputError
+from auditor.errors import Busy, InputError, io_failure
 from auditor.history import schema as t
 from auditor.history.location import SUPPORTED_SCHEMES, is_url
-from auditor.resource_limits import descriptors_exhausted
+from auditor.resource_limits import descriptors_exhausted, file_size_limit
 from auditor.text import inventory_host, one_line
 
 if TYPE_CHECKING:
@@ -1142,6 +1142,11 @@ class HistoryStore:
         if _lock_wait_ran_out(detail):
             return Busy(f"{self.shown}: cannot {action} the history store: another process held it for longer than "
                         f"{BUSY_TIMEOUT_MS // 1000} s ({first}); nothing was written, run again")
+        held = file_size_limit() if io_failure(detail) else None
+        if held is not None:
+            # SQLite names no file and no errno: "disk I/O error" sent the user to a disk that was fine
+            first += (f" (ulimit -f lets lbaudit write files of at most {held} bytes; SQLite keeps an index of "
+                      "32 KiB (-shm) and a log (-wal) beside the store, read-only commands too: raise the limit)")
         return InputError(f"{self.shown}: cannot {action} the history store: {first}")
 
     def _damaged(self, exc: BaseException) -> InputError | None:

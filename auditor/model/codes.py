@@ -32,6 +32,6 @@ class ExitCode(IntEnum):
     VERIFY_WRONG_KEY = 12
     VERIFY_PDF_MISMATCH = 13
     INTERNAL = 70  # a bug in lbaudit; the message says where to report it
-    RESOURCE_LIMIT = 71  # EX_OSERR: out of memory or open files (ulimit -v / -n): the run could not finish
+    RESOURCE_LIMIT = 71  # EX_OSERR: out of memory, open files or processes (ulimit -v / -n / -u): the run could not finish
     IO_ERROR = 74  # EX_IOERR: a file, standard output or error could not be written (full disk, I/O error, closed pipe)
     BUSY = 75  # EX_TEMPFAIL: another lbaudit process kept a directory this command writes in past the wait
