@@ -15,7 +15,20 @@ from dataclasses import dataclass
 
 
 class UndecodableOutput(ValueError):
-    """The bytes are not text in any encoding a capture produces (binary, or garbled)."""
+    """The bytes are not text in any encoding a capture produces (binary, or garbled), or more
+    lines of it than any probe prints of a host."""
+
+
+# Twice the rows a parser reads of a listing (windows.MAX_ROWS, 200,000), and far above the lines
+# of any other probe's output.  Counted before any parser splits the text: a bundle file of 32 MiB
+# is eleven million short lines, and split whole it held about 900 MiB of strings and took seconds
+# to skip line by line, for every file of a bundle.
+MAX_LINES = 400_000
+# What str.splitlines, which every parser uses, ends a line at ("\r" is made "\n" first).
+_LINE_ENDS = ("\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+# Control characters no command's text output holds; str.translate deletes them in one pass in C
+# (a count in Python, a character at a time, took 4 s over 32 MiB).
+_CONTROLS = dict.fromkeys(code for code in range(32) if chr(code) not in "\r\n\t\f\x1a")
 
 
 @dataclass(frozen=True)
@@ -55,10 +68,14 @@ def decode_output(data: bytes) -> DecodedText:
             text, encoding = data.decode("cp850"), "cp850 (OEM code page)"
     if "\x00" in text:
         raise UndecodableOutput("holds NUL characters: binary or garbled, not a command's text output")
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\r\n\t\f\x1a")
+    controls = len(text) - len(text.translate(_CONTROLS))
     if controls > max(8, len(text) // 100):
         raise UndecodableOutput(f"holds {controls} control characters: binary or garbled, not a command's text output")
     text = text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\x1a")  # \x1a: DOS end-of-file mark
+    lines = sum(text.count(end) for end in _LINE_ENDS) + (not text.endswith(_LINE_ENDS))
+    if lines > MAX_LINES:
+        raise UndecodableOutput(f"holds {lines:,} lines, more than the {MAX_LINES:,} any probe prints of a host: "
+                                "not read")
     return DecodedText(text, encoding)
 
 
