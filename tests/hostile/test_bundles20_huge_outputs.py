@@ -65,3 +65,27 @@ def test_form_feeds_and_line_separators_are_lines_too(tmp_path):
     evidence = (tmp_path / "evidence.json").read_text()
     assert "bundle file lsof-tcp-listen.txt: holds 11,183,445 lines, more than the 400,000" in evidence
     assert "bundle file lsof-udp.txt: holds 6,710,067 lines, more than the 400,000" in evidence
+
+
+
+COMMENTS = b"#a\n" * (SIZE // 3 - 20)  # lines libbsm skips
+
+
+@pytest.mark.parametrize("name, data, lines", [
+    ("audit_control", b"flags:lo,aa,nt\nnaflags:lo,aa,nt\n" + COMMENTS, "11,183,427"),
+    ("audit_user", COMMENTS, "11,183,425"),
+])
+def test_audit_control_and_audit_user_of_millions_of_lines_are_refused_in_a_second(tmp_path, name, data, lines):
+    # Read as bytes (libbsm's way, never decoded), these were cut into libbsm's lines whole, eleven
+    # million of them, once for flags:, again for naflags: (12 s each) and for audit_user (14 s).
+    def edit(directory: Path) -> None:
+        (directory / name).write_bytes(data)
+
+    started = time.process_time()
+    _, found, stderr = replay_edited(tmp_path, "macos-audited", edit)
+    elapsed = time.process_time() - started
+    finding = found[("socket-audit", "audit(4) network class")]
+    assert finding["status"] == "not_reviewed", stderr  # was pass, after 26 s (audit_control) or 15 s (audit_user)
+    assert (f"bundle file {name}: holds {lines} lines, more than the 400,000 any probe prints of a host: "
+            "not read") in finding["reason"]
+    assert elapsed < 5, f"{elapsed:.1f} s of CPU"

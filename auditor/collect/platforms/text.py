@@ -72,11 +72,17 @@ def decode_output(data: bytes) -> DecodedText:
     if controls > max(8, len(text) // 100):
         raise UndecodableOutput(f"holds {controls} control characters: binary or garbled, not a command's text output")
     text = text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\x1a")  # \x1a: DOS end-of-file mark
-    lines = sum(text.count(end) for end in _LINE_ENDS) + (not text.endswith(_LINE_ENDS))
+    refuse_too_many_lines(text)
+    return DecodedText(text, encoding)
+
+
+def refuse_too_many_lines(text: str, ends: tuple[str, ...] = _LINE_ENDS) -> None:
+    """:class:`UndecodableOutput` when ``text`` holds more than :data:`MAX_LINES` lines, each ended
+    by one of ``ends`` (a file read as bytes, as libbsm reads audit_control, ends them at "\n" alone)."""
+    lines = sum(text.count(end) for end in ends) + (not text.endswith(ends))
     if lines > MAX_LINES:
         raise UndecodableOutput(f"holds {lines:,} lines, more than the {MAX_LINES:,} any probe prints of a host: "
                                 "not read")
-    return DecodedText(text, encoding)
 
 
 def _strict(data: bytes, encoding: str) -> str:
