@@ -16,7 +16,7 @@ from typing import Any
 
 from auditor.collect.platforms import macos, windows
 from auditor.collect.platforms.probes import AUDIT_CONTROL_PATH
-from auditor.collect.platforms.text import UndecodableOutput, decode_output
+from auditor.collect.platforms.text import UndecodableOutput, decode_output, refuse_too_many_lines
 from auditor.model.facts import (
     PLATFORM_NAMES,
     SECTIONS,
@@ -77,8 +77,13 @@ class _Reader:
         if not output.data.strip(b"\x00\r\n\t \xef\xbb\xbf\xff\xfe"):
             return None, f"{output.origin}: empty"
         if name in _READ_AS_BYTES:
+            text = _READ_AS_BYTES[name](output.data)
+            try:
+                refuse_too_many_lines(text, ("\n",))  # cut into libbsm's lines whole, per entry read
+            except UndecodableOutput as exc:
+                return None, f"{output.origin}: {exc}"
             self.encodings[name] = "bytes as read on the host"
-            return _READ_AS_BYTES[name](output.data), None
+            return text, None
         try:
             decoded = decode_output(output.data)
         except UndecodableOutput as exc:
@@ -462,9 +467,14 @@ def _macos_audit_user(r: _Reader) -> tuple[list[MacosAuditUser] | None, str | No
                           "script that copies it also writes audit-condition.txt, which is missing too (written by an "
                           "older lbaudit capture script? capture the host again with this version's script)")
         return None, f"{output.origin}: {output.missing or 'no output'}"
+    text = macos.control_text(output.data)
+    try:
+        refuse_too_many_lines(text, ("\n",))
+    except UndecodableOutput as exc:
+        return None, f"{output.origin}: {exc}"
     r.encodings["audit_user"] = "bytes as read on the host"
     try:
-        entries = macos.parse_audit_user(macos.control_text(output.data))
+        entries = macos.parse_audit_user(text)
     except windows.ProbeParseError as exc:
         return None, f"{output.origin}: not understood: {exc}"
     return [MacosAuditUser(name=name[:64], always=always, never=never) for name, always, never in entries], None

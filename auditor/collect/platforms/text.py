@@ -15,7 +15,21 @@ from dataclasses import dataclass
 
 
 class UndecodableOutput(ValueError):
-    """The bytes are not text in any encoding a capture produces (binary, or garbled)."""
+    """The bytes are not text in any encoding a capture produces (binary, or garbled), or more
+    lines of it than any probe prints of a host."""
+
+
+# Twice the rows a parser reads of a listing (windows.MAX_ROWS, 200,000), and far above the lines
+# of any other probe's output.  Counted before any parser splits the text: a bundle file of 32 MiB
+# is eleven million short lines, and split whole it held about 900 MiB of strings and took seconds
+# to skip line by line, for every file of a bundle.
+MAX_LINES = 400_000
+# What str.splitlines, which every parser uses, ends a line at ("\r" is made "\n" first).
+_LINE_ENDS = ("\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+# Control characters no command's text output holds, each counted by str.count in C: counted in
+# Python a character at a time they took 4 s over 32 MiB (str.translate is as slow on non-ASCII text,
+# and a regular expression's list of matches as large as the text).
+_CONTROLS = tuple(chr(code) for code in range(32) if chr(code) not in "\r\n\t\f\x1a")
 
 
 @dataclass(frozen=True)
@@ -55,11 +69,21 @@ def decode_output(data: bytes) -> DecodedText:
             text, encoding = data.decode("cp850"), "cp850 (OEM code page)"
     if "\x00" in text:
         raise UndecodableOutput("holds NUL characters: binary or garbled, not a command's text output")
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\r\n\t\f\x1a")
+    controls = sum(text.count(control) for control in _CONTROLS)
     if controls > max(8, len(text) // 100):
         raise UndecodableOutput(f"holds {controls} control characters: binary or garbled, not a command's text output")
     text = text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\x1a")  # \x1a: DOS end-of-file mark
+    refuse_too_many_lines(text)
     return DecodedText(text, encoding)
+
+
+def refuse_too_many_lines(text: str, ends: tuple[str, ...] = _LINE_ENDS) -> None:
+    """:class:`UndecodableOutput` when ``text`` holds more than :data:`MAX_LINES` lines, each ended
+    by one of ``ends`` (a file read as bytes, as libbsm reads audit_control, ends them at a line feed alone)."""
+    lines = sum(text.count(end) for end in ends) + (not text.endswith(ends))
+    if lines > MAX_LINES:
+        raise UndecodableOutput(f"holds {lines:,} lines, more than the {MAX_LINES:,} any probe prints of a host: "
+                                "not read")
 
 
 def _strict(data: bytes, encoding: str) -> str:

@@ -111,23 +111,33 @@ def parse_excludedportrange(text: str, protocol: str | None = None) -> list[tupl
     A title, a localised "Start Port / End Port" header, a line of two dash runs, then one row per
     exclusion (two numbers, ``*`` after administered ones) and a localised footnote.  The dash line
     is what tells "no exclusions" (no rows under it) from output that is not this table; a line
-    under it that holds digits but is not a row is refused, never skipped, and so is a title naming
-    the other protocol than ``protocol`` (the probe's)."""
+    under it that is not a row is refused, never skipped, and so is a title naming the other protocol
+    than ``protocol`` (the probe's).  The footnote (a line starting with ``*``) ends the table in
+    every language, rows or none: an output without it was cut off, at a line end too."""
     _check_title_protocol(text, protocol)
     spans: list[tuple[int, int]] = []
     seen_dashes = False
+    footnote = False
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         if not seen_dashes:
             seen_dashes = bool(_DASHES.match(stripped))
+            continue
+        if stripped.startswith("*") and not footnote:
+            footnote = True  # the (localised) "* - Administered port exclusions.": the table's end
             continue
         if _DASHES.match(stripped):
             # Its title and header hold no digit: read on, its rows were taken for the first table's
             # (a UDP exclusion made a TCP listener "excluded").
             raise ProbeParseError(f"line {number}: a second table of excluded port ranges: netsh prints one per "
                                   "protocol and IP version, so this is not one capture")
-        if not stripped or not any(ch.isdigit() for ch in stripped):
-            continue  # blank lines and the (localised) "* - Administered port exclusions." footnote
+        if footnote and not any(ch.isdigit() for ch in stripped):
+            continue  # blank lines, and text after the footnote (a second table's title is refused at its dashes)
+        if footnote:
+            raise ProbeParseError(f"line {number}: a line after the footnote, where netsh prints none: "
+                                  f"{stripped[:80]!r}")
+        if not stripped:
+            continue
         match = _EXCLUDED_ROW.match(stripped)
         if match is None:
             raise ProbeParseError(f"line {number}: not a 'start port  end port' row: {stripped[:80]!r}")
@@ -140,6 +150,12 @@ def parse_excludedportrange(text: str, protocol: str | None = None) -> list[tupl
     if not seen_dashes:
         raise ProbeParseError("no '----------    --------' line under a 'Start Port  End Port' header: not the "
                               "output of netsh int ipv4 show excludedportrange")
+    if not footnote:
+        # netsh ends the table with it, rows or none, in every language: without it the output was
+        # cut, at a line end too, and the rows after the cut (Hyper-V's blocks) are missing.
+        raise ProbeParseError("no footnote after the rows (a line starting with '*', '* - Administered port "
+                              "exclusions.' in English), which netsh prints at the table's end: the output was cut "
+                              "off, and exclusions after the last row read may be missing")
     return spans
 
 
