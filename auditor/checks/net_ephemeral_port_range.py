@@ -403,7 +403,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.12.0",
+    version="1.13.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -512,6 +512,9 @@ Since 1.11.0 a listener's owner is named as net.bind_addresses names it: a renam
 Since 1.12.0 an image in which nothing applies sysctl.d at boot has no configured range (above), and
 namespace discovery records a gap for every tun device it could not ask and asks a holder whose main
 thread ended through a live thread (as net.bind_addresses 1.22.0).
+Since 1.13.0 a Windows bundle's table of excluded port ranges (netsh) must end with the footnote netsh
+prints in every language: a table cut at a line end lost the exclusions after the cut and passed the
+pool with ports it does not have; a bundle output of more than 400,000 lines is a gap.
 """,
 )
 def net_ephemeral_port_range(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:

@@ -552,7 +552,7 @@ def _max_user_port_headroom(snapshot: HostSnapshot, rate: float, maximum: float,
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.13.0",
+    version="1.14.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -673,6 +673,8 @@ Since 1.13.0 the headroom and TIME_WAIT share of a running host whose listening 
 read are not_reviewed where they would pass (the ports TCP listeners hold in the range are not known,
 so the pool may be smaller; a failure stands); an image in which nothing applies sysctl.d at boot has
 no configured values (above); and namespace discovery is as net.bind_addresses 1.22.0 describes.
+Since 1.14.0 a Windows pool whose table of excluded port ranges was cut (no closing footnote) is not
+reviewed, as net.ephemeral_port_range 1.13.0; a bundle output of more than 400,000 lines is a gap.
 """,
 )
 def net_time_wait(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
