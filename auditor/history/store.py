@@ -452,6 +452,7 @@ def make_engine(location: str, create: bool = True) -> tuple[Engine, str]:
             engine = sa.create_engine(url, pool_pre_ping=True, connect_args=_server_limits(url, seconds))
             given = url.query.get("connect_timeout")
             bound_exchanges(engine, seconds, given if isinstance(given, str) else None)
+            _postgresql_writer_lock(engine)
     except (NoSuchModuleError, ImportError) as exc:
         raise InputError(f"{shown}: the driver is not installed ({exc}); for PostgreSQL install lbaudit[postgres] "
                          "(psycopg 3)") from None
@@ -588,6 +589,23 @@ def _sqlite_pragmas(engine: Engine, read_only: bool = False) -> None:
         # instead.  Readers begin deferred: in WAL mode they never wait for a writer.
         writing = connection.get_execution_options().get(WRITING, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+# The key of the advisory lock every writing transaction of a PostgreSQL store holds (any fixed
+# 64-bit number: the lock is of the store's database, which holds nothing else).
+WRITER_LOCK_KEY = 0x6C62617564697400  # "lbaudit\0"
+
+
+def _postgresql_writer_lock(engine: Engine) -> None:
+    """One writer at a time, as SQLite's BEGIN IMMEDIATE makes it: each writing transaction first
+    takes the store's advisory lock, held to its end and waited for up to lock_timeout (exit 75,
+    as a locked SQLite store).  Under read committed, a recorder read "this evidence is not
+    recorded yet" (and the chain's head, and prune what no run refers to) before another's commit
+    and went on from it: two imports of one evidence at once recorded it twice."""
+    @sa.event.listens_for(engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(WRITING, False):
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%(key)s)", {"key": WRITER_LOCK_KEY})
 
 
 @dataclass(frozen=True)
