@@ -111,6 +111,8 @@ def test_the_bounding_set_collects_what_full_root_collects(tmp_path, listener_of
     both = seen_full.keys() & seen_bounded.keys()
     assert any(key[0] == "tcp" for key in both)
     for key in both:
+        if _closing_between(seen_full[key], seen_bounded[key]):
+            continue
         assert seen_bounded[key] == seen_full[key], key
 
 
@@ -162,6 +164,15 @@ def _same_where_both_saw(first: dict, second: dict) -> tuple[dict, dict]:
             & {ns["inode"] for ns in second["netns"]["namespaces"]})
     return tuple(dict(facts, netns=dict(facts["netns"], namespaces=[
         ns for ns in facts["netns"]["namespaces"] if ns["inode"] in both])) for facts in (first, second))
+
+
+def _closing_between(first: tuple, second: tuple) -> bool:
+    """Whether a listener another test held was closing while the second run read it: in its
+    socket table, and held by no process by the time the run looked for its holders (a test beside
+    this one, pytest -n, closed it; seen once in CI-like runs).  Each owner the first run named has
+    exited since, so no capability decided it."""
+    owners, _ = first
+    return bool(owners) and not second[0] and all(not Path(f"/proc/{pid}").exists() for pid in owners)
 
 
 def _listeners(snapshot: dict) -> dict[tuple, tuple]:
