@@ -24,8 +24,9 @@ import errno
 import os
 
 # Enough for the end of a run (its files put back, its message escaped and written); little beside
-# the address space a run needs (64 MiB for a host's evaluation).  calloc's pages, never touched:
-# address space against ulimit -v, no resident memory.
+# the address space a run needs (64 MiB for a host's evaluation).  bytes(n), which CPython takes
+# from calloc: pages never touched, address space against ulimit -v and no resident memory
+# (bytearray(n) writes its zeros: 4 MiB more of every run's peak).
 RESERVE_BYTES = 4 * 1024 * 1024
 
 OUT_OF_MEMORY = "out of memory (ulimit -v, or the memory of this host or container)"
@@ -41,7 +42,7 @@ TOO_MANY_PROCESSES = "too many processes (ulimit -u, or the pids.max of a cgroup
 LIMIT_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM})
 LOADER_OUT_OF_MEMORY = ("failed to map segment from shared object", "cannot allocate memory")
 
-_RESERVE: list[bytearray] = []
+_RESERVE: list[bytes] = []
 
 # The innermost function of the standard library's that forks, where its fork's error is raised:
 # multiprocessing's (a fleet's pool starting a worker, in the run or in the pool's manager thread)
@@ -57,7 +58,7 @@ def hold() -> None:
     """Hold the reserve (once): a command's first step."""
     if not _RESERVE:
         try:
-            _RESERVE.append(bytearray(RESERVE_BYTES))
+            _RESERVE.append(bytes(RESERVE_BYTES))
         except MemoryError:  # too little even for this: the command meets its limit soon, and says so
             pass
 
@@ -121,6 +122,10 @@ def limit_met(exc: BaseException) -> str | None:
         what = {errno.ENOMEM: "out of memory", errno.ENFILE: "too many open files in the system"}.get(
             exc.errno, TOO_MANY_FILES)
         return what + (f" (opening {exc.filename})" if exc.filename else "")
+    if isinstance(exc, SyntaxError) and str(exc.filename or "").endswith(".py") and _memory_limited():
+        # CPython's parser, out of memory while it compiles a module being imported (no cached
+        # bytecode), says "SyntaxError: expected ':'" of a line that has one: exit 70, "a bug"
+        return f"out of memory compiling {exc.filename} (ulimit -v)"
     if isinstance(exc, RuntimeError) and str(exc) == "can't start new thread":  # its stack not mapped, or ulimit -u
         return "cannot start a thread (out of memory for its stack, ulimit -v, or too many processes, ulimit -u)"
     if isinstance(exc, ImportError) and any(text in str(exc).lower() for text in LOADER_OUT_OF_MEMORY):
@@ -168,3 +173,11 @@ def file_size_limit() -> int | None:
         return None
     soft, _hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     return None if soft == resource.RLIM_INFINITY else soft
+
+
+def _memory_limited() -> bool:
+    """Whether this process runs under a limit of address space or data (``ulimit -v``, ``-d``)."""
+    import resource
+
+    return any(resource.getrlimit(limit)[0] != resource.RLIM_INFINITY
+               for limit in (resource.RLIMIT_AS, resource.RLIMIT_DATA))
