@@ -1069,14 +1069,9 @@ def _limit_behind(exc: BaseException) -> str | None:
     """The resource limit an error of lbaudit was made from (``raise InputError(...) from exc``):
     a policy, snapshot or key that could not be opened for want of a descriptor is the
     environment's limit (exit 71), not a file to fix (exit 2)."""
-    seen = 0
-    cause = exc.__cause__ or exc.__context__
-    while cause is not None and seen < 10:
-        limit = resource_limits.limit_met(cause)
-        if limit is not None:
-            return limit
-        cause, seen = cause.__cause__ or cause.__context__, seen + 1
-    return None
+    causes = resource_limits.exception_chain(exc)
+    next(causes)  # exc itself: an error of lbaudit, not a limit
+    return next((limit for cause in causes if (limit := resource_limits.limit_met(cause)) is not None), None)
 
 
 def _streams_written() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
+from auditor.resource_limits import EXIT_CODE as RESOURCE_LIMIT_EXIT
 from auditor.resource_limits import say_limit_met  # standard library only: imported before a limit is met
 
 HELPTEXT = os.path.join(os.path.dirname(__file__), "helptext.py")
@@ -51,6 +52,7 @@ def _rendered_as_stored() -> bool:
 
 
 def main() -> None:
+    from auditor.stdio import EXIT_CODE as IO_ERROR_EXIT
     from auditor.stdio import StreamError, guard_standard_streams, say
 
     guard_standard_streams()  # first: a closed descriptor 1 or 2 is /dev/null before any file is opened
@@ -66,7 +68,7 @@ def main() -> None:
         except StreamError as exc:  # as auditor.cli.run maps it: exit 74 (EX_IOERR), never a traceback
             if args:
                 say(f"lbaudit: {exc.message}")
-                sys.exit(74)
+                sys.exit(IO_ERROR_EXIT)
         sys.exit(0 if args else 2)
     try:
         from auditor.cli import main as cli_main
@@ -84,7 +86,7 @@ def main() -> None:
         # It was a traceback and exit 1, the code that reads "non-compliant".
         if not say_limit_met(exc):
             raise
-        sys.exit(71)
+        sys.exit(RESOURCE_LIMIT_EXIT)
 
 
 def render_top_level_help() -> str:

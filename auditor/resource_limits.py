@@ -23,11 +23,18 @@ from __future__ import annotations
 import errno
 import os
 
+TYPE_CHECKING = False  # typing is imported by no command's start (auditor/stdio.py says why)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 # Enough for the end of a run (its files put back, its message escaped and written); little beside
 # the address space a run needs (64 MiB for a host's evaluation).  bytes(n), which CPython takes
 # from calloc: pages never touched, address space against ulimit -v and no resident memory
 # (bytearray(n) writes its zeros: 4 MiB more of every run's peak).
 RESERVE_BYTES = 4 * 1024 * 1024
+# A limit met: EX_OSERR, ExitCode.RESOURCE_LIMIT (auditor.model.codes), named here for what must not
+# import the models (the console script's own start); tests/test_resource_limits.py holds the two equal.
+EXIT_CODE = 71
 
 OUT_OF_MEMORY = "out of memory (ulimit -v, or the memory of this host or container)"
 LIMIT_ENDING = ": the run could not finish; nothing was written (raise the limit, or run where more is free)"
@@ -68,17 +75,25 @@ def release() -> None:
     _RESERVE.clear()
 
 
+CHAIN_DEPTH = 10  # links of a chain looked at: a chain is a few links; a cycle or a hostile one is not walked for ever
+
+
+def exception_chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """``exc`` and what it was raised from or while handling (``__cause__``, else ``__context__``),
+    nearest first, at most CHAIN_DEPTH links: what a limit met deep inside a library is found by."""
+    for _link in range(CHAIN_DEPTH):
+        if exc is None:
+            return
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
 def out_of_memory(exc: BaseException | None) -> bool:
     """Whether ``exc`` (or what it was raised from) is memory running out: a MemoryError, ENOMEM, or
     the SystemError CPython raises when an allocation failed where no exception could be set."""
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, MemoryError) or (isinstance(exc, OSError) and exc.errno == errno.ENOMEM):
-            return True
-        if isinstance(exc, SystemError) and any(text in str(exc) for text in _LOST_EXCEPTION):
-            return True
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
-    return False
+    return any(isinstance(link, MemoryError) or (isinstance(link, OSError) and link.errno == errno.ENOMEM)
+               or (isinstance(link, SystemError) and any(text in str(link) for text in _LOST_EXCEPTION))
+               for link in exception_chain(exc))
 
 
 def say_out_of_memory() -> None:

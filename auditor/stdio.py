@@ -39,6 +39,10 @@ import os
 import sys
 import time
 
+# A stream that could not be written: EX_IOERR, ExitCode.IO_ERROR (auditor.model.codes), named here for
+# the console script's fast path, which never imports the models; tests/test_resource_limits.py holds the two equal.
+EXIT_CODE = 74
+
 TYPE_CHECKING = False  # typing itself is 20 ms, a doubling of the console script's fast --help
 if TYPE_CHECKING:
     from typing import Any
