@@ -147,22 +147,9 @@ def boot_applier(root: Path, problems: list[str]) -> str:
     """The tool that applies sysctl.d when the host under ``root`` boots (a key of
     :data:`BOOT_APPLIERS`): systemd-sysctl where it is installed, else procps' ``sysctl --system``
     (sysvinit's /etc/init.d/procps).  A path that cannot be looked at is added to ``problems``."""
-    for path in SYSTEMD_SYSCTL_PATHS:
-        unknown = ("(whether systemd-sysctl applies the configuration at boot, and so whether /etc/sysctl.conf "
-                   "is read, cannot be told)")
-        try:
-            mode = rootfs.file_mode(root, path)
-        except (FileNotFoundError, NotADirectoryError):
-            # absent only through a link to nothing (/lib -> a /usr the image does not carry): not
-            # proof that the booted host has no systemd-sysctl, as for the configuration directories
-            problem = rootfs.absence_problem(root, path)
-            if problem is not None:
-                problems.append(f"{problem} {unknown}")
-            continue
-        except OSError as exc:
-            problems.append(f"{path}: {rootfs.describe_os_error(exc)} {unknown}")
-            continue
-        if stat.S_ISREG(mode):
+    what = "whether systemd-sysctl applies the configuration at boot, and so whether /etc/sysctl.conf is read"
+    for path in SYSTEMD_SYSCTL_PATHS:  # one at a time: the first found decides, the paths after it are not looked at
+        if _regular_files(root, (path,), problems, what):
             return "systemd-sysctl"
     return "sysctl --system"
 
