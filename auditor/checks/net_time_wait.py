@@ -16,7 +16,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from auditor.checks import _listeners, _namespaces, _platforms, _sysctl
+from auditor.checks import _namespaces, _platforms, _sysctl
+from auditor.checks._listeners import unseen_listeners, unseen_note
 from auditor.checks._transparency import kernel_version
 from auditor.domain.tcp_timewait import (
     TCP_TIMEWAIT_LEN_SECONDS,
@@ -36,7 +37,7 @@ from auditor.model.check import (
     not_reviewed,
     passed,
 )
-from auditor.model.facts import GapKind, HostSnapshot
+from auditor.model.facts import HostSnapshot
 from auditor.model.records import record
 from auditor.model.result import Severity
 
@@ -386,7 +387,7 @@ def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, ma
         text += f" (the {range_label}, the smallest TCP range: the count covers both IP families)"
     if within and unseen is not None:
         # fewer ports can only raise the share: a failure stands, a pass is not known
-        return not_reviewed(subject, f"{text}, at most {limit}{_unseen_note(unseen)}",
+        return not_reviewed(subject, f"{text}, at most {limit}{unseen_note(unseen)}",
                             evidence=[*evidence, "/gaps"])
     if within:
         return passed(subject, f"{text}, at most {limit}", observed=observed, expected=expected, evidence=evidence)
@@ -398,24 +399,6 @@ def _held(pool: _sysctl.EphemeralPool) -> str:
     if not pool.held:
         return ""
     return f" (without the {len(pool.held):,} port{'s' if len(pool.held) > 1 else ''} TCP listeners hold in the range)"
-
-
-def unseen_listeners(snapshot: HostSnapshot) -> str | None:
-    """Why the TCP listeners of a running host are not all known, or None: the ports they hold in the
-    range are left out of every pool (connect() never takes them), so with some not read the pool
-    may be smaller than the one judged.  An offline image's list holds by nature only what its socket
-    units declare (a not_applicable gap): judged as net.ephemeral_port_range judges it, with its note."""
-    gaps = [g for g in snapshot.gaps_for("sockets", "listeners") if g.kind != GapKind.NOT_APPLICABLE
-            and (g.path in ((), ("listeners",)) or g.path[:1] == ("listeners",) and g.path[1] in _sysctl.TCP_BIND_TABLE)]
-    sockets = snapshot.facts.sockets
-    if not gaps and (sockets is None or sockets.listeners is None) and not _listeners.declared_only(snapshot):
-        return "the listening sockets were not collected (no reason recorded)"
-    return "; ".join(sorted({g.reason for g in gaps})) or None
-
-
-def _unseen_note(unseen: str) -> str:
-    return (f", but the listening sockets could not be read ({unseen}): the ports TCP listeners hold in the range, "
-            f"which connect() never takes, are not known, so the pool may be smaller than that")
 
 
 def sustained_rate(pool_size: int, hold: Fraction) -> int:
@@ -510,7 +493,7 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
                                f"the peak, whatever the maximum ({limit}) allows",
                       observed=observed, expected=expected, evidence=evidence)
     if within and unseen is not None:
-        return not_reviewed(subject, f"{text}, at most {limit}{_unseen_note(unseen)}",
+        return not_reviewed(subject, f"{text}, at most {limit}{unseen_note(unseen)}",
                             evidence=[*evidence, "/gaps"])
     if within:
         return passed(subject, f"{text}, at most {limit}", observed=observed, expected=expected, evidence=evidence)
