@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from auditor.checks import _namespaces
+from auditor.checks import _namespaces, _sysctl
 from auditor.domain import netaddr
 from auditor.model.check import Outcome, not_applicable, not_reviewed
 from auditor.model.facts import Gap, GapKind, HostSnapshot, Listener, NetNamespace
@@ -199,3 +199,23 @@ def reach(listener: Listener, home: NetNamespace | None, exposure: _namespaces.E
     return Reach(accepts, address, v6only, widened, loopback, exposure,
                  _namespaces.localnet(listener, interfaces, unread=unread,
                                       every=home.interfaces if home is not None else None))
+
+
+def unseen_listeners(snapshot: HostSnapshot) -> str | None:
+    """Why the TCP listeners of a running host are not all known, or None: the ports they hold in an
+    ephemeral range are left out of every pool (connect() never takes them), so with some not read
+    the pool may be smaller than the one judged, and a pass on it is not known (net.ephemeral_port_range's
+    pool, net.time_wait's headroom and share).  An offline image's list holds by nature only what its
+    socket units declare (a not_applicable gap): judged as it is, with the note that says so."""
+    gaps = [g for g in snapshot.gaps_for("sockets", "listeners") if g.kind != GapKind.NOT_APPLICABLE
+            and (g.path in ((), ("listeners",)) or g.path[:1] == ("listeners",) and g.path[1] in _sysctl.TCP_BIND_TABLE)]
+    sockets = snapshot.facts.sockets
+    if not gaps and (sockets is None or sockets.listeners is None) and not declared_only(snapshot):
+        return "the listening sockets were not collected (no reason recorded)"
+    return "; ".join(sorted({g.reason for g in gaps})) or None
+
+
+def unseen_note(unseen: str) -> str:
+    """What a pass that :func:`unseen_listeners` makes unknown adds to its message."""
+    return (f", but the listening sockets could not be read ({unseen}): the ports TCP listeners hold in the range, "
+            f"which connect() never takes, are not known, so the pool may be smaller than that")

@@ -437,12 +437,13 @@ def ephemeral_pool(snapshot: HostSnapshot) -> PoolLookup:
     return PoolLookup(pool, low, high, port_range.pointer, None)
 
 
-def describe_held(pool: EphemeralPool) -> str:
+def describe_held(pool: EphemeralPool, say_incomplete: bool = True) -> str:
     """What the listeners take from ``pool``, to follow its reserved ports in a message: ", 2 held
-    by TCP listeners: 40001,40003", and why more may be taken where the list is not whole."""
+    by TCP listeners: 40001,40003", and why more may be taken where the list is not whole (unless
+    ``say_incomplete`` is false: the message says why on its own)."""
     shown = ",".join(map(str, pool.held[:8])) + (",..." if len(pool.held) > 8 else "")
     text = f", {len(pool.held):,} held by TCP listeners: {shown}" if pool.held else ""
-    if not pool.held_complete:
+    if not pool.held_complete and say_incomplete:
         which = "other " if pool.held else ""
         text += (f"; the listeners are not {'all ' if pool.held else ''}known (not read, or only those an image's "
                  f"socket units declare), so ports {which}TCP listeners hold inside the range, which connect() never "

@@ -76,7 +76,9 @@ class EphemeralRangeParams(CheckParams):
         return self
 
 
-def _pool_outcome(lookup: _sysctl.PoolLookup, params: EphemeralRangeParams) -> Outcome:
+def _pool_outcome(lookup: _sysctl.PoolLookup, params: EphemeralRangeParams, unseen: str | None) -> Outcome:
+    """``unseen``: why the running host's TCP listeners are not all known (:func:`_listeners.unseen_listeners`):
+    the ports they hold are not subtracted, so a pass is not known (a failure stands)."""
     expected = {"min_pool_size": params.min_pool_size}
     pool = lookup.pool
     if pool is None:
@@ -112,11 +114,14 @@ def _pool_outcome(lookup: _sysctl.PoolLookup, params: EphemeralRangeParams) -> O
     }
     text = (
         f"the ephemeral pool has {pool.size:,} ports ({pool.low}-{pool.high}, {pool.reserved_in_range:,} of them "
-        f"reserved{_sysctl.describe_held(pool)})"
+        f"reserved{_sysctl.describe_held(pool, say_incomplete=unseen is None)})"
     )
     if pool.searched_size < pool.size:
         text += (f", and {pool.searched_size:,} usable: the range holds an odd number of ports, and the kernel's "
                  f"connect() searches an even number of them, so one is left out of every search")
+    if pool.searched_size >= params.min_pool_size and unseen is not None:
+        return not_reviewed(POOL, f"{text}, at least the minimum {params.min_pool_size:,}{_listeners.unseen_note(unseen)}",
+                            evidence=[*pool.evidence, "/gaps"])
     if pool.searched_size >= params.min_pool_size:
         return passed(POOL, f"{text}, at least the minimum {params.min_pool_size:,}",
                       observed=observed, expected=expected, evidence=list(pool.evidence))
@@ -225,7 +230,8 @@ def _listener_outcomes(snapshot: HostSnapshot, lookup: _sysctl.PoolLookup, param
 
 # ------------------------------------------------------------------ Windows and macOS
 
-def _range_outcomes(port_range: _platforms.PortRange, params: EphemeralRangeParams, system: str) -> list[Outcome]:
+def _range_outcomes(snapshot: HostSnapshot, port_range: _platforms.PortRange, params: EphemeralRangeParams,
+                    system: str) -> list[Outcome]:
     """The pool and bounds of one range of a Windows or macOS host (no reserved-port list there)."""
     pool_subject = f"{POOL} ({port_range.label})" if port_range.protocol else POOL
     bounds_subject = f"{BOUNDS} ({port_range.label})" if port_range.protocol else BOUNDS
@@ -241,9 +247,12 @@ def _range_outcomes(port_range: _platforms.PortRange, params: EphemeralRangePara
     if pool.held:
         shown = ",".join(map(str, pool.held[:8])) + (",..." if len(pool.held) > 8 else "")
         less.append(f"{len(pool.held):,} held by TCP listeners: {shown}")
+    # A TCP range loses the ports TCP listeners hold: with them not read, a pass is not known (a UDP
+    # range keeps its size, and a failure stands).
+    unseen = _listeners.unseen_listeners(snapshot) if port_range.protocol in (None, "tcp") else None
     unknown = (f"; the listeners are not all known, so ports {'other ' if pool.held else ''}TCP listeners hold "
                "inside the range are not subtracted" if not pool.held_complete and port_range.protocol in (None, "tcp")
-               else "")
+               and unseen is None else "")
     text = (f"the {system} {port_range.label} {pool.low}-{pool.high} ({port_range.source}) has {pool.size:,} ports"
             + (f" ({pool.span:,} less {' and '.join(less)}{unknown})" if less else f" ({unknown[2:]})" if unknown
                else ""))
@@ -251,7 +260,10 @@ def _range_outcomes(port_range: _platforms.PortRange, params: EphemeralRangePara
                             **({"excluded": _sysctl.format_ports(pool.reserved)} if pool.reserved else {}),
                             **({"held_by_listeners": len(pool.held)} if pool.held else {})},
                   expected={"min_pool_size": params.min_pool_size}, evidence=evidence)
-    if pool.size >= params.min_pool_size:
+    if pool.size >= params.min_pool_size and unseen is not None:
+        outcomes = [not_reviewed(pool_subject, f"{text}, at least the minimum {params.min_pool_size:,}"
+                                               f"{_listeners.unseen_note(unseen)}", evidence=[*evidence, "/gaps"])]
+    elif pool.size >= params.min_pool_size:
         outcomes = [passed(pool_subject, f"{text}, at least the minimum {params.min_pool_size:,}", **common)]
     else:
         outcomes = [failed(pool_subject, f"{text}, fewer than the minimum {params.min_pool_size:,}: outgoing "
@@ -294,7 +306,8 @@ def _max_user_port_outcome(snapshot: HostSnapshot, params: EphemeralRangeParams)
                   evidence=list(pool.evidence))
     held = (f": {pool.span:,} less {len(pool.held):,} held by TCP listeners: "
             + ",".join(map(str, pool.held[:8])) + (",..." if len(pool.held) > 8 else "") if pool.held else "")
-    if not pool.held_complete:
+    unseen = _listeners.unseen_listeners(snapshot)
+    if not pool.held_complete and unseen is None:
         held += (f"; the listeners are not all known, so ports {'other ' if pool.held else ''}TCP listeners hold "
                  "inside the range are not subtracted")
     text = (f"MaxUserPort = {high} is set in Tcpip\\Parameters: where Windows still honours it, outgoing connections "
@@ -310,8 +323,11 @@ def _max_user_port_outcome(snapshot: HostSnapshot, params: EphemeralRangeParams)
         problems.append(f"ending above {params.max_high}")
     if problems:
         return failed(subject, f"{text}, " + "; ".join(problems), **common)
-    return passed(subject, f"{text}, at least the minimum {params.min_pool_size:,} and within "
-                           f"{params.min_low}-{params.max_high}", **common)
+    summary = f"{text}, at least the minimum {params.min_pool_size:,} and within {params.min_low}-{params.max_high}"
+    if unseen is not None:
+        # the ports TCP listeners hold in 1025-MaxUserPort (RDP's 3389) are not known: a pass is not
+        return not_reviewed(subject, f"{summary}{_listeners.unseen_note(unseen)}", evidence=[*pool.evidence, "/gaps"])
+    return passed(subject, summary, **common)
 
 
 _DUAL_STACK = " (an IPv6 socket that also takes IPv4 holds the port in IPv4 too)"
@@ -391,7 +407,7 @@ def _other_os_listeners(snapshot: HostSnapshot, ranges: list[_platforms.PortRang
 def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:
     system = _platforms.os_name(snapshot)
     ranges = _platforms.port_ranges(snapshot)
-    outcomes = [o for r in ranges for o in _range_outcomes(r, params, system)]
+    outcomes = [o for r in ranges for o in _range_outcomes(snapshot, r, params, system)]
     legacy = _max_user_port_outcome(snapshot, params) if _platforms.platform_of(snapshot) == "windows" else None
     if legacy is not None:
         outcomes.append(legacy)
@@ -430,8 +446,10 @@ automatically).
 Pool size = high - low + 1 minus the ports of ip_local_reserved_ports inside the range, and minus
 the other ports of the range a TCP (or MPTCP) listener holds: __inet_hash_connect() skips every port
 a bind() took, whatever address the listener is on (UDP, SCTP and DCCP keep ports of their own).
-Where the listeners were not read (or an image's list holds only what its socket units declare)
-the message says that the ports they hold are not subtracted.  What is
+Where an image's list holds only what its socket units declare, the message says that the ports
+other listeners hold are not subtracted; where a running host's listeners (or an image's socket
+units) could not be read, a pool that meets min_pool_size is not_reviewed, naming why (the pool may
+be smaller), and one that does not still fails (on every platform's TCP ranges and the legacy MaxUserPort range).  What is
 judged against min_pool_size is the ports one connect() searches, which is one fewer when the range
 holds an odd number of ports (above one): the kernel walks high - low + 1 rounded down to even,
 from low or from low + 1 (__inet_hash_connect, Linux 4.6 and later), so 40000-40002 gives two
@@ -526,7 +544,7 @@ def net_ephemeral_port_range(snapshot: HostSnapshot, params: EphemeralRangeParam
 
 def _judge(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:
     lookup = _sysctl.ephemeral_pool(snapshot)
-    outcomes = [_pool_outcome(lookup, params), _bounds_outcome(lookup, params)]
+    outcomes = [_pool_outcome(lookup, params, _listeners.unseen_listeners(snapshot)), _bounds_outcome(lookup, params)]
     if params.forbid_listeners_in_range:
         outcomes += _listener_outcomes(snapshot, lookup, params)
     return outcomes

@@ -16,7 +16,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from auditor.checks import _listeners, _namespaces, _platforms, _sysctl
+from auditor.checks import _namespaces, _platforms, _sysctl
+from auditor.checks._listeners import unseen_listeners, unseen_note
+from auditor.checks._transparency import kernel_version
 from auditor.domain.tcp_timewait import (
     TCP_TIMEWAIT_LEN_SECONDS,
     WORST_HZ,
@@ -35,7 +37,7 @@ from auditor.model.check import (
     not_reviewed,
     passed,
 )
-from auditor.model.facts import GapKind, HostSnapshot
+from auditor.model.facts import HostSnapshot
 from auditor.model.records import record
 from auditor.model.result import Severity
 
@@ -199,6 +201,17 @@ def _tw_reuse(snapshot: HostSnapshot, allowed: list[int]) -> Outcome:
         # a value the policy forbids fails as written: it takes effect once timestamps are on
         return failed(subject, f"{text}; allowed: {allowed_text}", observed=observed, expected=expected,
                       evidence=evidence)
+    if value == 2 and 1 not in allowed:
+        # The policy takes 2 for loopback-only reuse and refuses reuse for every connection: whether
+        # this kernel means that by 2 decides the verdict (unless timestamps are off: then neither
+        # meaning reuses a port, and that is judged below).
+        unknown = _loopback_only_unknown(snapshot)
+        if unknown is not None:
+            timestamps, _, ts_evidence = _sysctl_int(snapshot, _sysctl.TIMESTAMPS)
+            if timestamps != 0:
+                return not_reviewed(subject, f"{key} = 2 is allowed as reuse for loopback connections only, and 1 "
+                                             f"(every outgoing connection) is not, but {unknown}",
+                                    evidence=[*evidence, *ts_evidence])
     if value == 0 or 0 in allowed:
         # off, or off allowed too: whether reuse takes effect cannot change the verdict
         timestamps, _, ts_evidence = _sysctl_int(snapshot, _sysctl.TIMESTAMPS) if value else (None, None, [])
@@ -221,6 +234,33 @@ def _tw_reuse(snapshot: HostSnapshot, allowed: list[int]) -> Outcome:
                       expected=expected, evidence=[*evidence, *ts_evidence])
     return passed(subject, f"{text} is allowed ({_sysctl.TIMESTAMPS} = {timestamps}: timestamps are on)",
                   observed=observed, expected=expected, evidence=[*evidence, *ts_evidence])
+
+
+# tcp_tw_reuse = 2 means "loopback connections only" since Linux 4.20 (commit 79e9fed46038, which
+# also bounded the sysctl to 0-2 and made 2 the default).  Before it the sysctl was a plain int
+# (proc_dointvec) that tcp_twsk_unique() tested for truth alone (``sysctl_tcp_tw_reuse && ...``): 2
+# reused TIME_WAIT ports for every outgoing connection, as 1 does.  A distribution may have backported
+# the change to an older release (RHEL 8's 4.18 has it), which the release does not tell.
+TW_REUSE_LOOPBACK_SINCE = (4, 20)
+
+
+def _loopback_only_unknown(snapshot: HostSnapshot) -> str | None:
+    """Why tcp_tw_reuse = 2 may not mean loopback-only reuse on this host's kernel; None where the
+    running kernel is known to be 4.20 or later."""
+    release = snapshot.provenance.kernel
+    before = (f"before Linux {TW_REUSE_LOOPBACK_SINCE[0]}.{TW_REUSE_LOOPBACK_SINCE[1]} (unless a distribution "
+              "backported the loopback-only meaning) the kernel reuses TIME_WAIT ports for every outgoing connection "
+              "with any value but 0, 2 among them")
+    if release is None:
+        which = ("the kernel that boots an offline image is not known" if _sysctl.offline(snapshot)
+                 else "the snapshot does not record the kernel release")
+        return f"{which}, and {before}"
+    version = kernel_version(release)
+    if version is None:
+        return f"the kernel release {release!r} does not name a version (major.minor), and {before}"
+    if version < TW_REUSE_LOOPBACK_SINCE:
+        return f"the kernel is Linux {version[0]}.{version[1]} (release {release!r}), and {before}"
+    return None
 
 
 _INERT_REUSE = (f"{_sysctl.TIMESTAMPS} = 0: no connection carries timestamps, so no TIME_WAIT port is ever reused "
@@ -347,7 +387,7 @@ def _time_wait_share(snapshot: HostSnapshot, pool_lookup: _sysctl.PoolLookup, ma
         text += f" (the {range_label}, the smallest TCP range: the count covers both IP families)"
     if within and unseen is not None:
         # fewer ports can only raise the share: a failure stands, a pass is not known
-        return not_reviewed(subject, f"{text}, at most {limit}{_unseen_note(unseen)}",
+        return not_reviewed(subject, f"{text}, at most {limit}{unseen_note(unseen)}",
                             evidence=[*evidence, "/gaps"])
     if within:
         return passed(subject, f"{text}, at most {limit}", observed=observed, expected=expected, evidence=evidence)
@@ -359,24 +399,6 @@ def _held(pool: _sysctl.EphemeralPool) -> str:
     if not pool.held:
         return ""
     return f" (without the {len(pool.held):,} port{'s' if len(pool.held) > 1 else ''} TCP listeners hold in the range)"
-
-
-def unseen_listeners(snapshot: HostSnapshot) -> str | None:
-    """Why the TCP listeners of a running host are not all known, or None: the ports they hold in the
-    range are left out of every pool (connect() never takes them), so with some not read the pool
-    may be smaller than the one judged.  An offline image's list holds by nature only what its socket
-    units declare (a not_applicable gap): judged as net.ephemeral_port_range judges it, with its note."""
-    gaps = [g for g in snapshot.gaps_for("sockets", "listeners") if g.kind != GapKind.NOT_APPLICABLE
-            and (g.path in ((), ("listeners",)) or g.path[:1] == ("listeners",) and g.path[1] in _sysctl.TCP_BIND_TABLE)]
-    sockets = snapshot.facts.sockets
-    if not gaps and (sockets is None or sockets.listeners is None) and not _listeners.declared_only(snapshot):
-        return "the listening sockets were not collected (no reason recorded)"
-    return "; ".join(sorted({g.reason for g in gaps})) or None
-
-
-def _unseen_note(unseen: str) -> str:
-    return (f", but the listening sockets could not be read ({unseen}): the ports TCP listeners hold in the range, "
-            f"which connect() never takes, are not known, so the pool may be smaller than that")
 
 
 def sustained_rate(pool_size: int, hold: Fraction) -> int:
@@ -471,7 +493,7 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
                                f"the peak, whatever the maximum ({limit}) allows",
                       observed=observed, expected=expected, evidence=evidence)
     if within and unseen is not None:
-        return not_reviewed(subject, f"{text}, at most {limit}{_unseen_note(unseen)}",
+        return not_reviewed(subject, f"{text}, at most {limit}{unseen_note(unseen)}",
                             evidence=[*evidence, "/gaps"])
     if within:
         return passed(subject, f"{text}, at most {limit}", observed=observed, expected=expected, evidence=evidence)
@@ -601,7 +623,12 @@ It never affects incoming connections.  allowed_tw_reuse judges the value as the
 EADDRNOTAVAIL, and takes a TIME_WAIT port with timestamps on).  Where the policy allows reuse but not
 0, such a host fails (it does not have the reuse the policy counts on), and the finding is
 not_reviewed when tcp_timestamps cannot be read; a value the policy does not allow fails as
-written, since it takes effect once timestamps are on.
+written, since it takes effect once timestamps are on.  The value 2 means loopback only since Linux
+4.20; before, the kernel reused TIME_WAIT ports for every outgoing connection with any value but 0,
+2 among them (unless a distribution backported the change, as RHEL 8 did).  So where the policy
+allows 2 and not 1, a 2 is judged only on a running kernel of 4.20 or later: on an older one, one of
+unknown release, or an offline image (which kernel boots it is not known), it is not_reviewed,
+naming why (with tcp_timestamps = 0 neither meaning reuses a port, and it is judged as above).
 
 Headroom: utilisation = peak_new_connections_per_second x that hold ({TIME_WAIT_SECONDS:g} s at the most) / pool size, per
 (source address, destination address, destination port) tuple, where pool size = ip_local_port_range

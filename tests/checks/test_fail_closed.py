@@ -174,7 +174,11 @@ def test_ephemeral_range_does_not_vouch_for_listeners_it_could_not_read(field):
     outcomes = by_subject(net_ephemeral_port_range.run(snap, EphemeralRangeParams()))
     assert outcomes[IN_RANGE].status == Status.NOT_REVIEWED
     assert "udp6 dump: permission denied" in outcomes[IN_RANGE].reason
-    assert outcomes["ephemeral port pool"].status == Status.PASS  # the sysctls were read
+    # The sysctls were read, but the pool is less the ports TCP listeners hold in the range: a gap on the
+    # whole list may hide TCP listeners, so a pool that meets the minimum is not known to (pool21); a
+    # gap on UDP alone hides none.
+    expected = Status.PASS if field == "listeners/udp6" else Status.NOT_REVIEWED
+    assert outcomes["ephemeral port pool"].status == expected
 
 
 def test_ephemeral_range_still_fails_seen_listeners_when_the_list_is_partial():

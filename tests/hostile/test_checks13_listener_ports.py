@@ -119,13 +119,15 @@ def test_a_listener_on_a_reserved_port_is_counted_once():
 
 
 def test_unread_listeners_are_said_not_subtracted():
+    # A pass here was a pass on a pool the unread listeners may have made smaller (one on 40001 leaves
+    # three): not_reviewed since pool21 (tests/hostile/test_pool21_pool_unseen_listeners.py).
     result = judged(snapshot(listeners=None, sysctl=values(), netns=None))
-    assert result[POOL].status == Status.PASS
-    assert result[POOL].observed["held_by_listeners"] is None  # type: ignore[index]
-    assert result[POOL].message == (
-        "the ephemeral pool has 4 ports (40000-40003, 0 of them reserved; the listeners are not known (not read, or "
-        "only those an image's socket units declare), so ports TCP listeners hold inside the range, which connect() "
-        "never takes, are not subtracted), at least the minimum 4")
+    assert result[POOL].status == Status.NOT_REVIEWED
+    assert result[POOL].reason == (
+        "the ephemeral pool has 4 ports (40000-40003, 0 of them reserved), at least the minimum 4, but the listening "
+        "sockets could not be read (the listening sockets were not collected (no reason recorded)): the ports TCP "
+        "listeners hold in the range, which connect() never takes, are not known, so the pool may be smaller than "
+        "that")
 
 
 def test_an_images_socket_unit_inside_the_range_is_taken_and_the_rest_said_unknown(tmp_path):

@@ -143,14 +143,18 @@ def test_the_legacy_max_user_port_range_loses_the_rdp_port(tmp_path):
 def test_without_the_listeners_the_pool_says_their_ports_are_not_subtracted(tmp_path):
     code, found, _ = replay_edited(tmp_path, "windows-audited", lambda d: (d / "netstat-ano.txt").unlink(),
                                    POLICY.format(minimum=100, rate=1))
+    # Those passes rested on pools the unread listeners may have made smaller: not_reviewed since pool21
+    # (tests/hostile/test_pool21_pool_unseen_listeners.py), saying why.
+    unseen = (", but the listening sockets could not be read (bundle file netstat-ano.txt: missing from the bundle): "
+              "the ports TCP listeners hold in the range, which connect() never takes, are not known, so the pool may "
+              "be smaller than that")
     pool = found[("pool", "ephemeral port pool (tcp/ipv4 dynamic port range)")]
-    assert pool["message"] == (
-        "the Windows tcp/ipv4 dynamic port range 10000-65535 (netsh int ipv4 show dynamicport tcp) has 55,536 ports "
-        "(the listeners are not all known, so ports TCP listeners hold inside the range are not subtracted), at "
-        "least the minimum 100")
-    assert found[("pool", "legacy MaxUserPort")]["message"] == (
+    assert (pool["status"], pool["reason"]) == ("not_reviewed", (
+        "the Windows tcp/ipv4 dynamic port range 10000-65535 (netsh int ipv4 show dynamicport tcp) has 55,536 ports, "
+        "at least the minimum 100" + unseen))
+    legacy = found[("pool", "legacy MaxUserPort")]
+    assert (legacy["status"], legacy["reason"]) == ("not_reviewed", (
         "MaxUserPort = 65534 is set in Tcpip\\Parameters: where Windows still honours it, outgoing connections take "
-        "ports 1025-65534 (64,510 ports; the listeners are not all known, so ports TCP listeners hold inside the "
-        "range are not subtracted), at least the minimum 100 and within 1024-65535")
+        "ports 1025-65534 (64,510 ports), at least the minimum 100 and within 1024-65535" + unseen))
     # UDP ranges never subtract listeners, so they say nothing of them
     assert "listeners" not in found[("pool", "ephemeral port pool (udp/ipv4 dynamic port range)")]["message"]

@@ -50,7 +50,10 @@ def test_unit_directory_with_more_files_than_lbaudit_reads_is_not_reviewed_at_on
     collection = findings[("listeners", "listeners (collection)")]
     assert collection["status"] == "not_reviewed"
     assert f"more than {rootfs.MAX_CONFIG_FILES} files" in collection["reason"]
-    assert status(findings, "pool", "ephemeral port pool") == "pass"
+    # the socket units not read may declare TCP listeners inside the range, whose ports the pool would
+    # lose: its pass is not known (pool21, tests/hostile/test_pool21_pool_unseen_listeners.py)
+    pool = findings[("pool", "ephemeral port pool")]
+    assert pool["status"] == "not_reviewed" and f"more than {rootfs.MAX_CONFIG_FILES} files" in pool["reason"]
     assert code == 3
 
 
