@@ -1,8 +1,12 @@
 """Heimdall Data Format (HDF) "Exec JSON", rendered from the evidence alone, for MITRE Heimdall and SAF.
 
 * One profile for the policy (an evidence holds one): name, title, version, maintainer (owner), the
-  SHA-256 of the resolved policy, ``supports`` (Linux: lbaudit reads a Linux host's sockets), one
-  group per policy file (its rules), the rules' parameters as attributes.
+  SHA-256 of the resolved policy, ``supports`` (the platform family of the host the evidence judged,
+  in InSpec's words: ``linux``, ``windows``, ``darwin``), one group per policy file (its rules), the
+  rules' parameters as attributes.  The document's ``platform`` names that host's OS as the
+  evidence records it, or its platform when no OS name was recorded: it said ``linux`` and the
+  profile supported ``linux`` alone for every host, so the file of a Windows or macOS host (a
+  replayed bundle) said the profile did not apply to the host it judged.
 * One control per enabled rule: ``id`` the rule id, ``title``, descriptions ``default`` (the check's
   title), ``check`` (its rationale) and ``fix`` (its remediation), ``impact`` from the rule's severity
   on :data:`IMPACT` (InSpec's bands), ``tags.nist`` the rule's SP 800-53 controls (``UM-1``, Heimdall's
@@ -65,6 +69,10 @@ IMPACT = {
 }
 NOT_APPLICABLE_IMPACT = 0.0
 UNMAPPED_NIST = "UM-1"  # Heimdall's tag for "no NIST SP 800-53 control mapped"
+# The evidence's platform (auditor.model.facts.Platform) as InSpec names it: its platform family (the
+# ``supports`` of a profile) and, when the evidence records no OS name, the platform's own name.
+PLATFORM_FAMILY = {"linux": "linux", "windows": "windows", "macos": "darwin"}
+PLATFORM_NAME = {"linux": "linux", "windows": "windows", "macos": "mac_os_x"}
 HDF_STATUS = {
     Status.PASS: "passed",
     Status.FAIL: "failed",
@@ -260,7 +268,7 @@ class _Export:
             "maintainer": policy.owner,
             "summary": policy.description or None,
             "sha256": self.ev.policy_sha256,
-            "supports": [{"platform-family": "linux"}],
+            "supports": [{"platform-family": PLATFORM_FAMILY[self.ev.snapshot.provenance.platform]}],
             "status": "loaded",
             "depends": [{"name": source.path, "path": source.path, "status": "loaded", "lbaudit_sha256": source.sha256}
                         for source in policy.sources[1:]]
@@ -285,7 +293,8 @@ class _Export:
         fingerprint = self.ctx.signature_fingerprint
         name = evidence_reference(ev, self.ctx)
         return {
-            "platform": {"name": prov.os or "linux", "release": prov.kernel or "unknown", "target_id": prov.hostname},
+            "platform": {"name": prov.os or PLATFORM_NAME[prov.platform], "release": prov.kernel or "unknown",
+                         "target_id": prov.hostname},
             "version": ev.tool.version,
             # Only the duration: HDF's statistics.controls counts controls, and a rule's control has
             # one status only in a reader's eyes; the evidence's own counts are in passthrough.

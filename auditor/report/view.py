@@ -771,7 +771,10 @@ def _waivers(ev: Evidence) -> Waivers:
 
 def _method(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha256: str) -> Method:
     prov = ev.snapshot.provenance
-    who = prov.effective_user or "unknown user"
+    # The snapshot's words (who collected, with which lbaudit, how each section was read: a snapshot
+    # file says what it likes) are one line each (line_text), as the cover and the scope show them:
+    # a user "nobody\nFacts trusted: verified snapshot" wrote that line into the method statement.
+    who = line_text(prov.effective_user) if prov.effective_user else "unknown user"
     if prov.effective_uid is not None:
         who += f" (uid {prov.effective_uid})"
     sections = []
@@ -780,7 +783,7 @@ def _method(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha2
         state = "collected" if collected else "not collected"
         if collected and ev.snapshot.gaps_for(section):
             state = "collected, partly"
-        sections.append(SectionRow(section, prov.methods.get(section, NOTHING), state))
+        sections.append(SectionRow(section, line_text(prov.methods.get(section, NOTHING)), state))
     gaps = tuple(GapRow(g.section, line_text(g.field) or "whole section", g.kind.value.replace("_", " "),
                         line_text(g.reason))
                  for g in sorted(ev.snapshot.gaps, key=lambda g: (g.section, g.field, g.reason)))
@@ -796,8 +799,9 @@ def _method(ev: Evidence, evidence_name: str, evidence_sha256: str, content_sha2
         InputRow("Evidence content", "canonical JSON (signed)", content_sha256),
     ]
     return Method(
-        source=SOURCE_WORDS.get(prov.source, prov.source), source_detail=prov.source_detail or None,
-        collected_at=utc_text(prov.collected_at), tool_version=prov.tool_version, who=who,
+        source=SOURCE_WORDS.get(prov.source, prov.source),
+        source_detail=line_text(prov.source_detail) if prov.source_detail else None,
+        collected_at=utc_text(prov.collected_at), tool_version=line_text(prov.tool_version), who=who,
         privileged=bool(prov.privileged), sections=tuple(sections), gaps=gaps,
         incomplete_reasons=tuple(line_text(reason) for reason in reasons[:MAX_INCOMPLETE_REASONS]),
         more_incomplete=max(0, len(reasons) - MAX_INCOMPLETE_REASONS),
