@@ -574,7 +574,7 @@ def _max_user_port_headroom(snapshot: HostSnapshot, rate: float, maximum: float,
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.14.0",
+    version="1.15.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -702,6 +702,10 @@ so the pool may be smaller; a failure stands); an image in which nothing applies
 no configured values (above); and namespace discovery is as net.bind_addresses 1.22.0 describes.
 Since 1.14.0 a Windows pool whose table of excluded port ranges was cut (no closing footnote) is not
 reviewed, as net.ephemeral_port_range 1.13.0; a bundle output of more than 400,000 lines is a gap.
+Since 1.15.0 a tcp_tw_reuse of 2 that a policy allows as loopback-only reuse (and 1 not) is judged only
+on a running kernel of Linux 4.20 or later, where 2 means that: before 4.20 any nonzero value reuses
+TIME_WAIT ports for every outgoing connection, so on an older kernel, a snapshot without the kernel's
+release or an offline image it is not_reviewed (tcp_timestamps = 0 reuses nothing either way).
 """,
 )
 def net_time_wait(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:

@@ -150,8 +150,9 @@ def _header_part(value: str) -> str:
 # 5: the embedded evidence's name (the attachment a viewer lists) likewise; 6: characters drawn as
 # nothing (zero-width, soft hyphen, tags) as their escapes, and host text on one line (a line feed as \n);
 # 7: the Unicode noncharacters (U+FFFE, U+FDD0, ...) as their escapes; the --waivers file and its digest
-# among the inputs; a waiver an earlier one always overrides shown as superseded
-RENDERING_REVISION = 7
+# among the inputs; a waiver an earlier one always overrides shown as superseded; 8: the method section's
+# snapshot text (collecting user, tool version, source detail, each section's methods) on one line each
+RENDERING_REVISION = 8
 
 
 def renderer_id() -> str:
