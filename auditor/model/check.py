@@ -416,12 +416,11 @@ def remediation_for(text: str, platform: str) -> str:
     kept = []
     for key, lines in sections:
         if key is None or key == platform:
-            while lines and not lines[0].strip():  # the blank lines around a section, not a code block's indent
-                lines = lines[1:]
-            while lines and not lines[-1].strip():
-                lines = lines[:-1]
-            if lines:
-                kept.append("\n".join(lines))
+            # Without the blank lines around the section (not a code block's indent), found by index:
+            # an edited evidence file's text of a million blank lines is walked once, not copied each.
+            filled = [index for index, line in enumerate(lines) if line.strip()]
+            if filled:
+                kept.append("\n".join(lines[filled[0]:filled[-1] + 1]))
     return "\n\n".join(kept)
 
 
