@@ -449,13 +449,14 @@ On Windows:
 Set each failing dynamic port range with netsh in an elevated prompt, one per protocol and IP
 version: `netsh int ipv4 set dynamicport tcp start=49152 num=16384`, and the same with `ipv6` or
 `udp` (netsh refuses a start below 1025 or fewer than 255 ports); check it with `netsh int ipv4
-show dynamicport tcp`.  Move a service out of the range, or exclude its port from it: `netsh
-int ipv4 add excludedportrange protocol=tcp startport=8080 numberofports=1` (an excluded port is
-never chosen automatically; `netsh int ipv4 show excludedportrange protocol=tcp` lists the
-exclusions, the blocks Hyper-V, WSL and Docker reserve among them, which the pool loses).  Where the
-legacy MaxUserPort value is set, delete it (`reg delete
-HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters /v MaxUserPort /f`) or set it within
-5000-65534 with `reg add` (`/v MaxUserPort /t REG_DWORD /d 65534 /f`), then restart the computer.
+show dynamicport tcp`.  Move a service out of the range, or exclude its port from it: `netsh int
+ipv4 add excludedportrange protocol=tcp startport=8080 numberofports=1` (refused while a program
+holds the port; an excluded port is never chosen automatically, and `netsh int ipv4 show
+excludedportrange protocol=tcp` lists the exclusions, the blocks Hyper-V, WSL and Docker reserve
+among them, which the pool loses).  Where the legacy MaxUserPort value is set, delete it (`reg
+delete HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters /v MaxUserPort /f`) or set it
+within 5000-65534 with `reg add` (`/v MaxUserPort /t REG_DWORD /d 65534 /f`), then restart the
+computer.
 
 On macOS:
 
