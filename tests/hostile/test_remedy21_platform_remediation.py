@@ -16,10 +16,12 @@ plugin's, is shown whole.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from auditor.engine.registry import load_registry
 from auditor.model.check import REMEDIATION_HEADINGS, remediation_for
@@ -82,7 +84,8 @@ LINUX_BEFORE = {
 def _rendered(out: Path, target: str) -> dict:
     (out / "reports").mkdir(parents=True)
     result = run_cli("evaluate", "--policy", CORP, "--target", target, "--output", out / "e.json",
-                     "--format", "sarif,hdf,oscal,html", "--out-dir", out / "reports", "--no-plugins", timeout=120)
+                     "--format", "sarif,hdf,oscal,html", "--out-dir", out / "reports", "--pdf", out / "a.pdf",
+                     "--no-plugins", timeout=120)
     assert result.returncode == 1, result.stderr  # each of these hosts fails corp.yaml
     assert "Traceback" not in result.stderr
     evidence = json.loads((out / "e.json").read_text())
@@ -116,8 +119,9 @@ def _rendered(out: Path, target: str) -> dict:
                 walk(item)
 
     walk(json.loads(oscal.read_text()))
+    pdf = re.sub(r"\s+", " ", " ".join(page.extract_text() for page in PdfReader(out / "a.pdf").pages))
     return {"evidence": evidence, "steps": steps, "sarif": sarif_help, "hdf": hdf_fix,
-            "oscal": oscal_remediations, "html": html.read_text()}
+            "oscal": oscal_remediations, "html": html.read_text(), "pdf": pdf}
 
 
 @pytest.fixture(scope="module", params=[("windows-default-en", "windows"), ("macos-default", "macos")],
@@ -168,7 +172,7 @@ def test_sarif_help_and_hdf_fix_give_the_platforms_remediation(replayed, where):
         assert "On Windows:" not in texts[check] and "On macOS:" not in texts[check]
 
 
-def test_oscal_risks_and_the_html_page_give_the_platforms_remediation(replayed):
+def test_oscal_risks_the_html_page_and_the_pdf_give_the_platforms_remediation(replayed):
     platform, rendered = replayed
     assert rendered["oscal"], "no risk with a remediation: the hosts fail corp.yaml"
     for description in rendered["oscal"]:
@@ -176,6 +180,8 @@ def test_oscal_risks_and_the_html_page_give_the_platforms_remediation(replayed):
     assert any(OWN_MEANS[platform]["net.ephemeral_port_range"] in d for d in rendered["oscal"])
     assert OWN_MEANS[platform]["net.ephemeral_port_range"] in rendered["html"]
     assert "/etc/sysctl.d" not in rendered["html"] and "augenrules" not in rendered["html"]
+    assert OWN_MEANS[platform]["net.ephemeral_port_range"] in rendered["pdf"]
+    assert "/etc/sysctl.d" not in rendered["pdf"] and "augenrules" not in rendered["pdf"]
 
 
 def test_a_linux_hosts_reports_keep_the_linux_remediation_word_for_word(linux):
