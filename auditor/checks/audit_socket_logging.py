@@ -1467,6 +1467,8 @@ an earlier never rule or narrowed by filters; auditing must be on; and the audit
 the records and write them, or the selected events are never recorded anywhere an auditor can read.
 """,
     remediation="""
+On Linux:
+
 Put the rules in a file that sorts before any never rule, e.g. /etc/audit/rules.d/10-lbaudit-socket.rules:
 
     # listen with bind: listen on an unbound socket binds it to a port of the kernel's choosing
@@ -1519,6 +1521,30 @@ reported, and once the cause of lost records is fixed clear the count with `audi
 accepts the file (`auditd -f` reports the first line it refuses).  Add `audit=1` to the kernel
 command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub or grub2-mkconfig) so
 processes that start before auditd are audited too.
+
+On Windows:
+
+Audit successes of the "Filtering Platform Connection" subcategory, in an elevated prompt:
+`auditpol /set /subcategory:"Filtering Platform Connection" /success:enable` (or
+`/subcategory:{0CCE9226-69AE-11D9-BED3-505054503030}` on a Windows that names it in another
+language), and check it with `auditpol /get /subcategory:"Filtering Platform Connection"`.  The
+Security log then records events 5156 (connection permitted) and 5158 (bind permitted); they are
+many, so size the log or forward it.  Where Group Policy sets the audit policy, set it there instead
+(Advanced Audit Policy Configuration, Object Access, Audit Filtering Platform Connection), or the
+next refresh undoes it.  Where an EDR records the host's connections instead, waive this finding
+and name the EDR in the waiver's reason.
+
+On macOS:
+
+audit(4) is deprecated since macOS 11 and disabled since macOS 14; where an EDR (an
+EndpointSecurity client) records the host's connections instead, waive this finding and name it in
+the waiver's reason.  To audit with it: copy /etc/security/audit_control.example to
+/etc/security/audit_control if that is absent, add the network class nt to both its `flags:` and
+its `naflags:` lines (e.g. `flags:lo,aa,nt` and `naflags:lo,aa,nt`), remove nt from the never
+classes (the third field) of every entry in /etc/security/audit_user, run `sudo launchctl enable
+system/com.apple.auditd` and reboot.  `sudo audit -c` then exits 0 (the kernel audits); after a
+later change to audit_control, `sudo audit -s` makes auditd read it again (flags apply from each
+user's next login).
 """,
     notes="""
 One finding per scope (loaded, persistent) and architecture, plus one for the enabled state and

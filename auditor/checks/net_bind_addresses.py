@@ -1110,12 +1110,35 @@ to what was decided (least functionality, CM-7), keeps the host boundary where t
 setting that can be audited (CM-6).
 """,
     remediation="""
+On Linux:
+
 Configure the service to bind to a specific address (e.g. listen_addresses = 'localhost' for
 PostgreSQL, bind 127.0.0.1 ::1 for Redis, ListenAddress for sshd, ListenStream=127.0.0.1:PORT for a
 systemd socket unit).  For a :: socket that must not accept IPv4, set IPV6_V6ONLY (or
-net.ipv6.bindv6only=1 for sockets that do not set it).  If the exposure is intended, add an
-exception to the policy that matches the service (process, exe, user, ports, protocol) with the
-allowed addresses and the reason, so that the decision is written down.
+net.ipv6.bindv6only=1 for sockets that do not set it).
+
+On Windows:
+
+Configure the service to bind to a specific address in its own settings (its configuration file
+or management console; `netstat -ano` shows each listener's address and PID, `tasklist /fi "PID eq
+N"` the program).  A [::] listener is judged as accepting IPv4 too, since netstat does not say
+whether it sets IPV6_V6ONLY.  A Windows Firewall rule (`netsh advfirewall firewall add rule
+name=NAME dir=in action=block protocol=TCP localport=N`) limits who reaches the port but leaves it
+bound to every address, which is what this check judges.
+
+On macOS:
+
+Configure the service to bind to a specific address in its own settings; for a launchd job that
+owns its socket, set SockNodeName (e.g. 127.0.0.1) in the Sockets entry of its property list
+(`sudo lsof -nP -iTCP -sTCP:LISTEN` shows each listener's address and program).  A packet filter
+or the application firewall limits who reaches the port but leaves it bound to every address,
+which is what this check judges.
+
+On every platform:
+
+If the exposure is intended, add an exception to the policy that matches the service (process,
+exe, user, ports, protocol) with the allowed addresses and the reason, so that the decision is
+written down.
 """,
     notes="""
 What a listener accepts: 0.0.0.0 = all IPv4 addresses; :: with v6only=0 = all IPv6 and all IPv4

@@ -435,12 +435,35 @@ hands privileged ports to ordinary connections.  A service listening inside the 
 the kernel's choice of ports: if an outgoing connection holds its port when it restarts, the service
 cannot bind.  The range and the reserved list are configuration settings (CM-6).
 """,
-    remediation="""
+    remediation=r"""
+On Linux:
+
 Set the range in /etc/sysctl.d/ (e.g. net.ipv4.ip_local_port_range = 32768 60999, or wider such as
 1024 65535 on hosts that open many outgoing connections) and apply it with sysctl --system.  Move a
 service out of the range, or reserve its port: net.ipv4.ip_local_reserved_ports = 8080,9000-9010
 (reserved ports are still usable by services that bind them explicitly, but are never chosen
 automatically).
+
+On Windows:
+
+Set each failing dynamic port range with netsh in an elevated prompt, one per protocol and IP
+version: `netsh int ipv4 set dynamicport tcp start=49152 num=16384`, and the same with `ipv6` or
+`udp` (netsh refuses a start below 1025 or fewer than 255 ports); check it with `netsh int ipv4
+show dynamicport tcp`.  Move a service out of the range, or exclude its port from it: `netsh int
+ipv4 add excludedportrange protocol=tcp startport=8080 numberofports=1` (refused while a program
+holds the port; an excluded port is never chosen automatically, and `netsh int ipv4 show
+excludedportrange protocol=tcp` lists the exclusions, the blocks Hyper-V, WSL and Docker reserve
+among them, which the pool loses).  Where the legacy MaxUserPort value is set, delete it (`reg
+delete HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters /v MaxUserPort /f`) or set it
+within 5000-65534 with `reg add` (`/v MaxUserPort /t REG_DWORD /d 65534 /f`), then restart the
+computer.
+
+On macOS:
+
+Set the range with sysctl: `sudo sysctl -w net.inet.ip.portrange.first=49152` and `sudo sysctl -w
+net.inet.ip.portrange.last=65535` (or a lower first port on hosts that open many outgoing
+connections), and keep it across reboots with the same `net.inet.ip.portrange.first=N`
+and `net.inet.ip.portrange.last=M` lines in /etc/sysctl.conf.  Move a service out of the range.
 """,
     notes="""
 Pool size = high - low + 1 minus the ports of ip_local_reserved_ports inside the range, and minus

@@ -590,11 +590,32 @@ configuration settings with security weight (CM-6): tcp_tw_reuse=1 trades the pr
 gives against stray segments for capacity, and a low tcp_max_tw_buckets makes the kernel drop
 TIME_WAIT state early.
 """,
-    remediation="""
+    remediation=r"""
+On Linux:
+
 Widen net.ipv4.ip_local_port_range, spread the load over more destination addresses or ports, use
 connection pooling / keep-alive so fewer connections are opened, or (only where the policy allows)
 set net.ipv4.tcp_tw_reuse.  Set the sysctls in /etc/sysctl.d/ and apply with sysctl --system.
 Lowering tcp_fin_timeout does not shorten TIME_WAIT.
+
+On Windows:
+
+Widen the dynamic port range (`netsh int ipv4 set dynamicport tcp start=N num=M`, and the same with
+`ipv6`), spread the load over more destination addresses or ports, or use connection pooling /
+keep-alive so fewer connections are opened.  A closed connection holds its port for
+TcpTimedWaitDelay seconds (120 when it is not set; documented from 30 to 300): `reg add
+HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters /v TcpTimedWaitDelay /t REG_DWORD /d 30
+/f` shortens it, after a restart of the computer.  Where the legacy MaxUserPort value is set there,
+it bounds the pool too (1025 to MaxUserPort).
+
+On macOS:
+
+Widen the range (net.inet.ip.portrange.first and net.inet.ip.portrange.last), spread the load over
+more destination addresses or ports, or use connection pooling / keep-alive so fewer connections
+are opened.  A closed connection holds its port for twice net.inet.tcp.msl (in milliseconds; 15000,
+so 30 s, by default): `sudo sysctl -w net.inet.tcp.msl=N` lowers it (too low a value lets a late
+segment of an old connection reach a new one), and a `net.inet.tcp.msl=N` line in /etc/sysctl.conf
+keeps it across reboots.
 """,
     notes=f"""
 TIME_WAIT lasts {TCP_TIMEWAIT_LEN_SECONDS} s on Linux (TCP_TIMEWAIT_LEN, compiled in) at least, and up to

@@ -386,6 +386,44 @@ class CheckSpec:
         return self.run(snapshot, params)
 
 
+# The headings that divide a check's remediation by platform: a line of exactly one of these, at the
+# start of the text or after a blank line, starts the paragraphs for that platform (None: for every
+# platform), which run to the next heading.  Text before the first heading is for every platform.
+# The evidence records the whole text (its check record's ``remediation``, one string, the schema
+# unchanged); each report shows the part for the platform the evidence judged
+# (:func:`remediation_for`), so a Windows host's report is not told to edit /etc/sysctl.d.
+REMEDIATION_HEADINGS: dict[str, str | None] = {
+    **{f"On {name}:": platform for platform, name in PLATFORM_NAMES.items()},
+    "On every platform:": None,
+}
+
+
+def remediation_for(text: str, platform: str) -> str:
+    """The part of a remediation ``text`` for a ``platform`` host: the paragraphs for every platform
+    and those under the platform's own heading (:data:`REMEDIATION_HEADINGS`), in the order written,
+    without the headings.  The whole text, headings and all, when it has no heading for that platform
+    (a check, or an older lbaudit's record, that does not divide its remediation: nothing is lost)."""
+    sections: list[tuple[str | None, list[str]]] = [(None, [])]
+    after_blank = True
+    for line in text.split("\n"):
+        if after_blank and line in REMEDIATION_HEADINGS:
+            sections.append((REMEDIATION_HEADINGS[line], []))
+        else:
+            sections[-1][1].append(line)
+        after_blank = not line.strip()
+    if not any(key == platform for key, _ in sections[1:]):
+        return text
+    kept = []
+    for key, lines in sections:
+        if key is None or key == platform:
+            # Without the blank lines around the section (not a code block's indent), found by index:
+            # an edited evidence file's text of a million blank lines is walked once, not copied each.
+            filled = [index for index, line in enumerate(lines) if line.strip()]
+            if filled:
+                kept.append("\n".join(lines[filled[0]:filled[-1] + 1]))
+    return "\n\n".join(kept)
+
+
 def check(
     *,
     name: str,

@@ -13,6 +13,7 @@ from typing import Final, Literal
 from pydantic import Field
 
 from auditor.model.base import Moment, StrictModel, empty_dict, empty_list
+from auditor.model.check import remediation_for
 from auditor.model.controls import ControlId
 from auditor.model.facts import HostSnapshot
 from auditor.model.policy import Policy, WaiverSource
@@ -45,7 +46,11 @@ class CheckRecord(StrictModel):
     needs: list[str]
     controls: list[ControlId]
     rationale: str
-    remediation: str
+    remediation: str  # for every platform the check judges, each under its heading (model/check.py)
+
+    def remediation_on(self, platform: str) -> str:
+        """The remediation for a ``platform`` host: what every report of that host's evidence shows."""
+        return remediation_for(self.remediation, platform)
 
 
 class ReporterPluginRecord(StrictModel):

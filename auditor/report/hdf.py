@@ -212,7 +212,8 @@ class _Export:
             "descriptions": [
                 {"label": "default", "data": record.title if record else rule.check},
                 {"label": "check", "data": record.rationale if record else "(no rationale recorded in the evidence)"},
-                {"label": "fix", "data": record.remediation if record else "(no remediation recorded in the evidence)"},
+                {"label": "fix", "data": record.remediation_on(self.ev.snapshot.provenance.platform) if record
+                 else "(no remediation recorded in the evidence)"},
             ],
             "impact": NOT_APPLICABLE_IMPACT if all_not_applicable else IMPACT[rule.severity],
             "refs": [],

@@ -169,6 +169,7 @@ class _Builder:
         prov = evidence.snapshot.provenance
         self.host = _line(prov.hostname)  # in markup alone (the identities below are of the host's own text)
         self.checks = {c.name: c for c in evidence.checks}
+        self.platform = prov.platform  # each risk's remediation is the part for this host's platform
         self.rules = {r.id: r for r in evidence.policy.rules}
         self.findings = evidence.result.findings
         self.finding_index = {f.id: i for i, f in enumerate(self.findings)}
@@ -450,7 +451,7 @@ class _Builder:
                     "uuid": self.run_uuid("remediation", finding.id),
                     "lifecycle": "recommendation",
                     "title": f"Remediate {finding.rule_id}",
-                    "description": record.remediation,
+                    "description": record.remediation_on(self.platform),
                     "origins": self.tool_origin(),
                 }
             ]

@@ -105,6 +105,7 @@ def _rule_severity(evidence: Evidence, check: str) -> Severity | None:
 
 def _descriptor(record: CheckRecord, evidence: Evidence) -> dict:
     severity = _rule_severity(evidence, record.name)
+    remediation = record.remediation_on(evidence.snapshot.provenance.platform)  # the judged host's, not Linux's
     properties: dict = {
         # each once (the schema's uniqueItems), whatever the evidence's check record lists
         "tags": list(dict.fromkeys(["security", "compliance", "NIST-SP-800-53-Rev5", *record.controls])),
@@ -120,8 +121,8 @@ def _descriptor(record: CheckRecord, evidence: Evidence) -> dict:
         "shortDescription": {"text": record.title},
         "fullDescription": {"text": record.rationale or record.title},
         "help": {
-            "text": f"Remediation: {record.remediation}",
-            "markdown": f"**Remediation.** {record.remediation}\n\n**NIST SP 800-53 Rev. 5:** "
+            "text": f"Remediation: {remediation}",
+            "markdown": f"**Remediation.** {remediation}\n\n**NIST SP 800-53 Rev. 5:** "
             + ", ".join(record.controls),
         },
         "defaultConfiguration": {"level": _LEVEL[severity] if severity else "warning"},

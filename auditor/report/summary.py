@@ -230,9 +230,10 @@ class NextStep:
 
 def next_steps(evidence: Evidence) -> list[NextStep]:
     """For each failing rule: ``lbaudit explain CHECK`` and the first sentence of its remediation (as
-    the evidence records the check); for findings that could not be judged: what would let them
+    the evidence records the check, the part for the platform the evidence judged); for findings that could not be judged: what would let them
     be judged, one step per distinct remedy."""
     checks = {c.name: c for c in evidence.checks}
+    platform = evidence.snapshot.provenance.platform  # the remediation for the host judged, not Linux's
     parts = sections(evidence)
     steps: list[NextStep] = []
     failing: dict[str, str] = {}  # rule id -> its check, in the order the failures are listed
@@ -240,7 +241,7 @@ def next_steps(evidence: Evidence) -> list[NextStep]:
         failing.setdefault(finding.rule_id, finding.check)
     for rule_id, check in failing.items():
         record = checks.get(check)
-        remedy = first_sentence(record.remediation) if record else ""
+        remedy = first_sentence(record.remediation_on(platform)) if record else ""
         # The check's name as the evidence records it: any string there (an edited file with its digest rewritten).
         steps.append(NextStep("fix", f"{rule_id}: lbaudit explain {one_line(check)}" + (f" -- {remedy}" if remedy else ""),
                               (rule_id,)))

@@ -713,7 +713,8 @@ def _findings(ev: Evidence, by_rule: dict[str, list[Finding]]) -> tuple[FindingG
             rule_id=rule.id, title=f"{rule.id}: {rule.title or (record.title if record else rule.check)}",
             check=rule.check, check_version=record.version if record else None, severity=rule.severity.value,
             controls=", ".join(rule.controls), source=str(rule.source),
-            rationale=record.rationale if record else None, remediation=record.remediation if record else None,
+            rationale=record.rationale if record else None,
+            remediation=record.remediation_on(ev.snapshot.provenance.platform) if record else None,
             rows=rows, clusters=_clusters(rows) if len(rows) > CLUSTER_ABOVE else (),
         ))
     return tuple(groups)
