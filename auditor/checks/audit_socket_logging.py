@@ -1448,7 +1448,7 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.17.0",
+    version="1.18.0",
     needs=("audit",),
     # net.ipv4.tcp_fastopen, running (each network namespace's) and as the boot sets it: whether
     # programs connect with sendto/sendmsg and MSG_FASTOPEN, which the rules must then audit
@@ -1743,6 +1743,8 @@ sysctl run by an init script under an init) has kernel.io_uring_disabled unknown
 persistent io_uring finding is not_reviewed.
 Since 1.17.0 a macOS audit_control or audit_user of more than 400,000 lines is not reviewed: read
 for 40 s, such a file then passed the network audit class.
+Since 1.18.0 the remediation has a part for each platform it judges (On Linux: / On Windows: / On
+macOS:), and every report shows the part of the platform its evidence records; the judging is unchanged.
 """,
 )
 def audit_socket_logging(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[Outcome]:

@@ -1094,7 +1094,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.23.0",
+    version="1.24.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -1351,6 +1351,8 @@ collection for ever): a program there has an unproven exe, and a descriptor ther
 device is a discovery gap.
 Since 1.23.0 a Windows or macOS bundle's listener output of more than 400,000 lines (every kind of line
 end counted) is a gap on the listeners, not minutes of parsing and a gigabyte of memory.
+Since 1.24.0 the remediation has a part for each platform it judges (On Linux: / On Windows: / On
+macOS:), and every report shows the part of the platform its evidence records; the judging is unchanged.
 """,
 )
 def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> list[Outcome]:

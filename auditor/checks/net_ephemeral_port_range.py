@@ -560,6 +560,8 @@ Since 1.14.0 a TCP pool (Linux, Windows, macOS, and Windows' legacy MaxUserPort 
 min_pool_size while the listeners were not read is not_reviewed: the ports listeners hold in the
 range are unknown, so the pool may be smaller (40000-40003 with a listener on 40001 has three); a
 failure stands, and an image's listeners declared by socket units are judged as before.
+Since 1.14.0 the remediation has a part for each platform it judges (On Linux: / On Windows: / On
+macOS:), and every report shows the part of the platform its evidence records; the judging is unchanged.
 """,
 )
 def net_ephemeral_port_range(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:

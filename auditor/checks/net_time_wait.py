@@ -727,6 +727,8 @@ Since 1.15.0 a tcp_tw_reuse of 2 that a policy allows as loopback-only reuse (an
 on a running kernel of Linux 4.20 or later, where 2 means that: before 4.20 any nonzero value reuses
 TIME_WAIT ports for every outgoing connection, so on an older kernel, a snapshot without the kernel's
 release or an offline image it is not_reviewed (tcp_timestamps = 0 reuses nothing either way).
+Since 1.15.0 the remediation has a part for each platform it judges (On Linux: / On Windows: / On
+macOS:), and every report shows the part of the platform its evidence records; the judging is unchanged.
 """,
 )
 def net_time_wait(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:

@@ -151,7 +151,8 @@ def _header_part(value: str) -> str:
 # nothing (zero-width, soft hyphen, tags) as their escapes, and host text on one line (a line feed as \n);
 # 7: the Unicode noncharacters (U+FFFE, U+FDD0, ...) as their escapes; the --waivers file and its digest
 # among the inputs; a waiver an earlier one always overrides shown as superseded; 8: the method section's
-# snapshot text (collecting user, tool version, source detail, each section's methods) on one line each
+# snapshot text (collecting user, tool version, source detail, each section's methods) on one line each,
+# and a check's remediation cut to the part of the evidence's platform (On Linux: / On Windows: / On macOS:)
 RENDERING_REVISION = 8
 
 
