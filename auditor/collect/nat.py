@@ -790,3 +790,57 @@ def read_loopback_drops(target: Any, timeout: float) -> tuple[list[LoopbackDrop]
     for drop in found:
         seen.setdefault((drop.destination, drop.protocol, drop.port, drop.port_end), drop)
     return sorted(seen.values(), key=lambda d: (d.port, d.destination, d.protocol or "", d.origin)), unknown, read
+
+
+# ---------------------------------------------------------------- ingress redirects
+
+# The nftables statements that hand what arrives on a link to another interface before IP input,
+# whatever the forwarding settings say (nft_fwd_netdev, nft_dup_netdev): as a tc ingress filter's
+# mirred or a BPF program's bpf_redirect does.
+_NFT_HAND_ON = ("fwd", "dup")
+_INGRESS_FAMILIES = ("netdev", "inet")
+
+
+def parse_nft_ingress_redirects(document: Any) -> dict[str | None, list[str]]:
+    """The links an nftables ingress chain may hand packets on from (``fwd to``, ``dup to``): by the
+    device the chain hooks, the hooks on it ("nft ingress fwd (netdev TABLE CHAIN)").  A chain is
+    counted when its table holds such a statement in any chain (a regular chain is reached by a
+    jump, which this reader does not follow).  The key None stands for every link: nft before
+    1.0.7 does not name a chain's device in its JSON."""
+    items = document.get("nftables", []) if isinstance(document, dict) else []
+    if not isinstance(items, list):
+        return {}
+    statements: dict[tuple[Any, Any], set[str]] = {}
+    for rule, _origin in _nft_rules(document):
+        for expr in rule["expr"]:
+            for name in _NFT_HAND_ON:
+                if isinstance(expr, dict) and name in expr:
+                    statements.setdefault((rule.get("family"), rule.get("table")), set()).add(name)
+    found: dict[str | None, list[str]] = {}
+    for item in items:
+        chain = item.get("chain") if isinstance(item, dict) else None
+        if not (isinstance(chain, dict) and chain.get("hook") == "ingress" and chain.get("family") in _INGRESS_FAMILIES):
+            continue
+        held = statements.get((chain.get("family"), chain.get("table")))
+        if not held:
+            continue
+        device = chain.get("dev")
+        devices: list[str | None] = ([device] if isinstance(device, str) else
+                                     [d for d in device if isinstance(d, str)] if isinstance(device, list) else [])
+        for dev in devices or [None]:
+            for name in sorted(held):
+                hook = f"nft ingress {name} ({chain.get('family')} {chain.get('table')} {chain.get('name')})"
+                if hook not in found.setdefault(dev, []):
+                    found[dev].append(hook)
+    return found
+
+
+def read_ingress_redirects(target: Any, timeout: float) -> tuple[dict[str | None, list[str]] | None, str | None]:
+    """:func:`parse_nft_ingress_redirects` of the namespace the programs run in, or (None, why the
+    ruleset could not be read: nft absent, failing, or printing what this reader cannot parse)."""
+    installed, parsed, failure = _from_nft(target, timeout, parse_nft_ingress_redirects)
+    if not installed:
+        return None, NFT_ABSENT
+    if failure is not None or parsed is None:
+        return None, failure or "nft -j list ruleset: no answer"
+    return parsed, None

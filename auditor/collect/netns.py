@@ -68,7 +68,14 @@ from auditor.collect import CollectContext, netlink, rtnetlink, sk_lookup
 from auditor.collect.containers import EngineView, read_engines
 from auditor.collect.fdmounts import CLOSED, Mount, MountJudge
 from auditor.collect.fdtables import FdTable, kept_table, kept_tables, read_table, same_fs
-from auditor.collect.nat import ListedOnce, dedupe, read_loopback_drops, read_nat, read_tproxy
+from auditor.collect.nat import (
+    ListedOnce,
+    dedupe,
+    read_ingress_redirects,
+    read_loopback_drops,
+    read_nat,
+    read_tproxy,
+)
 from auditor.collect.procview import PROC_USER_INIT_INO, owning_user_namespace, unlisted_processes
 from auditor.collect.sockets import (
     CORE,
@@ -1609,6 +1616,24 @@ def with_ingress_hooks(links: list[dict[str, Any]], timeout: float) -> list[dict
     return result
 
 
+def with_nft_ingress(links: list[dict[str, Any]], redirects: dict[str | None, list[str]] | None,
+                     error: str | None) -> list[dict[str, Any]]:
+    """Each link with the nftables ingress chains that may hand what arrives on it to another
+    interface (:func:`auditor.collect.nat.read_ingress_redirects`) added to its ``ingress_hooks``;
+    its hooks unknown (None, with the reason in ``ingress_hooks_error``) where the ruleset could not
+    be read."""
+    result = []
+    for link in links:
+        if redirects is None:
+            reasons = [r for r in (link.get("ingress_hooks_error"), f"the nftables ingress chains could not be read: {error}") if r]
+            result.append({**link, "ingress_hooks": None, "ingress_hooks_error": "; ".join(reasons)})
+            continue
+        added = [*redirects.get(link["name"], []), *redirects.get(None, [])]
+        hooks = link.get("ingress_hooks")
+        result.append({**link, "ingress_hooks": None if hooks is None else [*hooks, *dict.fromkeys(added)]})
+    return result
+
+
 def read_local_routes(timeout: float, interfaces: list[dict[str, Any]] | None) -> tuple[list[str] | None, str | None]:
     """The local routes of the caller's namespace (:func:`rtnetlink.dump_local_routes`) but the
     single-address one of each interface address (the snapshot holds those as addresses), or None
@@ -1938,7 +1963,8 @@ def _link_gaps(prefix: tuple[Any, ...], links: list[dict[str, Any]]) -> list[Gap
                         f"net.ipv6.conf.all.forwarding) could not be read: {link['forwarding_error']}")
              for i, link in enumerate(links) if "forwarding" in link and link.get("forwarding_error")]
     gaps += [Gap(section="netns", path=(*prefix, "interfaces", i, "ingress_hooks"),
-                 reason=f"whether a tc or XDP program can redirect what arrives on {link['name']}: {link['ingress_hooks_error']}")
+                 reason=f"whether a tc, XDP or nftables ingress program can redirect what arrives on {link['name']}: "
+                        f"{link['ingress_hooks_error']}")
              for i, link in enumerate(links) if link.get("ingress_hooks_error")]
     return gaps + [Gap(section="netns", path=(*prefix, "interfaces", i, "peer_netns"), reason=link["peer_netns_error"])
                    for i, link in enumerate(links) if link.get("peer_netns_error")]
@@ -2213,6 +2239,9 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
             try:
                 links = read_interfaces(ctx.command_timeout, f"{ctx.target.proc}/sys",
                                         [(fd, order[i].inode) for i, fd in fds])
+                # the host's links are where what comes from beyond arrives: an nftables ingress
+                # chain there hands it on as a tc filter does (other namespaces' hooks judge nothing)
+                links = with_nft_ingress(links, *read_ingress_redirects(listed, ctx.command_timeout))
                 gaps += _link_gaps(prefix, links)
                 interfaces = _interfaces(links)
             except OSError as exc:
