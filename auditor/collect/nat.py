@@ -188,13 +188,61 @@ def _nft_rules(document: Any) -> Iterator[tuple[dict[str, Any], str]]:
             yield rule, f"nft -j list ruleset: table {rule.get('family')} {rule.get('table')} chain {rule.get('chain')}"
 
 
+# The hooks where a rewrite of the destination address takes what arrives from a link somewhere
+# else: before the route lookup (prerouting, a netdev or inet ingress chain: a stateless NAT, as a
+# DNAT forwards), or after it and before the transport finds the socket (input: a packet for this
+# host's address is handed to a listener on 127.0.0.1, route_localnet never asked).
+_REWRITE_HOOKS = frozenset({"prerouting", "input", "ingress"})
+_ADDRESS_PAYLOADS = {"ip": "ipv4", "ip6": "ipv6"}
+
+
+def _payload_of(key: Any) -> dict[str, Any] | None:
+    payload = key.get("payload") if isinstance(key, dict) else None
+    return payload if isinstance(payload, dict) else None
+
+
+def _destination_rewrite(rule: dict[str, Any], hooks: dict[tuple[Any, Any, Any], Any]) -> tuple[int, dict[str, Any]] | None:
+    """Where a rule rewrites the destination address (``ip daddr set 127.0.0.1``, a payload
+    statement any chain may hold) of what a link brings, and the rewrite as a dnat statement would
+    say it: (its index among the rule's expressions, {family, addr, port}).  A regular chain, which
+    a jump may reach from any hook, counts; so does a chain the listing does not show."""
+    if hooks.get((rule.get("family"), rule.get("table"), rule.get("chain")), "ingress") not in (*_REWRITE_HOOKS, None):
+        return None
+    for index, expr in enumerate(rule["expr"]):
+        mangle = expr.get("mangle") if isinstance(expr, dict) else None
+        if not isinstance(mangle, dict):
+            continue
+        payload = _payload_of(mangle.get("key"))
+        if payload is None or payload.get("field") != "daddr" or payload.get("protocol") not in _ADDRESS_PAYLOADS:
+            continue
+        value = mangle.get("value")
+        port = None
+        for later in rule["expr"][index + 1:]:
+            other = later.get("mangle") if isinstance(later, dict) else None
+            moved = _payload_of(other.get("key")) if isinstance(other, dict) else None
+            if (moved is not None and moved.get("field") == "dport" and isinstance(other, dict)
+                    and isinstance(other.get("value"), int) and not isinstance(other.get("value"), bool)):
+                port = other["value"]
+        return index, {"family": payload["protocol"], "addr": value if isinstance(value, str) else None, "port": port}
+    return None
+
+
 def parse_nft_ruleset(document: Any) -> list[PublishedPort]:
-    """DNAT statements of ``nft -j list ruleset`` rules (native nftables expressions)."""
+    """DNAT statements of ``nft -j list ruleset`` rules (native nftables expressions), and rewrites
+    of the destination address (:func:`_destination_rewrite`), which forward as a DNAT does."""
     found: list[PublishedPort] = []
+    items = document.get("nftables", []) if isinstance(document, dict) else []
+    chains = [item["chain"] for item in items if isinstance(item, dict) and isinstance(item.get("chain"), dict)]
+    hooks = {(chain.get("family"), chain.get("table"), chain.get("name")): chain.get("hook") for chain in chains}
     for rule, origin in _nft_rules(document):
         dnat = next((e["dnat"] for e in rule["expr"] if isinstance(e, dict) and isinstance(e.get("dnat"), dict)), None)
+        matches = rule["expr"]
         if dnat is None:
-            continue
+            rewrite = _destination_rewrite(rule, hooks)
+            if rewrite is None:
+                continue
+            # a match after the rewrite sees the new destination, not the one the packet came with
+            matches, dnat = rule["expr"][:rewrite[0]], rewrite[1]
         address = dnat.get("addr") if isinstance(dnat.get("addr"), str) else None
         # an inet rule's dnat names its family; when it does not, the address it forwards to does
         family = ("ipv6" if rule.get("family") == "ip6" or dnat.get("family") == "ip6"
@@ -203,7 +251,7 @@ def parse_nft_ruleset(document: Any) -> list[PublishedPort]:
         excluded: str | None = None
         ports: tuple[int, int] = (0, 65535)
         host: str | None = None
-        for expr in rule["expr"]:
+        for expr in matches:
             match = expr.get("match") if isinstance(expr, dict) else None
             if not isinstance(match, dict):
                 continue
