@@ -1502,6 +1502,7 @@ def read_here(timeout: float, target: Any = None, known: list[tuple[int, int]] |
     gaps: list[Gap] = []
     methods: list[str] = []
     rows = None
+    target = ListedOnce(target) if target is not None else None  # nft's listing for each reader that asks
     v6only_reason = "the kernel did not report IPV6_V6ONLY (INET_DIAG_SKV6ONLY)"
     transparent_reason = TRANSPARENT_UNREPORTED
     try:
@@ -1550,6 +1551,13 @@ def read_here(timeout: float, target: Any = None, known: list[tuple[int, int]] |
         interface_error = None
     except OSError as exc:
         interfaces, interface_error = None, f"rtnetlink dump failed: {exc}"
+    loopbacks = {link["name"] for link in interfaces or [] if link.get("kind") == "loopback"}
+    if listeners is not None and any(l.interface in loopbacks for l in listeners):
+        # a listener bound to lo is handed what an nftables ingress chain of a link puts on lo: read
+        # only then (one more program in this namespace), as the TPROXY rules are
+        assert interfaces is not None
+        interfaces = with_nft_ingress(interfaces, *(read_ingress_redirects(target, timeout) if target is not None
+                                                    else (None, "no program runner")))
     local_routes, local_route_error = read_local_routes(timeout, interfaces)
     tproxy, tproxy_unknown = None, ["the TPROXY rules were not read (no program runner)"]
     if listeners is not None and not any(l.transparent is not False and l.protocol in TPROXY_PROTOCOLS

@@ -107,6 +107,7 @@ FWD = ("nft add table netdev lbd21 && nft add chain netdev lbd21 in '{ type filt
 
 
 @pytest.mark.live
+@pytest.mark.slow  # three collections in namespaces of their own
 def test_the_collector_reads_an_ingress_fwd_of_the_host(tmp_path: Path):
     require_namespaces()
     if shutil.which("nft") is None:
