@@ -201,6 +201,27 @@ def _payload_of(key: Any) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) else None
 
 
+# Where the destination address is in a network header, in bits: an IPv4 one's, an IPv6 one's.
+_RAW_DESTINATIONS = {"ip": (128, 160), "ip6": (192, 320)}
+
+
+def _raw_destination(payload: dict[str, Any], family: Any, value: Any) -> dict[str, Any] | None:
+    """A raw write into the network header (``@nh,128,32 set 0x7f000001``, as nft lists a rewrite
+    it cannot name) that reaches into the destination address, as a dnat statement would say it
+    (the address it writes known only when it is a whole IPv4 one); None when it does not.  A
+    table of family ip or ip6 sees headers of that family only; any other, both."""
+    offset, length = payload.get("offset"), payload.get("len")
+    if payload.get("base") != "nh" or not isinstance(offset, int) or not isinstance(length, int):
+        return None
+    for version, (start, end) in _RAW_DESTINATIONS.items():
+        if family in _ADDRESS_PAYLOADS and family != version:
+            continue
+        if offset < end and start < offset + length:
+            whole = (version, offset, length) == ("ip", 128, 32) and isinstance(value, int) and 0 <= value < 2 ** 32
+            return {"family": version, "addr": str(ipaddress.IPv4Address(value)) if whole else None, "port": None}
+    return None
+
+
 def _destination_rewrite(rule: dict[str, Any], hooks: dict[tuple[Any, Any, Any], Any]) -> tuple[int, dict[str, Any]] | None:
     """Where a rule rewrites the destination address (``ip daddr set 127.0.0.1``, a payload
     statement any chain may hold) of what a link brings, and the rewrite as a dnat statement would
@@ -213,9 +234,12 @@ def _destination_rewrite(rule: dict[str, Any], hooks: dict[tuple[Any, Any, Any],
         if not isinstance(mangle, dict):
             continue
         payload = _payload_of(mangle.get("key"))
+        value = mangle.get("value")
+        raw = _raw_destination(payload, rule.get("family"), value) if payload is not None else None
+        if raw is not None:
+            return index, raw
         if payload is None or payload.get("field") != "daddr" or payload.get("protocol") not in _ADDRESS_PAYLOADS:
             continue
-        value = mangle.get("value")
         port = None
         for later in rule["expr"][index + 1:]:
             other = later.get("mangle") if isinstance(later, dict) else None

@@ -61,6 +61,23 @@ def test_a_destination_rewrite_in_input_publishes_the_port_on_every_address():
     assert (v6.host_address, v6.host_port, v6.target_address, v6.target_port) == ("2001:db8::1", 5514, "::1", 53)
 
 
+def test_a_raw_rewrite_of_the_network_header_is_read_as_one_too():
+    """``@nh,128,32 set 0x7f000001`` writes the IPv4 destination as raw bits (nft lists it so, not as
+    ``ip daddr``); any raw write into where an IPv4 or IPv6 destination is counts, the address it
+    writes known only for the whole IPv4 one."""
+    raw = {"mangle": {"key": {"payload": {"base": "nh", "offset": 128, "len": 32}}, "value": 2130706433}}
+    [port] = parse_nft_ruleset(_document("input", UDP_5514, raw))
+    assert (port.host_address, port.host_port, port.target_address) == ("0.0.0.0", 5514, "127.0.0.1")
+    part = {"mangle": {"key": {"payload": {"base": "nh", "offset": 200, "len": 8}}, "value": 1}}
+    assert {(p.host_address, p.target_address) for p in parse_nft_ruleset(_document("input", UDP_5514, part))} == {
+        ("::", None)}
+    # the source address (bits 96-127 of an IPv4 header, 64-191 of an IPv6 one) is not it
+    source = {"mangle": {"key": {"payload": {"base": "nh", "offset": 96, "len": 32}}, "value": 1}}
+    assert parse_nft_ruleset(_document("input", UDP_5514, source)) == []
+    # an ip6 table's network header is an IPv6 one: bits 128-159 are in its source
+    assert parse_nft_ruleset(_document("input", UDP_5514, raw, family="ip6")) == []
+
+
 def test_control_rewrites_that_take_nothing_from_a_link_publish_nothing():
     # output and postrouting see what this host sends; a source rewrite moves nothing to a listener
     assert parse_nft_ruleset(_document("output", UDP_5514, TO_LOOPBACK)) == []
@@ -98,7 +115,8 @@ def _statuses(host_ns: str, port: str, tmp_path: Path) -> dict[str, str]:
 
 @pytest.mark.live
 @pytest.mark.slow  # two namespaces, child interpreters and two real lbaudit runs
-def test_an_input_rewrite_to_loopback_reaches_the_listener_and_lbaudit_does_not_pass_it(tmp_path):
+@pytest.mark.parametrize("rewrite", [["ip", "daddr", "set", "127.0.0.1"], ["@nh,128,32", "set", "0x7f000001"]])
+def test_an_input_rewrite_to_loopback_reaches_the_listener_and_lbaudit_does_not_pass_it(tmp_path, rewrite):
     require_namespaces()
     if shutil.which("nft") is None:
         pytest.skip("nft is not installed (Debian package nftables)")
@@ -123,7 +141,7 @@ def test_an_input_rewrite_to_loopback_reaches_the_listener_and_lbaudit_does_not_
         assert set(before.values()) == {"pass"}, before  # no rule yet: on loopback only
         for command in (["add", "table", "inet", "lbd21"],
                         ["add", "chain", "inet", "lbd21", "in", "{ type filter hook input priority 0; }"],
-                        ["add", "rule", "inet", "lbd21", "in", "udp", "dport", port, "ip", "daddr", "set", "127.0.0.1"]):
+                        ["add", "rule", "inet", "lbd21", "in", "udp", "dport", port, *rewrite]):
             made = subprocess.run(["ip", "netns", "exec", host, "nft", *command], capture_output=True, text=True,
                                   timeout=10)
             if made.returncode != 0:
