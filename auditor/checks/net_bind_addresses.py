@@ -1267,12 +1267,13 @@ not_reviewed naming the interface and the setting; so is one where that setting 
 (or clsact) qdisc, a tcx ingress BPF link (Linux 6.6+, listed with the kernel's BPF links, which name
 the interface by index alone: one of another namespace with the same index counts) or an XDP program
 (what their filters and programs do is not read), or an nftables ingress chain (`netdev` or `inet`
-family) of a table that holds a `fwd to` or `dup to` statement (on every interface where nft does
-not name the chain's device, as before 1.0.7; before, such a chain was not read and
+family) of a table that holds a `fwd to` or `dup to` statement (read from the kernel over nfnetlink,
+else from nft, whose JSON before 1.0.7 does not name the chain's device: then on every interface;
+before, such a chain was not read and
 the listener passed): tc mirred, bpf_redirect, bpf_redirect_peer, XDP_REDIRECT (Cilium's and
 Calico's eBPF data planes) and nftables' fwd hand what arrives there to the veth before IP
 input, without the host forwarding it and past its FORWARD rules; and one where those could not be
-listed (not root, nft absent or failing, or a snapshot before they were recorded).  A macvlan, ipvlan or physical interface (or any other kind,
+listed (not root, or a snapshot before they were recorded).  A macvlan, ipvlan or physical interface (or any other kind,
 or a veth to another namespace, judged as reaching beyond; or a veth into the host whose end there
 is a port of a bridge, or Open vSwitch, that also holds a physical, macvlan, ipvlan or other link,
 such as a VXLAN: LXC, LXD, libvirt and Proxmox bridge containers onto the LAN so, and the bridge

@@ -20,6 +20,7 @@ import json
 import shlex
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
+from auditor.collect import rtnetlink
 from auditor.collect.parsers import UNPARSEABLE, unparseable_reason
 from auditor.model.facts import Gap, GapKind, LoopbackDrop, PublishedPort, TproxyRule
 from auditor.safeio import read_regular
@@ -908,11 +909,18 @@ def parse_nft_ingress_redirects(document: Any) -> dict[str | None, list[str]]:
 
 
 def read_ingress_redirects(target: Any, timeout: float) -> tuple[dict[str | None, list[str]] | None, str | None]:
-    """:func:`parse_nft_ingress_redirects` of the namespace the programs run in, or (None, why the
-    ruleset could not be read: nft absent, failing, or printing what this reader cannot parse)."""
+    """The nftables ingress chains that may hand what arrives on a link to another interface, by
+    device (None: every link), of the caller's namespace: from the kernel over nfnetlink
+    (:func:`auditor.collect.rtnetlink.dump_nft_ingress_redirects`: no nft needed, and it names the
+    devices), else :func:`parse_nft_ingress_redirects` of the listing of nft run by ``target`` in
+    it; or (None, why neither could be read)."""
+    try:
+        return rtnetlink.dump_nft_ingress_redirects(timeout), None
+    except OSError as exc:
+        kernel = f"nfnetlink dump failed: {exc.strerror or exc}"
     installed, parsed, failure = _from_nft(target, timeout, parse_nft_ingress_redirects)
     if not installed:
-        return None, NFT_ABSENT
+        return None, f"{kernel}; {NFT_ABSENT}"
     if failure is not None or parsed is None:
-        return None, failure or "nft -j list ruleset: no answer"
+        return None, f"{kernel}; {failure or 'nft -j list ruleset: no answer'}"
     return parsed, None

@@ -890,8 +890,8 @@ class NetInterface(StrictModel):
     # interface (a veth into a namespace among them) whatever the forwarding settings say: the kind
     # of its tc ingress qdisc ("clsact", "ingress"; its filters, tc mirred or a BPF classifier's
     # bpf_redirect, are not read), "xdp" for an XDP program (XDP_REDIRECT) and, for the namespace
-    # lbaudit runs in, "nft ingress fwd (netdev TABLE CHAIN)" for an nftables ingress chain whose
-    # table holds a fwd or dup statement.  []: none; None: not read (snapshots before format 1.10 too).
+    # lbaudit runs in (and another that has a listener bound to its lo), "nft ingress fwd (netdev
+    # TABLE CHAIN)" for an nftables ingress chain whose table holds a fwd or dup statement.  []: none; None: not read (snapshots before format 1.10 too).
     ingress_hooks: list[str] | None = None
 
 

@@ -12,9 +12,9 @@ link's ``ingress_hooks`` was ``[]`` and the container's listener passed ``allow:
 a neighbour on the host's link reached it.  Now the nftables ruleset of the namespace lbaudit runs
 in (the ``nft -j list ruleset`` listing the NAT and TPROXY readers take) is read too: each link an
 ingress chain of a table that holds a ``fwd`` or ``dup`` statement hooks (every link, where nft
-does not name the device: nft before 1.0.7 leaves it out of its JSON) gets ``nft ingress``; where
-the ruleset could not be read (nft absent or failing) the links' hooks are unknown (None), as for a
-qdisc dump that failed.
+does not name the device: nft before 1.0.7 leaves it out of its JSON) gets ``nft ingress``, read
+from the kernel over nfnetlink (nft need not be installed), else from ``nft -j list ruleset``; where
+neither could be read the links' hooks are unknown (None), as for a qdisc dump that failed.
 """
 
 from __future__ import annotations
@@ -113,18 +113,31 @@ def test_the_collector_reads_an_ingress_fwd_of_the_host(tmp_path: Path):
     if shutil.which("nft") is None:
         pytest.skip("nft is not installed (Debian package nftables)")
     seen = _collected(f"{LINKS} && {FWD}")
-    assert any(hook.startswith("nft ingress fwd") for hook in seen["hooks"]["lbd21a"]), seen
+    # read from the kernel (nfnetlink), which names the device the chain hooks
+    assert seen["hooks"] == {"lo": [], "lbd21a": ["nft ingress fwd (netdev lbd21 in)"], "lbd21b": []}, seen
     # without the chain, nothing
     assert _collected(LINKS)["hooks"]["lbd21a"] == [], seen
-    # nft absent: the ruleset could not be read, so whether a chain hands packets on is unknown
+    # with no nft installed, the kernel still says (a host whose rules another tool loaded)
     empty = tmp_path / "bin"
     empty.mkdir()
     for name in ("ip", "iptables-save", "ip6tables-save"):
         if shutil.which(name):
             (empty / name).symlink_to(shutil.which(name))  # type: ignore[arg-type]
-    absent = _collected(LINKS, empty)
-    assert absent["hooks"]["lbd21a"] is None, absent
-    assert any("nft" in gap for gap in absent["gaps"]), absent
+    assert _collected(f"{LINKS} && {FWD}", empty)["hooks"]["lbd21a"] == ["nft ingress fwd (netdev lbd21 in)"]
+
+
+def test_chains_that_could_not_be_read_leave_every_links_hooks_unknown():
+    from auditor.collect.netns import with_nft_ingress
+
+    links = [{"name": "eth0", "ingress_hooks": ["tc clsact"], "ingress_hooks_error": None},
+             {"name": "eth1", "ingress_hooks": [], "ingress_hooks_error": None}]
+    unread = with_nft_ingress(links, None, "nfnetlink dump failed: Operation not permitted; nft is not installed")
+    assert [(link["ingress_hooks"], "nft is not installed" in link["ingress_hooks_error"]) for link in unread] == [
+        (None, True), (None, True)]
+    # every link where the chain names no device (nft before 1.0.7's JSON)
+    every = with_nft_ingress(links, {None: ["nft ingress fwd (netdev t in)"]}, None)
+    assert [link["ingress_hooks"] for link in every] == [["tc clsact", "nft ingress fwd (netdev t in)"],
+                                                         ["nft ingress fwd (netdev t in)"]]
 
 
 RECEIVE = textwrap.dedent("""
