@@ -139,6 +139,27 @@ def on_loopback_device(listener: Listener, home: NetNamespace | None) -> tuple[n
     return (_LOOPBACK_V6,) if listener.v6only else (_LOOPBACK_V6, _LOOPBACK_V4)
 
 
+def loopback_device_doubt(listener: Listener, home: NetNamespace | None) -> str | None:
+    """Why a listener bound (SO_BINDTODEVICE) to its namespace's loopback device may be handed what
+    arrives on a link all the same: an ingress hook of a link of the namespace (a tc filter's mirred,
+    a BPF program's bpf_redirect, an nftables netdev chain's ``fwd to "lo"``) can put a packet
+    addressed to the link on lo, where the socket lookup finds the listener.  None when it is not
+    so bound, or no link of the namespace has such a hook (read, and none)."""
+    if on_loopback_device(listener, home) is None:
+        return None
+    assert home is not None and home.interfaces is not None  # on_loopback_device answered
+    links = [i for i in home.interfaces if i.kind != "loopback"]
+    hooked = [f"{i.name} ({', '.join(i.ingress_hooks)})" for i in links if i.ingress_hooks]
+    unread = [i.name for i in links if i.ingress_hooks is None]
+    parts = ([f"a tc ingress, XDP or nftables ingress program on {', '.join(hooked)} can hand what arrives there to "
+              f"{listener.interface} (what it does is not read)"] if hooked else []) + (
+        [f"whether a tc ingress, XDP or nftables ingress program on {', '.join(unread)} hands what arrives there to "
+         f"{listener.interface} could not be read"] if unread else [])
+    if not parts:
+        return None
+    return f"it is bound to the loopback device {listener.interface}, but " + "; ".join(parts)
+
+
 def tproxy_may_reach(home: NetNamespace | None) -> bool:
     """Whether a TPROXY rule may hand a transparent socket of namespace ``home`` packets for
     addresses it is not bound to: it has such rules, or they were not read (None: not described).

@@ -628,7 +628,8 @@ def _forwarding(host: NetNamespace, links: list[NetInterface]) -> dict[int, str]
     why: dict[int, str] = {}
     # A tc ingress or XDP program of such a link hands what arrives there to any interface (tc mirred,
     # bpf_redirect, bpf_redirect_peer, XDP_REDIRECT: Cilium's, Calico's eBPF data planes) without the
-    # host forwarding it; lbaudit does not read what the programs do.
+    # host forwarding it, and so does an nftables ingress chain's fwd or dup; lbaudit does not read
+    # what the programs do.
     # (a bridge's port from beyond runs its own hooks on what it receives, before handing it to the
     # bridge; its veths bring what the namespaces behind them send)
     beyond = {i.name for i in links}
@@ -636,10 +637,10 @@ def _forwarding(host: NetNamespace, links: list[NetInterface]) -> dict[int, str]
                         if i.master in beyond and i.kind not in (*_INTERNAL_KINDS, "veth", "bridge")]
     hooked = [f"{i.name} ({', '.join(i.ingress_hooks)})" for i in hookable if i.ingress_hooks]
     unread = [i.name for i in hookable if i.ingress_hooks is None]
-    redirected = ([f"a tc ingress or XDP program on {', '.join(hooked)} can redirect what arrives there to the veth "
-                   "without the host forwarding it (what it does is not read)"] if hooked else []) + (
-        [f"whether a tc ingress or XDP program on {', '.join(unread)} redirects what arrives there to the veth could "
-         "not be read"] if unread else [])
+    redirected = ([f"a tc ingress, XDP or nftables ingress program on {', '.join(hooked)} can redirect what arrives "
+                   "there to the veth without the host forwarding it (what it does is not read)"] if hooked else []) + (
+        [f"whether a tc ingress, XDP or nftables ingress program on {', '.join(unread)} redirects what arrives there "
+         "to the veth could not be read"] if unread else [])
     for version, setting in ((4, "net.ipv4.conf.{}.forwarding"), (6, "net.ipv6.conf.all.forwarding")):
         on = [i.name for i in links if (i.forwarding if version == 4 else i.forwarding_ipv6) is True]
         unknown = [i.name for i in links if (i.forwarding if version == 4 else i.forwarding_ipv6) is None]

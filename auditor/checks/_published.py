@@ -87,9 +87,20 @@ def _namespaces_by_address(namespaces: list[NetNamespace]) -> dict[str, list[Net
 
 
 def _namespace_of(address: str | None, by_address: dict[str, list[NetNamespace]]) -> NetNamespace | None:
-    """The one namespace that has ``address`` (None: none, or more than one has it)."""
-    found = by_address.get(address, []) if address is not None else []
+    """The one namespace that has ``address`` (None: none, or more than one has it).  A loopback
+    address is the rule's own namespace's (a DNAT or rewrite to 127.0.0.1 hands the packet to a
+    listener of the host), never another's, though every namespace has one on its lo."""
+    if address is None or _is_loopback(address):
+        return None
+    found = by_address.get(address, [])
     return found[0] if len(found) == 1 else None
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def groups(snapshot: HostSnapshot) -> list[Group]:

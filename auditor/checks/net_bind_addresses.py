@@ -910,7 +910,7 @@ def _judge(
     listener: Listener, pointer: str, detail_gaps: list[str], default: _Rule, exceptions: list[tuple[BindException, _Rule]],
     holder_gaps: list[str], place: _Place = HOST, exposure: _namespaces.Exposure | None = None,
     home: NetNamespace | None = None, transparency_doubt: str | None = None,
-    past_device: tuple[_namespaces.Exposure | None] | None = None, steered: bool = False,
+    past_device: tuple[_namespaces.Exposure | None, bool] | None = None, steered: bool = False,
 ) -> Outcome:
     """``home``: the namespace the listener is in (None: not described), whose interfaces tell
     whether it is bound to the loopback device and whether route_localnet makes 127.0.0.0/8
@@ -919,8 +919,9 @@ def _judge(
     why it may be transparent with a TPROXY rule to hand it packets (None: it is known not to be, or
     nothing can): it is then judged both ways, and passes only when it would pass transparent too;
     ``past_device``: when its SO_BINDTODEVICE does not bound it either (an sk_lookup program steers
-    a UDP socket whatever device it is bound to), its exposure as if bound to none (in a 1-tuple:
-    None is the host's), at which it is judged transparent.  ``steered``: judge it as transparent
+    a UDP socket whatever device it is bound to; an ingress hook of a link may hand what arrives
+    there to the loopback device it is bound to), its exposure as if bound to none (None is the
+    host's), and whether it is judged transparent there too.  ``steered``: judge it as transparent
     whether or not its namespace has TPROXY rules (the "if transparent" half of that judgement)."""
     if transparency_doubt is not None:
         args = (pointer, detail_gaps, default, exceptions, holder_gaps, place, exposure, home)
@@ -929,6 +930,9 @@ def _judge(
             return as_bound  # not allowed (or not decided) at its own address: transparent or not
         if past_device is None:
             as_transparent = _judge(copy_with(listener, {"transparent": True}), *args, steered=True)
+        elif not past_device[1]:  # the device alone is no bound: judged at its own address
+            as_transparent = _judge(copy_with(listener, {"interface": None}), pointer, detail_gaps, default,
+                                    exceptions, holder_gaps, place, past_device[0], home)
         else:
             as_transparent = _judge(copy_with(listener, {"transparent": True, "interface": None}), pointer,
                                     detail_gaps, default, exceptions, holder_gaps, place, past_device[0], home,
@@ -936,8 +940,12 @@ def _judge(
         if as_transparent.status == Status.PASS:
             return as_bound
         reason = f"{transparency_doubt}, at which it would not be allowed"
-        observed = {**as_bound.observed, "transparent": listener.transparent,  # type: ignore[dict-item]
-                    "accepts_networks_if_transparent": as_transparent.observed["accepts_networks"]}  # type: ignore[index,call-overload]
+        if past_device is not None and not past_device[1]:
+            observed = {**as_bound.observed,  # type: ignore[dict-item]
+                        "accepts_networks_past_device": _network_texts(listener.address, listener.v6only)}
+        else:
+            observed = {**as_bound.observed, "transparent": listener.transparent,  # type: ignore[dict-item]
+                        "accepts_networks_if_transparent": as_transparent.observed["accepts_networks"]}  # type: ignore[index,call-overload]
         return not_reviewed(listener.subject, reason, message=f"{as_bound.message}; but not reviewed: {reason}",
                             key=as_bound.key, subject_detail=as_bound.subject_detail, observed=observed,
                             expected=as_bound.expected, evidence=as_bound.evidence)
@@ -1149,7 +1157,12 @@ the union of the allowed sets, so 0.0.0.0 is allowed only by `any` or 0.0.0.0/0.
 (shown as `interface`) does not narrow the verdict, but to the loopback device: the kernel delivers
 to such a socket only what arrives on that device, which is what its own namespace sends to an
 address of lo (never a packet from a link, whatever its address), so it is judged at 127.0.0.0/8
-and ::1 (both for a dual-stack ::), and in another namespace it is reachable only inside.  The
+and ::1 (both for a dual-stack ::), and in another namespace it is reachable only inside; unless a
+link of its namespace has an ingress hook (a tc ingress or clsact qdisc, a tcx link, an XDP program,
+an nftables ingress chain with `fwd` or `dup`) or whether it has one could not be read: tc mirred,
+bpf_redirect and `fwd to "lo"` put what arrives on the link on lo, still addressed to the link, and
+0.0.0.0 bound to lo takes it, so a listener allowed as bound to lo but not at its own address is
+not_reviewed naming the hook (before, it passed while a neighbour reached it).  The
 device is known by its kind among the namespace's interfaces, not by its name (lo can be renamed
 and another link named lo); when they were not read, the listener is judged at its address.  In
 another namespace a listener bound to a device is reached through that device and its ports (a
@@ -1276,8 +1289,12 @@ not_reviewed naming the interface and the setting; so is one where that setting 
 (or a snapshot before format 1.5, which does not hold it).  So is one behind such a host interface that has a tc ingress
 (or clsact) qdisc, a tcx ingress BPF link (Linux 6.6+, listed with the kernel's BPF links, which name
 the interface by index alone: one of another namespace with the same index counts) or an XDP program
-(what their filters and programs do is not read): tc mirred, bpf_redirect, bpf_redirect_peer and
-XDP_REDIRECT (Cilium's and Calico's eBPF data planes) hand what arrives there to the veth before IP
+(what their filters and programs do is not read), or an nftables ingress chain (`netdev` or `inet`
+family) of a table that holds a `fwd to` or `dup to` statement (read from the kernel over nfnetlink,
+else from nft, whose JSON before 1.0.7 does not name the chain's device: then on every interface;
+before, such a chain was not read and
+the listener passed): tc mirred, bpf_redirect, bpf_redirect_peer, XDP_REDIRECT (Cilium's and
+Calico's eBPF data planes) and nftables' fwd hand what arrives there to the veth before IP
 input, without the host forwarding it and past its FORWARD rules; and one where those could not be
 listed (not root, or a snapshot before they were recorded).  A macvlan, ipvlan or physical interface (or any other kind,
 or a veth to another namespace, judged as reaching beyond; or a veth into the host whose end there
@@ -1426,6 +1443,9 @@ class _Doubt:
 
     reason: str
     past_device: bool  # nor the device it is bound to: an sk_lookup program may steer a UDP socket
+    # judged as transparent past its address (False: the device alone is in doubt, an ingress hook
+    # that may hand what arrives on a link to the loopback device it is bound to)
+    transparent: bool = True
 
 
 def _transparency_doubts(snapshot: HostSnapshot, listeners: list[Listener], tproxy: str | None,
@@ -1463,14 +1483,15 @@ def _transparency_doubts(snapshot: HostSnapshot, listeners: list[Listener], tpro
 
 def _doubt_args(doubt: _Doubt | None, listener: Listener, ns: NetNamespace | None, host: NetNamespace | None,
                 params: BindAddressParams, namespaces: tuple[NetNamespace, ...]
-                ) -> tuple[str | None, tuple[_namespaces.Exposure | None] | None]:
+                ) -> tuple[str | None, tuple[_namespaces.Exposure | None, bool] | None]:
     """:func:`_judge`'s ``transparency_doubt`` and ``past_device`` for ``doubt`` about ``listener``
     of namespace ``ns`` (None: the host's, judged at its addresses)."""
     if doubt is None:
         return None, None
     if not doubt.past_device or listener.interface is None:
         return doubt.reason, None
-    return doubt.reason, (_exposure(copy_with(listener, {"interface": None}), ns, host, params, namespaces),)
+    return doubt.reason, (_exposure(copy_with(listener, {"interface": None}), ns, host, params, namespaces),
+                          doubt.transparent)
 
 
 def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: _Rule,
@@ -1509,6 +1530,12 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
     method = ((sockets.counts.method or None if sockets.counts is not None else None) if in_other
               else snapshot.provenance.methods.get("sockets"))
     doubts = _transparency_doubts(snapshot, sockets.listeners, tproxy, method)
+    for i, l in judged:
+        device_doubt = _listeners.loopback_device_doubt(l, place.namespace)
+        if device_doubt is not None:
+            earlier = doubts.get(i)
+            doubts[i] = (_Doubt(device_doubt, True, transparent=False) if earlier is None
+                         else _Doubt(f"{earlier.reason}; {device_doubt}", True))
     outcomes = [
         _as_published(_judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default,
                              exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],

@@ -20,6 +20,7 @@ import json
 import shlex
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
+from auditor.collect import rtnetlink
 from auditor.collect.parsers import UNPARSEABLE, unparseable_reason
 from auditor.model.facts import Gap, GapKind, LoopbackDrop, PublishedPort, TproxyRule
 from auditor.safeio import read_regular
@@ -188,13 +189,85 @@ def _nft_rules(document: Any) -> Iterator[tuple[dict[str, Any], str]]:
             yield rule, f"nft -j list ruleset: table {rule.get('family')} {rule.get('table')} chain {rule.get('chain')}"
 
 
+# The hooks where a rewrite of the destination address takes what arrives from a link somewhere
+# else: before the route lookup (prerouting, a netdev or inet ingress chain: a stateless NAT, as a
+# DNAT forwards), or after it and before the transport finds the socket (input: a packet for this
+# host's address is handed to a listener on 127.0.0.1, route_localnet never asked).
+_REWRITE_HOOKS = frozenset({"prerouting", "input", "ingress"})
+_ADDRESS_PAYLOADS = {"ip": "ipv4", "ip6": "ipv6"}
+
+
+def _payload_of(key: Any) -> dict[str, Any] | None:
+    payload = key.get("payload") if isinstance(key, dict) else None
+    return payload if isinstance(payload, dict) else None
+
+
+# Where the destination address is in a network header, in bits: an IPv4 one's, an IPv6 one's.
+_RAW_DESTINATIONS = {"ip": (128, 160), "ip6": (192, 320)}
+
+
+def _raw_destination(payload: dict[str, Any], family: Any, value: Any) -> dict[str, Any] | None:
+    """A raw write into the network header (``@nh,128,32 set 0x7f000001``, as nft lists a rewrite
+    it cannot name) that reaches into the destination address, as a dnat statement would say it
+    (the address it writes known only when it is a whole IPv4 one); None when it does not.  A
+    table of family ip or ip6 sees headers of that family only; any other, both."""
+    offset, length = payload.get("offset"), payload.get("len")
+    if payload.get("base") != "nh" or not isinstance(offset, int) or not isinstance(length, int):
+        return None
+    for version, (start, end) in _RAW_DESTINATIONS.items():
+        if family in _ADDRESS_PAYLOADS and family != version:
+            continue
+        if offset < end and start < offset + length:
+            whole = (version, offset, length) == ("ip", 128, 32) and isinstance(value, int) and 0 <= value < 2 ** 32
+            return {"family": version, "addr": str(ipaddress.IPv4Address(value)) if whole else None, "port": None}
+    return None
+
+
+def _destination_rewrite(rule: dict[str, Any], hooks: dict[tuple[Any, Any, Any], Any]) -> tuple[int, dict[str, Any]] | None:
+    """Where a rule rewrites the destination address (``ip daddr set 127.0.0.1``, a payload
+    statement any chain may hold) of what a link brings, and the rewrite as a dnat statement would
+    say it: (its index among the rule's expressions, {family, addr, port}).  A regular chain, which
+    a jump may reach from any hook, counts; so does a chain the listing does not show."""
+    if hooks.get((rule.get("family"), rule.get("table"), rule.get("chain")), "ingress") not in (*_REWRITE_HOOKS, None):
+        return None
+    for index, expr in enumerate(rule["expr"]):
+        mangle = expr.get("mangle") if isinstance(expr, dict) else None
+        if not isinstance(mangle, dict):
+            continue
+        payload = _payload_of(mangle.get("key"))
+        value = mangle.get("value")
+        raw = _raw_destination(payload, rule.get("family"), value) if payload is not None else None
+        if raw is not None:
+            return index, raw
+        if payload is None or payload.get("field") != "daddr" or payload.get("protocol") not in _ADDRESS_PAYLOADS:
+            continue
+        port = None
+        for later in rule["expr"][index + 1:]:
+            other = later.get("mangle") if isinstance(later, dict) else None
+            moved = _payload_of(other.get("key")) if isinstance(other, dict) else None
+            if (moved is not None and moved.get("field") == "dport" and isinstance(other, dict)
+                    and isinstance(other.get("value"), int) and not isinstance(other.get("value"), bool)):
+                port = other["value"]
+        return index, {"family": payload["protocol"], "addr": value if isinstance(value, str) else None, "port": port}
+    return None
+
+
 def parse_nft_ruleset(document: Any) -> list[PublishedPort]:
-    """DNAT statements of ``nft -j list ruleset`` rules (native nftables expressions)."""
+    """DNAT statements of ``nft -j list ruleset`` rules (native nftables expressions), and rewrites
+    of the destination address (:func:`_destination_rewrite`), which forward as a DNAT does."""
     found: list[PublishedPort] = []
+    items = document.get("nftables", []) if isinstance(document, dict) else []
+    chains = [item["chain"] for item in items if isinstance(item, dict) and isinstance(item.get("chain"), dict)]
+    hooks = {(chain.get("family"), chain.get("table"), chain.get("name")): chain.get("hook") for chain in chains}
     for rule, origin in _nft_rules(document):
         dnat = next((e["dnat"] for e in rule["expr"] if isinstance(e, dict) and isinstance(e.get("dnat"), dict)), None)
+        matches = rule["expr"]
         if dnat is None:
-            continue
+            rewrite = _destination_rewrite(rule, hooks)
+            if rewrite is None:
+                continue
+            # a match after the rewrite sees the new destination, not the one the packet came with
+            matches, dnat = rule["expr"][:rewrite[0]], rewrite[1]
         address = dnat.get("addr") if isinstance(dnat.get("addr"), str) else None
         # an inet rule's dnat names its family; when it does not, the address it forwards to does
         family = ("ipv6" if rule.get("family") == "ip6" or dnat.get("family") == "ip6"
@@ -203,7 +276,7 @@ def parse_nft_ruleset(document: Any) -> list[PublishedPort]:
         excluded: str | None = None
         ports: tuple[int, int] = (0, 65535)
         host: str | None = None
-        for expr in rule["expr"]:
+        for expr in matches:
             match = expr.get("match") if isinstance(expr, dict) else None
             if not isinstance(match, dict):
                 continue
@@ -790,3 +863,64 @@ def read_loopback_drops(target: Any, timeout: float) -> tuple[list[LoopbackDrop]
     for drop in found:
         seen.setdefault((drop.destination, drop.protocol, drop.port, drop.port_end), drop)
     return sorted(seen.values(), key=lambda d: (d.port, d.destination, d.protocol or "", d.origin)), unknown, read
+
+
+# ---------------------------------------------------------------- ingress redirects
+
+# The nftables statements that hand what arrives on a link to another interface before IP input,
+# whatever the forwarding settings say (nft_fwd_netdev, nft_dup_netdev): as a tc ingress filter's
+# mirred or a BPF program's bpf_redirect does.
+_NFT_HAND_ON = ("fwd", "dup")
+_INGRESS_FAMILIES = ("netdev", "inet")
+
+
+def parse_nft_ingress_redirects(document: Any) -> dict[str | None, list[str]]:
+    """The links an nftables ingress chain may hand packets on from (``fwd to``, ``dup to``): by the
+    device the chain hooks, the hooks on it ("nft ingress fwd (netdev TABLE CHAIN)").  A chain is
+    counted when its table holds such a statement in any chain (a regular chain is reached by a
+    jump, which this reader does not follow).  The key None stands for every link: nft before
+    1.0.7 does not name a chain's device in its JSON."""
+    items = document.get("nftables", []) if isinstance(document, dict) else []
+    if not isinstance(items, list):
+        return {}
+    statements: dict[tuple[Any, Any], set[str]] = {}
+    for rule, _origin in _nft_rules(document):
+        for expr in rule["expr"]:
+            for name in _NFT_HAND_ON:
+                if isinstance(expr, dict) and name in expr:
+                    statements.setdefault((rule.get("family"), rule.get("table")), set()).add(name)
+    found: dict[str | None, list[str]] = {}
+    for item in items:
+        chain = item.get("chain") if isinstance(item, dict) else None
+        if not (isinstance(chain, dict) and chain.get("hook") == "ingress" and chain.get("family") in _INGRESS_FAMILIES):
+            continue
+        held = statements.get((chain.get("family"), chain.get("table")))
+        if not held:
+            continue
+        device = chain.get("dev")
+        devices: list[str | None] = ([device] if isinstance(device, str) else
+                                     [d for d in device if isinstance(d, str)] if isinstance(device, list) else [])
+        for dev in devices or [None]:
+            for name in sorted(held):
+                hook = f"nft ingress {name} ({chain.get('family')} {chain.get('table')} {chain.get('name')})"
+                if hook not in found.setdefault(dev, []):
+                    found[dev].append(hook)
+    return found
+
+
+def read_ingress_redirects(target: Any, timeout: float) -> tuple[dict[str | None, list[str]] | None, str | None]:
+    """The nftables ingress chains that may hand what arrives on a link to another interface, by
+    device (None: every link), of the caller's namespace: from the kernel over nfnetlink
+    (:func:`auditor.collect.rtnetlink.dump_nft_ingress_redirects`: no nft needed, and it names the
+    devices), else :func:`parse_nft_ingress_redirects` of the listing of nft run by ``target`` in
+    it; or (None, why neither could be read)."""
+    try:
+        return rtnetlink.dump_nft_ingress_redirects(timeout), None
+    except OSError as exc:
+        kernel = f"nfnetlink dump failed: {exc.strerror or exc}"
+    installed, parsed, failure = _from_nft(target, timeout, parse_nft_ingress_redirects)
+    if not installed:
+        return None, f"{kernel}; {NFT_ABSENT}"
+    if failure is not None or parsed is None:
+        return None, f"{kernel}; {failure or 'nft -j list ruleset: no answer'}"
+    return parsed, None

@@ -68,7 +68,14 @@ from auditor.collect import CollectContext, netlink, rtnetlink, sk_lookup
 from auditor.collect.containers import EngineView, read_engines
 from auditor.collect.fdmounts import CLOSED, Mount, MountJudge
 from auditor.collect.fdtables import FdTable, kept_table, kept_tables, read_table, same_fs
-from auditor.collect.nat import ListedOnce, dedupe, read_loopback_drops, read_nat, read_tproxy
+from auditor.collect.nat import (
+    ListedOnce,
+    dedupe,
+    read_ingress_redirects,
+    read_loopback_drops,
+    read_nat,
+    read_tproxy,
+)
 from auditor.collect.procview import PROC_USER_INIT_INO, owning_user_namespace, unlisted_processes
 from auditor.collect.sockets import (
     CORE,
@@ -1495,6 +1502,7 @@ def read_here(timeout: float, target: Any = None, known: list[tuple[int, int]] |
     gaps: list[Gap] = []
     methods: list[str] = []
     rows = None
+    target = ListedOnce(target) if target is not None else None  # nft's listing for each reader that asks
     v6only_reason = "the kernel did not report IPV6_V6ONLY (INET_DIAG_SKV6ONLY)"
     transparent_reason = TRANSPARENT_UNREPORTED
     try:
@@ -1543,6 +1551,13 @@ def read_here(timeout: float, target: Any = None, known: list[tuple[int, int]] |
         interface_error = None
     except OSError as exc:
         interfaces, interface_error = None, f"rtnetlink dump failed: {exc}"
+    loopbacks = {link["name"] for link in interfaces or [] if link.get("kind") == "loopback"}
+    if listeners is not None and any(l.interface in loopbacks for l in listeners):
+        # a listener bound to lo is handed what an nftables ingress chain of a link puts on lo: read
+        # only then (one more program in this namespace), as the TPROXY rules are
+        assert interfaces is not None
+        interfaces = with_nft_ingress(interfaces, *(read_ingress_redirects(target, timeout) if target is not None
+                                                    else (None, "no program runner")))
     local_routes, local_route_error = read_local_routes(timeout, interfaces)
     tproxy, tproxy_unknown = None, ["the TPROXY rules were not read (no program runner)"]
     if listeners is not None and not any(l.transparent is not False and l.protocol in TPROXY_PROTOCOLS
@@ -1606,6 +1621,24 @@ def with_ingress_hooks(links: list[dict[str, Any]], timeout: float) -> list[dict
             if link.get("xdp"):
                 hooks.append("xdp")
         result.append({**link, "ingress_hooks": hooks, "ingress_hooks_error": error})
+    return result
+
+
+def with_nft_ingress(links: list[dict[str, Any]], redirects: dict[str | None, list[str]] | None,
+                     error: str | None) -> list[dict[str, Any]]:
+    """Each link with the nftables ingress chains that may hand what arrives on it to another
+    interface (:func:`auditor.collect.nat.read_ingress_redirects`) added to its ``ingress_hooks``;
+    its hooks unknown (None, with the reason in ``ingress_hooks_error``) where the ruleset could not
+    be read."""
+    result = []
+    for link in links:
+        if redirects is None:
+            reasons = [r for r in (link.get("ingress_hooks_error"), f"the nftables ingress chains could not be read: {error}") if r]
+            result.append({**link, "ingress_hooks": None, "ingress_hooks_error": "; ".join(reasons)})
+            continue
+        added = [*redirects.get(link["name"], []), *redirects.get(None, [])]
+        hooks = link.get("ingress_hooks")
+        result.append({**link, "ingress_hooks": None if hooks is None else [*hooks, *dict.fromkeys(added)]})
     return result
 
 
@@ -1938,7 +1971,8 @@ def _link_gaps(prefix: tuple[Any, ...], links: list[dict[str, Any]]) -> list[Gap
                         f"net.ipv6.conf.all.forwarding) could not be read: {link['forwarding_error']}")
              for i, link in enumerate(links) if "forwarding" in link and link.get("forwarding_error")]
     gaps += [Gap(section="netns", path=(*prefix, "interfaces", i, "ingress_hooks"),
-                 reason=f"whether a tc or XDP program can redirect what arrives on {link['name']}: {link['ingress_hooks_error']}")
+                 reason=f"whether a tc, XDP or nftables ingress program can redirect what arrives on {link['name']}: "
+                        f"{link['ingress_hooks_error']}")
              for i, link in enumerate(links) if link.get("ingress_hooks_error")]
     return gaps + [Gap(section="netns", path=(*prefix, "interfaces", i, "peer_netns"), reason=link["peer_netns_error"])
                    for i, link in enumerate(links) if link.get("peer_netns_error")]
@@ -2213,6 +2247,9 @@ def _collect_entered(ctx: CollectContext, proc: str, order: list[Any], current: 
             try:
                 links = read_interfaces(ctx.command_timeout, f"{ctx.target.proc}/sys",
                                         [(fd, order[i].inode) for i, fd in fds])
+                # the host's links are where what comes from beyond arrives: an nftables ingress
+                # chain there hands it on as a tc filter does (other namespaces' hooks judge nothing)
+                links = with_nft_ingress(links, *read_ingress_redirects(listed, ctx.command_timeout))
                 gaps += _link_gaps(prefix, links)
                 interfaces = _interfaces(links)
             except OSError as exc:

@@ -383,3 +383,109 @@ def netnsid_of(fd: int, timeout: float = 10.0) -> int | None:
     if not found:
         raise NetlinkError(errno.EBADMSG, "RTM_GETNSID answered without an id")
     return None if found[0] == NETNSA_NSID_NOT_ASSIGNED else found[0]
+
+
+# ---------------------------------------------------------------- nftables ingress chains
+
+NETLINK_NETFILTER = 12
+NFNL_SUBSYS_NFTABLES = 10
+NFT_MSG_NEWCHAIN, NFT_MSG_GETCHAIN, NFT_MSG_NEWRULE, NFT_MSG_GETRULE = 3, 4, 6, 7
+NFGENMSG = struct.Struct("=BBH")  # family, version, res_id (big-endian; 0 here)
+NFPROTO_INET, NFPROTO_NETDEV = 1, 5
+# the ingress hook's number in each family that has one: NF_NETDEV_INGRESS, NF_INET_INGRESS
+_INGRESS_HOOKS = {NFPROTO_NETDEV: 0, NFPROTO_INET: 5}
+_NFT_FAMILY_NAMES = {NFPROTO_NETDEV: "netdev", NFPROTO_INET: "inet"}
+NFTA_CHAIN_TABLE, NFTA_CHAIN_NAME, NFTA_CHAIN_HOOK = 1, 3, 4
+NFTA_HOOK_HOOKNUM, NFTA_HOOK_DEV, NFTA_HOOK_DEVS = 1, 3, 4
+NFTA_RULE_TABLE, NFTA_RULE_EXPRESSIONS = 1, 4
+NFTA_LIST_ELEM, NFTA_EXPR_NAME = 1, 1
+# the expressions that hand a packet to another interface before IP input (nft_fwd_netdev, nft_dup_netdev)
+HAND_ON_EXPRESSIONS = ("fwd", "dup")
+
+
+def _attribute_list(data: bytes) -> list[tuple[int, bytes]]:
+    """Every attribute of ``data`` in order, a repeated type (a nested list's elements) each time."""
+    found: list[tuple[int, bytes]] = []
+    offset = 0
+    while len(data) - offset >= 4:
+        length, attr_type = struct.unpack_from("=HH", data, offset)
+        if length < 4 or offset + length > len(data):
+            raise NetlinkError(errno.EBADMSG, f"nfnetlink attribute length {length} at byte {offset} out of bounds")
+        found.append((attr_type & 0x3FFF, data[offset + 4: offset + length]))
+        offset += (length + 3) & ~3
+    return found
+
+
+def _text(raw: bytes) -> str:
+    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def _nft_dump(message: int, timeout: float) -> list[tuple[int, dict[int, bytes], bytes]]:
+    """(family, attributes, raw attributes) of each object an nftables dump (every family) answers."""
+    seq = next_seq()
+    found: list[tuple[int, dict[int, bytes], bytes]] = []
+    reply = (NFNL_SUBSYS_NFTABLES << 8) | (message - 1)  # GET n answers NEW n-1
+
+    def take(datagram: bytes) -> bool:
+        for item in iter_messages(datagram):
+            if item.seq != seq:
+                continue
+            if item.flags & NLM_F_DUMP_INTR:
+                raise NetlinkError(errno.EINTR, "nftables dump interrupted by a concurrent change")
+            if item.type == NLMSG_DONE:
+                return True
+            if item.type == NLMSG_ERROR:
+                code = parse_error(item.payload)
+                if code:
+                    raise NetlinkError(code, f"nftables dump refused: {os.strerror(code)}")
+                continue
+            if item.type == reply and len(item.payload) >= NFGENMSG.size:
+                body = item.payload[NFGENMSG.size:]
+                found.append((item.payload[0], dict(_attribute_list(body)), body))
+        return False
+
+    request = (NFNL_SUBSYS_NFTABLES << 8) | message
+    exchange(NETLINK_NETFILTER, _request(request, NFGENMSG.pack(0, 0, 0), seq), take, timeout, MAX_DATAGRAMS,
+             "nftables dump")
+    return found
+
+
+def dump_nft_ingress_redirects(timeout: float = 10.0) -> dict[str | None, list[str]]:
+    """The nftables ingress chains (netdev or inet family) of the caller's namespace whose table
+    holds a fwd or dup expression, by each device the chain hooks (None: a chain that names none),
+    as "nft ingress fwd (netdev TABLE CHAIN)": read from the kernel, whatever nft is installed.
+    Raises OSError."""
+    def read() -> dict[str | None, list[str]]:
+        held: dict[tuple[int, str], set[str]] = {}
+        for family, attributes, _raw in _nft_dump(NFT_MSG_GETRULE, timeout):
+            if family not in _INGRESS_HOOKS:
+                continue
+            table = _text(attributes.get(NFTA_RULE_TABLE, b""))
+            for _type, element in _attribute_list(attributes.get(NFTA_RULE_EXPRESSIONS, b"")):
+                name = _text(dict(_attribute_list(element)).get(NFTA_EXPR_NAME, b""))
+                if name in HAND_ON_EXPRESSIONS:
+                    held.setdefault((family, table), set()).add(name)
+        found: dict[str | None, list[str]] = {}
+        for family, attributes, _raw in _nft_dump(NFT_MSG_GETCHAIN, timeout):
+            table = _text(attributes.get(NFTA_CHAIN_TABLE, b""))
+            names = held.get((family, table))
+            hook = attributes.get(NFTA_CHAIN_HOOK)
+            if not names or hook is None:
+                continue
+            hook_attributes = _attribute_list(hook)
+            number = dict(hook_attributes).get(NFTA_HOOK_HOOKNUM)
+            if number is None or len(number) < 4 or struct.unpack("!I", number[:4])[0] != _INGRESS_HOOKS[family]:
+                continue
+            devices: list[str | None] = [_text(v) for t, v in hook_attributes if t == NFTA_HOOK_DEV]
+            for t, value in hook_attributes:
+                if t == NFTA_HOOK_DEVS:
+                    devices += [_text(v) for _t, v in _attribute_list(value)]
+            chain = _text(attributes.get(NFTA_CHAIN_NAME, b""))
+            for device in devices or [None]:
+                for name in sorted(names):
+                    label = f"nft ingress {name} ({_NFT_FAMILY_NAMES[family]} {table} {chain})"
+                    if label not in found.setdefault(device, []):
+                        found[device].append(label)
+        return found
+
+    return retry_interrupted(read)

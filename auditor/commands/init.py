@@ -134,6 +134,7 @@ def _judged_listeners(snapshot: Any) -> list[_Judged]:
     from auditor.checks import _listeners, _namespaces
     from auditor.checks.net_bind_addresses import judged_holders, own_name
     from auditor.domain import netaddr
+    from auditor.model.base import copy_with
 
     loopback = netaddr.address_set(["loopback"])
     netns = snapshot.facts.netns
@@ -152,11 +153,19 @@ def _judged_listeners(snapshot: Any) -> list[_Judged]:
             exposure = (_namespaces.exposure(listener, ns, current, netns.namespaces if netns is not None else ())
                         if where is not None else None)
             reach = _listeners.reach(listener, ns, exposure)
+            networks, beyond = reach.networks(), not reach.allowed_by(loopback)
+            if _listeners.loopback_device_doubt(listener, ns) is not None:
+                # bound to lo where an ingress hook may put a link's packets on lo: the check judges
+                # it both as bound to lo and as bound to no device, and passes it when both pass
+                unbound = copy_with(listener, {"interface": None})
+                past = _listeners.reach(unbound, ns, _namespaces.exposure(
+                    unbound, ns, current, netns.namespaces if netns is not None else ()) if where is not None else None)
+                networks = (*networks, *(n for n in past.networks() if n not in networks))
+                beyond = beyond or not past.allowed_by(loopback)
             holders = {_owner(p, own_name(p)) for p in judged_holders(listener.processes)}
             owners = (None,) if not holders or None in holders else tuple(sorted(h for h in holders if h is not None))
             subject = _found(listener) + (f" in netns {ns.label}" if where is not None else "")
-            judged.append(_Judged(listener, ns, where, subject, reach.networks(),
-                                  not reach.allowed_by(loopback), owners, index not in partial))
+            judged.append(_Judged(listener, ns, where, subject, networks, beyond, owners, index not in partial))
     return judged
 
 

@@ -889,8 +889,9 @@ class NetInterface(StrictModel):
     # What the kernel runs on what arrives on this interface before IP input and can hand to another
     # interface (a veth into a namespace among them) whatever the forwarding settings say: the kind
     # of its tc ingress qdisc ("clsact", "ingress"; its filters, tc mirred or a BPF classifier's
-    # bpf_redirect, are not read) and "xdp" for an XDP program (XDP_REDIRECT).  []: none; None: not
-    # read (snapshots before format 1.10 too).
+    # bpf_redirect, are not read), "xdp" for an XDP program (XDP_REDIRECT) and, for the namespace
+    # lbaudit runs in (and another that has a listener bound to its lo), "nft ingress fwd (netdev
+    # TABLE CHAIN)" for an nftables ingress chain whose table holds a fwd or dup statement.  []: none; None: not read (snapshots before format 1.10 too).
     ingress_hooks: list[str] | None = None
 
 

@@ -159,10 +159,15 @@ def _judged(snap, **params: object) -> dict[str, tuple[str, object]]:
             if o.subject.startswith("tcp ")}
 
 
+# The links' ingress hooks read, and none: a hook (or hooks not read) may put a link's packets on lo
+# (tests/hostile/test_docker21_lo_device_redirect.py)
+ETH0_READ = ETH0.model_copy(update={"ingress_hooks": []})
+
+
 def test_a_wildcard_bound_to_the_loopback_device_is_judged_at_loopback():
     found = _judged(host(_wildcard(), _wildcard(address="::", v6only=False, port=8081),
                          _wildcard(address="::", v6only=True, port=8082), _wildcard(transparent=True, port=8083),
-                         _wildcard(interface=None, port=8084)))
+                         _wildcard(interface=None, port=8084), eth0=ETH0_READ))
     assert found == {"tcp 0.0.0.0:8080 app pid 4242": ("pass", ["127.0.0.0/8"]),
                      "tcp [::]:8081 app pid 4242": ("pass", ["::1/128", "127.0.0.0/8"]),
                      "tcp [::]:8082 app pid 4242": ("pass", ["::1/128"]),
@@ -171,7 +176,7 @@ def test_a_wildcard_bound_to_the_loopback_device_is_judged_at_loopback():
 
 
 def test_a_policy_that_does_not_allow_loopback_still_fails_it():
-    assert _judged(host(_wildcard()), allow=["10.0.0.0/8"]) == {"tcp 0.0.0.0:8080 app pid 4242": ("fail", ["127.0.0.0/8"])}
+    assert _judged(host(_wildcard(), eth0=ETH0_READ), allow=["10.0.0.0/8"]) == {"tcp 0.0.0.0:8080 app pid 4242": ("fail", ["127.0.0.0/8"])}
 
 
 def test_a_link_named_lo_that_is_not_the_loopback_device_narrows_nothing():
@@ -189,7 +194,8 @@ def test_without_the_interfaces_the_loopback_device_cannot_be_told_and_the_addre
 
 
 def test_in_another_namespace_it_is_reachable_only_inside_whatever_its_links():
-    inner = NetNamespace(inode=4026532300, device=4, pids=[4242], entered=True, interfaces=[LO, MACVLAN],
+    inner = NetNamespace(inode=4026532300, device=4, pids=[4242], entered=True,
+                         interfaces=[LO, MACVLAN.model_copy(update={"ingress_hooks": []})],
                          listeners=[_wildcard(), _wildcard(interface=None, port=8084)], sysctl={})
     found = {o.subject: (o.status.value, o.reason) for o in net_bind_addresses.run(host(others=(inner,)), BindAddressParams())
              if o.subject.startswith("tcp ")}
