@@ -1369,7 +1369,11 @@ device is a discovery gap.
 Since 1.23.0 a Windows or macOS bundle's listener output of more than 400,000 lines (every kind of line
 end counted) is a gap on the listeners, not minutes of parsing and a gigabyte of memory.
 Since 1.24.0 the remediation has a part for each platform it judges (On Linux: / On Windows: / On
-macOS:), and every report shows the part of the platform its evidence records; the judging is unchanged.
+macOS:), and every report shows the part of the platform its evidence records.  A wildcard listener
+bound to lo is not_reviewed where a link of its namespace has an ingress hook (or its hooks were not
+read): tc mirred or nftables' `fwd to "lo"` hands it what arrives on the link.  An nftables ingress
+chain with `fwd`/`dup` counts among a link's hooks, and an nftables rewrite of the destination to
+127.0.0.1 (`ip daddr set`, or its raw `@nh` form) is read as a forward, as a DNAT is.
 """,
 )
 def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> list[Outcome]:
