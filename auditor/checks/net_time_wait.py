@@ -510,7 +510,8 @@ _LINUX_ONLY = {  # param -> (setting, what stands for it elsewhere)
 
 def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
     """Windows and macOS: the Linux-only sysctls are not_applicable; the pool headroom is judged with
-    the OS's own TIME_WAIT length (TcpTimedWaitDelay, 2 x net.inet.tcp.msl) and its own ranges."""
+    the OS's own TIME_WAIT length (TcpTimedWaitDelay; 2 x net.inet.tcp.msl and the garbage
+    collector's lateness, :data:`._platforms.MACOS_REAPER_LATENESS_SECONDS`) and its own ranges."""
     system = _platforms.os_name(snapshot)
     outcomes: list[Outcome] = []
     for name, (key, why) in _LINUX_ONLY.items():
@@ -667,13 +668,23 @@ not_applicable there, with the reason.  The headroom uses the OS's own TIME_WAIT
 TcpTimedWaitDelay from the registry (not set: 120 s, Microsoft's documented default; a value
 outside the documented 30-300 s makes the headroom not_reviewed, since what the stack then uses is
 not documented), macOS
-2 x net.inet.tcp.msl (15,000 ms by default: 30 s); and its own pool: each Windows TCP dynamic range
+2 x net.inet.tcp.msl (15,000 ms by default: 30 s) and up to {_platforms.MACOS_REAPER_LATENESS_SECONDS} s more (below); and its own pool: each Windows TCP dynamic range
 (IPv4, IPv6), macOS net.inet.ip.portrange.first-last, each less the ports TCP listeners hold in it
 (see net.ephemeral_port_range); and, where the Windows registry sets the legacy MaxUserPort, the
 range 1025-MaxUserPort it meant, which Windows may still honour, on a headroom finding of its own
 (not_reviewed when the value is malformed or outside 5000-65534).  A default Windows range (16,384
-ports) with 120 s sustains 136 new connections per second to one destination.  Those lengths are
-taken as exact: how late the Windows and macOS timers end TIME_WAIT is not documented.  max_time_wait_share counts
+ports) with 120 s sustains 136 new connections per second to one destination, a default macOS
+range (16,384 ports) with 52 s 315.  Windows's length is taken as exact: how late its timer ends
+TIME_WAIT is not documented.  macOS's is not: XNU runs no timer that ends TIME_WAIT, it frees the
+port when its PCB garbage collector (tcp_gc) next runs after 2 x MSL; while sockets are in
+TIME_WAIT that runs on a lazy timer due {_platforms.MACOS_REAPER_DUE_SECONDS} s after its last run with {_platforms.MACOS_REAPER_LEEWAY_SECONDS} s of leeway (inpcb_timeout,
+_inpcb_sched_timeout in bsd/netinet/in_pcb.c), and it gives up a run whose lock is busy, one in a
+row (tcp_gc_done): {_platforms.MACOS_REAPER_RUNS} x {_platforms.MACOS_REAPER_DUE_SECONDS + _platforms.MACOS_REAPER_LEEWAY_SECONDS} s late at the most (read in XNU from xnu-2422, OS X 10.9, to xnu-11417,
+macOS 15).  Counted as exactly 2 x MSL, 400 connections/s (12,000 of the default 16,383 ports,
+73%) passed a maximum of 80% where at the worst they hold 20,800, more than the pool.  Not
+counted, as on Linux: a thread-call worker or a lock that keeps the collector waiting, a content
+filter that defers a socket's TIME_WAIT, a peer's retransmitted FIN, which restarts 2 x MSL.
+max_time_wait_share counts
 TIME_WAIT rows of netstat -ano on Windows (IPv4 and IPv6 alike) and compares them with the smallest
 TCP range; the macOS probes do not capture connection states.
 
