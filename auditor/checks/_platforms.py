@@ -55,6 +55,15 @@ MACOS_MSL = "net.inet.tcp.msl"
 # softirq): how long the thread-call worker waits for a CPU, a busy lock, a content filter that
 # defers the socket's entry to TIME_WAIT (cfil_sock_tcp_add_time_wait), a peer's retransmitted FIN
 # that restarts 2 x MSL.  Collector runs other closes ask for (INPCB_TIMER_FAST) only come sooner.
+# Which connections share a port held in TIME_WAIT.  Linux's connect() gives one port to
+# connections to different destinations (the figure is per (source, destination, port) tuple);
+# XNU's does not: in_pcbbind (bsd/netinet/in_pcb.c), for connect()'s implicit bind, forces wild = 1
+# ("we always use an unused port") and looks the port up by local address and port alone
+# (in_pcblookup_local_and_cleanup), and in6_pcbsetport (bsd/netinet6/in6_src.c) does the same unless
+# the socket sets SO_REUSEADDR or SO_REUSEPORT: a port in TIME_WAIT is given to no other outgoing
+# connection, whatever its destination.
+MACOS_RATE_SCOPE = ("per source address (macOS gives a port held in TIME_WAIT to no new connection, whatever its "
+                    "destination: the rate to declare is the host's total rate of new outgoing connections)")
 MACOS_REAPER_DUE_SECONDS = 1
 MACOS_REAPER_LEEWAY_SECONDS = 10  # inpcb_timeout_lazy
 MACOS_REAPER_RUNS = 2  # the run tcp_gc gives up on a busy lock, and the next

@@ -437,12 +437,19 @@ def _time_wait_cap(snapshot: HostSnapshot) -> TimeWaitCap | None:
     return TimeWaitCap(value, tuple(evidence))
 
 
+# Linux's connect() shares a port among destinations: a port is held for one (source, destination,
+# destination port) tuple (macOS: _platforms.MACOS_RATE_SCOPE).
+PER_TUPLE = "per (source, destination, port) tuple"
+
+
 def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
                    time_wait_seconds: float = TIME_WAIT_SECONDS, source: str | None = LINUX_TIME_WAIT_SOURCE,
                    subject: str = "ephemeral pool headroom at the declared peak connection rate",
-                   cap: TimeWaitCap | None = None, unseen: str | None = None) -> Outcome:
+                   cap: TimeWaitCap | None = None, unseen: str | None = None,
+                   scope: str = PER_TUPLE) -> Outcome:
     """``source``: where ``time_wait_seconds`` comes from (Linux's by default).
-    ``cap``: Linux's tcp_max_tw_buckets, the most sockets (and so ports) TIME_WAIT ever holds."""
+    ``cap``: Linux's tcp_max_tw_buckets, the most sockets (and so ports) TIME_WAIT ever holds.
+    ``scope``: which connections the held ports are counted for (the OS's connect() decides)."""
     pool = pool_lookup.pool
     if pool is None:
         return not_reviewed(subject, pool_lookup.reason or "the ephemeral pool could not be determined")
@@ -476,16 +483,15 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
     within = exact_utilization <= exact(maximum)
     shown, limit = _percents(exact_utilization, maximum, 0)
     per_second = f"{rate:g} new connections/s x {time_wait_seconds:g} s TIME_WAIT{f' ({source})' if source else ''}"
-    tuple_ = "per (source, destination, port) tuple"
     of_pool = f"= {shown} of the {pool.searched_size:,}-port pool{_held(pool)}" + (
         f" (which sustains at most {sustainable:,}/s)" if sustainable is not None else "")
     if cap is not None and capped:
-        text = (f"{per_second} would hold {wanted:,.0f} ports {tuple_}, but {_sysctl.MAX_TW_BUCKETS} = {cap.limit:,} "
+        text = (f"{per_second} would hold {wanted:,.0f} ports {scope}, but {_sysctl.MAX_TW_BUCKETS} = {cap.limit:,} "
                 f"keeps at most {cap.limit:,} sockets in TIME_WAIT (beyond that the kernel destroys a closing "
                 f"connection at once, without TIME_WAIT's protection, and frees its port): {held:,.0f} ports held "
                 f"{of_pool}")
     else:
-        text = f"{per_second} holds {held:,.0f} ports {tuple_} {of_pool}"
+        text = f"{per_second} holds {held:,.0f} ports {scope} {of_pool}"
     if exact_utilization >= 1 and within:
         # A maximum of 100% passed a peak that holds every port: the next connect() then finds none
         # (and the connections still open hold ports of their own).
@@ -533,6 +539,7 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
                                          tightest.label if len(tcp_ranges) > 1 else None, unseen_listeners(snapshot)))
     if params.peak_new_connections_per_second is not None:
         length = _platforms.time_wait(snapshot)
+        macos = _platforms.platform_of(snapshot) == "macos"
         for port_range in tcp_ranges:
             subject = "ephemeral pool headroom at the declared peak connection rate" + (
                 f" ({port_range.label})" if port_range.protocol else "")
@@ -542,7 +549,8 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
                 continue
             outcomes.append(_peak_headroom(port_range.lookup, params.peak_new_connections_per_second,
                                            params.max_pool_utilization, length.seconds, length.source, subject,
-                                           unseen=unseen_listeners(snapshot)))
+                                           unseen=unseen_listeners(snapshot),
+                                           scope=_platforms.MACOS_RATE_SCOPE if macos else PER_TUPLE))
         if _platforms.platform_of(snapshot) == "windows":
             legacy = _max_user_port_headroom(snapshot, params.peak_new_connections_per_second,
                                              params.max_pool_utilization, length)
@@ -642,8 +650,8 @@ are written in, exactly (since timewait18): 125/s x 65.12 s over 16,280 ports is
 maximum of 0.5, and the rate said to be sustained is the highest whole one that holds fewer ports
 than the pool.  A
 peak that holds every port of the pool fails even where max_pool_utilization is 1: the next
-connect() to that destination finds no port.  The figure is per tuple because connect() shares a
-port among destinations; a client that bind()s its socket before connect() (a source address set
+connect() to that destination finds no port.  The figure is per tuple because Linux's connect() shares a
+port among destinations (macOS's does not: below); a client that bind()s its socket before connect() (a source address set
 without IP_BIND_ADDRESS_NO_PORT) takes the port from every destination for as long as its TIME_WAIT
 lasts (connect() skips a port a bind() took: with 40000-40003 held so, a connection to another
 destination fails with EADDRNOTAVAIL, checked on Linux 6.18), so for such clients the rate to count
@@ -683,7 +691,12 @@ row (tcp_gc_done): {_platforms.MACOS_REAPER_RUNS} x {_platforms.MACOS_REAPER_DUE
 macOS 15).  Counted as exactly 2 x MSL, 400 connections/s (12,000 of the default 16,383 ports,
 73%) passed a maximum of 80% where at the worst they hold 20,800, more than the pool.  Not
 counted, as on Linux: a thread-call worker or a lock that keeps the collector waiting, a content
-filter that defers a socket's TIME_WAIT, a peer's retransmitted FIN, which restarts 2 x MSL.
+filter that defers a socket's TIME_WAIT, a peer's retransmitted FIN, which restarts 2 x MSL.  On
+macOS the figure is per source address, not per destination: XNU's connect() takes a port no
+socket holds, whatever its destination (in_pcbbind looks the port up by local address and port
+alone; in6_pcbsetport too unless the socket sets SO_REUSEADDR or SO_REUSEPORT), so a port in
+TIME_WAIT is given to no other outgoing connection and the rate to declare is the host's total; the
+message says so (it said "per (source, destination, port) tuple", as on Linux).
 max_time_wait_share counts
 TIME_WAIT rows of netstat -ano on Windows (IPv4 and IPv6 alike) and compares them with the smallest
 TCP range; the macOS probes do not capture connection states.

@@ -74,3 +74,19 @@ def test_control_case_a_peak_within_the_worst_case_passes(tmp_path):
     assert headroom["status"] == "pass"
     assert headroom["observed"]["time_wait_seconds"] == 52
     assert headroom["observed"]["sustainable_per_second"] == 315  # 16,383 / 52 s, less than a whole pool
+
+
+def test_the_macos_figure_is_per_source_address_not_per_destination(tmp_path):
+    """macOS gives a port no other socket holds to every outgoing connection: XNU's in_pcbbind, for
+    connect()'s implicit bind, forces ``wild = 1`` ("we always use an unused port") and looks the port
+    up by local address and port alone (in_pcblookup_local_and_cleanup), so a port in TIME_WAIT to one
+    destination is given to no connection to any other (IPv6, in6_pcbsetport: the same unless the
+    socket sets SO_REUSEADDR or SO_REUSEPORT).  The message said the ports were held "per (source,
+    destination, port) tuple", as on Linux, where connect() shares a port among destinations: a
+    host that opens the declared rate to each of several destinations read a pass for a pool that
+    all of them draw from."""
+    headroom = _headroom(tmp_path, 200, 0.8)
+    message = headroom["message"]
+    assert "per (source, destination, port) tuple" not in message
+    assert "per source address" in message
+    assert "whatever its destination" in message and "the host's total rate" in message
