@@ -7,12 +7,15 @@ The checks keep one meaning per finding on every OS; what differs is where the n
   ``netsh int ipv4|ipv6 show dynamicport tcp|udp``, plus the legacy ``MaxUserPort`` registry value;
   macOS ``net.inet.ip.portrange.first``-``last`` for every protocol and family;
 * how long a closed connection holds its port: Linux a fixed 60 s; Windows ``TcpTimedWaitDelay``
-  (unset: 120 s); macOS 2 x ``net.inet.tcp.msl`` (milliseconds);
+  (unset: 120 s); macOS 2 x ``net.inet.tcp.msl`` (milliseconds) and up to 22 s more, until XNU's
+  PCB garbage collector frees it (:data:`MACOS_REAPER_LATENESS_SECONDS`);
 * socket logging: Linux auditd rules; Windows the "Filtering Platform Connection" audit
   subcategory; macOS audit(4) with the network class.
 """
 
 from __future__ import annotations
+
+from fractions import Fraction
 
 from auditor.checks._sysctl import EphemeralPool, PoolLookup, SysctlValueError, lookup, parse_int, with_held_ports
 from auditor.model.base import json_pointer
@@ -35,6 +38,36 @@ MACOS_FIRST = "net.inet.ip.portrange.first"
 MACOS_LAST = "net.inet.ip.portrange.last"
 MACOS_RANGE_FLOOR = 1024  # IPPORT_RESERVED: XNU clamps portrange.first/last to 1024-65535
 MACOS_MSL = "net.inet.tcp.msl"
+# How long after 2 x MSL a macOS port may still be held.  XNU (apple-oss-distributions/xnu, the same
+# from xnu-2422, OS X 10.9, to xnu-11417, macOS 15) runs no timer that ends TIME_WAIT:
+# bsd/netinet/tcp_timer.c add_to_time_wait_locked only records when 2 x MSL is over
+# (t_timer[TCPT_2MSL] = tcp_now + 2 * tcp_msl) and queues the socket on tcp_tw_tailq; the port is
+# freed when the PCB garbage collector next runs and finds that time past (tcp_gc ->
+# tcp_garbage_collect -> tcp_close, in_pcbdispose -> in_pcbremlists, bsd/netinet/in_pcb.c), and a
+# connect() does not reap an expired one itself (in_pcblookup_local_and_cleanup disposes only PCBs
+# already closed).  While any socket is in TIME_WAIT, tcp_gc asks for a lazy run again (intimer_lazy
+# += ipi_twcount), and in_pcb.c inpcb_timeout / _inpcb_sched_timeout arm it due 1 s after the run
+# with inpcb_timeout_lazy = 10 s of leeway (thread_call_enter_delayed_with_leeway,
+# THREAD_CALL_DELAY_LEEWAY: it fires by the deadline plus the leeway, osfmk/kern/thread_call.c): a
+# run can come 11 s after the one that just missed 2 x MSL.  And tcp_gc gives up a run whose
+# try-lock of the PCB list fails when the one before completed (tcp_gc_done), so one more 11 s can
+# pass before the run that blocks for the lock and frees it: 22 s.  Not counted (as Linux's
+# softirq): how long the thread-call worker waits for a CPU, a busy lock, a content filter that
+# defers the socket's entry to TIME_WAIT (cfil_sock_tcp_add_time_wait), a peer's retransmitted FIN
+# that restarts 2 x MSL.  Collector runs other closes ask for (INPCB_TIMER_FAST) only come sooner.
+# Which connections share a port held in TIME_WAIT.  Linux's connect() gives one port to
+# connections to different destinations (the figure is per (source, destination, port) tuple);
+# XNU's does not: in_pcbbind (bsd/netinet/in_pcb.c), for connect()'s implicit bind, forces wild = 1
+# ("we always use an unused port") and looks the port up by local address and port alone
+# (in_pcblookup_local_and_cleanup), and in6_pcbsetport (bsd/netinet6/in6_src.c) does the same unless
+# the socket sets SO_REUSEADDR or SO_REUSEPORT: a port in TIME_WAIT is given to no other outgoing
+# connection, whatever its destination.
+MACOS_RATE_SCOPE = ("per source address (macOS gives a port held in TIME_WAIT to no new connection, whatever its "
+                    "destination: the rate to declare is the host's total rate of new outgoing connections)")
+MACOS_REAPER_DUE_SECONDS = 1
+MACOS_REAPER_LEEWAY_SECONDS = 10  # inpcb_timeout_lazy
+MACOS_REAPER_RUNS = 2  # the run tcp_gc gives up on a busy lock, and the next
+MACOS_REAPER_LATENESS_SECONDS = MACOS_REAPER_RUNS * (MACOS_REAPER_DUE_SECONDS + MACOS_REAPER_LEEWAY_SECONDS)
 TCPIP_PARAMETERS = r"HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters"
 WINDOWS_RANGE_PROBES = {(protocol, family): f"netsh int {family} show dynamicport {protocol}"
                         for protocol in ("tcp", "udp") for family in ("ipv4", "ipv6")}
@@ -189,7 +222,7 @@ class TimeWait:
     """How long a closed connection holds its port on this host, and where that comes from."""
 
     seconds: float | None
-    source: str  # "Linux TCP_TIMEWAIT_LEN", "TcpTimedWaitDelay = 30", "2 x net.inet.tcp.msl (15000 ms)"
+    source: str  # "TcpTimedWaitDelay = 30 s (registry)", "macOS: 2 x net.inet.tcp.msl (15000 ms) = 30 s, ..."
     evidence: tuple[str, ...]
     reason: str | None  # why seconds is None
 
@@ -224,4 +257,18 @@ def time_wait(snapshot: HostSnapshot) -> TimeWait:
         return TimeWait(None, "", (), f"malformed value: {exc}")
     if msl <= 0:
         return TimeWait(None, "", (), f"{MACOS_MSL} = {msl}: not a duration")
-    return TimeWait(2 * msl / 1000, f"2 x {MACOS_MSL} ({msl} ms)", (found.pointer,) if found.pointer else (), None)
+    # Counted as exactly 2 x MSL, 400 connections/s held 12,000 of the default 16,383-port pool (73%)
+    # and passed a maximum of 80%: at the worst they hold 20,800 (MACOS_REAPER_LATENESS_SECONDS).
+    two_msl = Fraction(2 * msl, 1000)
+    hold = two_msl + MACOS_REAPER_LATENESS_SECONDS
+    source = (f"macOS: 2 x {MACOS_MSL} ({msl} ms) = {_seconds(two_msl)} s, after which the port is freed only when "
+              f"the kernel's PCB garbage collector (tcp_gc) next runs: up to {MACOS_REAPER_LATENESS_SECONDS} s later "
+              f"(it runs {MACOS_REAPER_DUE_SECONDS} s after its last run with {MACOS_REAPER_LEEWAY_SECONDS} s leeway, "
+              f"and gives up one run when its lock is busy)")
+    return TimeWait(float(hold), source, (found.pointer,) if found.pointer else (), None)
+
+
+def _seconds(value: Fraction) -> str:
+    """A number of seconds as the decimal it is (milliseconds at most: 30, 30.001)."""
+    whole, part = divmod(value, 1)
+    return str(whole) if not part else f"{float(value):.3f}".rstrip("0")

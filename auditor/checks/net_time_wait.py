@@ -437,12 +437,19 @@ def _time_wait_cap(snapshot: HostSnapshot) -> TimeWaitCap | None:
     return TimeWaitCap(value, tuple(evidence))
 
 
+# Linux's connect() shares a port among destinations: a port is held for one (source, destination,
+# destination port) tuple (macOS: _platforms.MACOS_RATE_SCOPE).
+PER_TUPLE = "per (source, destination, port) tuple"
+
+
 def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
                    time_wait_seconds: float = TIME_WAIT_SECONDS, source: str | None = LINUX_TIME_WAIT_SOURCE,
                    subject: str = "ephemeral pool headroom at the declared peak connection rate",
-                   cap: TimeWaitCap | None = None, unseen: str | None = None) -> Outcome:
+                   cap: TimeWaitCap | None = None, unseen: str | None = None,
+                   scope: str = PER_TUPLE) -> Outcome:
     """``source``: where ``time_wait_seconds`` comes from (Linux's by default).
-    ``cap``: Linux's tcp_max_tw_buckets, the most sockets (and so ports) TIME_WAIT ever holds."""
+    ``cap``: Linux's tcp_max_tw_buckets, the most sockets (and so ports) TIME_WAIT ever holds.
+    ``scope``: which connections the held ports are counted for (the OS's connect() decides)."""
     pool = pool_lookup.pool
     if pool is None:
         return not_reviewed(subject, pool_lookup.reason or "the ephemeral pool could not be determined")
@@ -476,16 +483,15 @@ def _peak_headroom(pool_lookup: _sysctl.PoolLookup, rate: float, maximum: float,
     within = exact_utilization <= exact(maximum)
     shown, limit = _percents(exact_utilization, maximum, 0)
     per_second = f"{rate:g} new connections/s x {time_wait_seconds:g} s TIME_WAIT{f' ({source})' if source else ''}"
-    tuple_ = "per (source, destination, port) tuple"
     of_pool = f"= {shown} of the {pool.searched_size:,}-port pool{_held(pool)}" + (
         f" (which sustains at most {sustainable:,}/s)" if sustainable is not None else "")
     if cap is not None and capped:
-        text = (f"{per_second} would hold {wanted:,.0f} ports {tuple_}, but {_sysctl.MAX_TW_BUCKETS} = {cap.limit:,} "
+        text = (f"{per_second} would hold {wanted:,.0f} ports {scope}, but {_sysctl.MAX_TW_BUCKETS} = {cap.limit:,} "
                 f"keeps at most {cap.limit:,} sockets in TIME_WAIT (beyond that the kernel destroys a closing "
                 f"connection at once, without TIME_WAIT's protection, and frees its port): {held:,.0f} ports held "
                 f"{of_pool}")
     else:
-        text = f"{per_second} holds {held:,.0f} ports {tuple_} {of_pool}"
+        text = f"{per_second} holds {held:,.0f} ports {scope} {of_pool}"
     if exact_utilization >= 1 and within:
         # A maximum of 100% passed a peak that holds every port: the next connect() then finds none
         # (and the connections still open hold ports of their own).
@@ -510,7 +516,8 @@ _LINUX_ONLY = {  # param -> (setting, what stands for it elsewhere)
 
 def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
     """Windows and macOS: the Linux-only sysctls are not_applicable; the pool headroom is judged with
-    the OS's own TIME_WAIT length (TcpTimedWaitDelay, 2 x net.inet.tcp.msl) and its own ranges."""
+    the OS's own TIME_WAIT length (TcpTimedWaitDelay; 2 x net.inet.tcp.msl and the garbage
+    collector's lateness, :data:`._platforms.MACOS_REAPER_LATENESS_SECONDS`) and its own ranges."""
     system = _platforms.os_name(snapshot)
     outcomes: list[Outcome] = []
     for name, (key, why) in _LINUX_ONLY.items():
@@ -532,6 +539,7 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
                                          tightest.label if len(tcp_ranges) > 1 else None, unseen_listeners(snapshot)))
     if params.peak_new_connections_per_second is not None:
         length = _platforms.time_wait(snapshot)
+        macos = _platforms.platform_of(snapshot) == "macos"
         for port_range in tcp_ranges:
             subject = "ephemeral pool headroom at the declared peak connection rate" + (
                 f" ({port_range.label})" if port_range.protocol else "")
@@ -541,7 +549,8 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
                 continue
             outcomes.append(_peak_headroom(port_range.lookup, params.peak_new_connections_per_second,
                                            params.max_pool_utilization, length.seconds, length.source, subject,
-                                           unseen=unseen_listeners(snapshot)))
+                                           unseen=unseen_listeners(snapshot),
+                                           scope=_platforms.MACOS_RATE_SCOPE if macos else PER_TUPLE))
         if _platforms.platform_of(snapshot) == "windows":
             legacy = _max_user_port_headroom(snapshot, params.peak_new_connections_per_second,
                                              params.max_pool_utilization, length)
@@ -662,8 +671,8 @@ are written in, exactly (since timewait18): 125/s x 65.12 s over 16,280 ports is
 maximum of 0.5, and the rate said to be sustained is the highest whole one that holds fewer ports
 than the pool.  A
 peak that holds every port of the pool fails even where max_pool_utilization is 1: the next
-connect() to that destination finds no port.  The figure is per tuple because connect() shares a
-port among destinations; a client that bind()s its socket before connect() (a source address set
+connect() to that destination finds no port.  The figure is per tuple because Linux's connect() shares a
+port among destinations (macOS's does not: below); a client that bind()s its socket before connect() (a source address set
 without IP_BIND_ADDRESS_NO_PORT) takes the port from every destination for as long as its TIME_WAIT
 lasts (connect() skips a port a bind() took: with 40000-40003 held so, a connection to another
 destination fails with EADDRNOTAVAIL, checked on Linux 6.18), so for such clients the rate to count
@@ -688,13 +697,28 @@ not_applicable there, with the reason.  The headroom uses the OS's own TIME_WAIT
 TcpTimedWaitDelay from the registry (not set: 120 s, Microsoft's documented default; a value
 outside the documented 30-300 s makes the headroom not_reviewed, since what the stack then uses is
 not documented), macOS
-2 x net.inet.tcp.msl (15,000 ms by default: 30 s); and its own pool: each Windows TCP dynamic range
+2 x net.inet.tcp.msl (15,000 ms by default: 30 s) and up to {_platforms.MACOS_REAPER_LATENESS_SECONDS} s more (below); and its own pool: each Windows TCP dynamic range
 (IPv4, IPv6), macOS net.inet.ip.portrange.first-last, each less the ports TCP listeners hold in it
 (see net.ephemeral_port_range); and, where the Windows registry sets the legacy MaxUserPort, the
 range 1025-MaxUserPort it meant, which Windows may still honour, on a headroom finding of its own
 (not_reviewed when the value is malformed or outside 5000-65534).  A default Windows range (16,384
-ports) with 120 s sustains 136 new connections per second to one destination.  Those lengths are
-taken as exact: how late the Windows and macOS timers end TIME_WAIT is not documented.  max_time_wait_share counts
+ports) with 120 s sustains 136 new connections per second to one destination, a default macOS
+range (16,384 ports) with 52 s 315.  Windows's length is taken as exact: how late its timer ends
+TIME_WAIT is not documented.  macOS's is not: XNU runs no timer that ends TIME_WAIT, it frees the
+port when its PCB garbage collector (tcp_gc) next runs after 2 x MSL; while sockets are in
+TIME_WAIT that runs on a lazy timer due {_platforms.MACOS_REAPER_DUE_SECONDS} s after its last run with {_platforms.MACOS_REAPER_LEEWAY_SECONDS} s of leeway (inpcb_timeout,
+_inpcb_sched_timeout in bsd/netinet/in_pcb.c), and it gives up a run whose lock is busy, one in a
+row (tcp_gc_done): {_platforms.MACOS_REAPER_RUNS} x {_platforms.MACOS_REAPER_DUE_SECONDS + _platforms.MACOS_REAPER_LEEWAY_SECONDS} s late at the most (read in XNU from xnu-2422, OS X 10.9, to xnu-11417,
+macOS 15).  Counted as exactly 2 x MSL, 400 connections/s (12,000 of the default 16,383 ports,
+73%) passed a maximum of 80% where at the worst they hold 20,800, more than the pool.  Not
+counted, as on Linux: a thread-call worker or a lock that keeps the collector waiting, a content
+filter that defers a socket's TIME_WAIT, a peer's retransmitted FIN, which restarts 2 x MSL.  On
+macOS the figure is per source address, not per destination: XNU's connect() takes a port no
+socket holds, whatever its destination (in_pcbbind looks the port up by local address and port
+alone; in6_pcbsetport too unless the socket sets SO_REUSEADDR or SO_REUSEPORT), so a port in
+TIME_WAIT is given to no other outgoing connection and the rate to declare is the host's total; the
+message says so (it said "per (source, destination, port) tuple", as on Linux).
+max_time_wait_share counts
 TIME_WAIT rows of netstat -ano on Windows (IPv4 and IPv6 alike) and compares them with the smallest
 TCP range; the macOS probes do not capture connection states.
 

@@ -119,8 +119,10 @@ def test_macos_range_and_star_listener_fail_loopback_passes_audit_off_fails(regi
     assert "exited 113" in enabled.message
     assert audit["audit(4) network class"].status == Status.FAIL
     headroom = by_subject(evidence, "time-wait-headroom")["ephemeral pool headroom at the declared peak connection rate"]
-    assert headroom.observed["time_wait_seconds"] == 30  # 2 x 15,000 ms
-    assert headroom.status == Status.PASS  # 9,000 of 16,384 ports = 55%
+    # 2 x 15,000 ms, and up to 22 s more before XNU's garbage collector frees the port (it was
+    # counted as 30 s: 9,000 ports, 55%, a pass)
+    assert headroom.observed["time_wait_seconds"] == 52
+    assert headroom.status == Status.FAIL  # 15,600 of 16,383 ports = 95%, above 80%
 
 
 def test_macos_audited_bundle_passes_socket_logging(registry):
