@@ -103,7 +103,8 @@ class TimeWaitParams(CheckParams):
     )
     peak_new_connections_per_second: float | None = Field(
         None, gt=0, le=MAX_RATE,
-        description=f"Declared peak rate of new outgoing connections to one destination; on Linux it holds up to rate x "
+        description=f"Declared peak rate of new outgoing connections to one destination (on macOS, of the host in all: "
+                    f"its connect() gives no destination a port another holds in TIME_WAIT); on Linux it holds up to rate x "
                     f"{TIME_WAIT_SECONDS:g} s ports in TIME_WAIT ({TCP_TIMEWAIT_LEN_SECONDS} s and the timer's lateness).",
     )
     max_pool_utilization: float = Field(
@@ -752,7 +753,10 @@ on a running kernel of Linux 4.20 or later, where 2 means that: before 4.20 any 
 TIME_WAIT ports for every outgoing connection, so on an older kernel, a snapshot without the kernel's
 release or an offline image it is not_reviewed (tcp_timestamps = 0 reuses nothing either way).
 Since 1.15.0 the remediation has a part for each platform it judges (On Linux: / On Windows: / On
-macOS:), and every report shows the part of the platform its evidence records; the judging is unchanged.
+macOS:), and every report shows the part of the platform its evidence records.  A macOS host's
+TIME_WAIT holds a port up to 2 x net.inet.tcp.msl plus XNU's collector's lateness (22 s at the most),
+not 2 x MSL exactly, so a peak that passed at 73% of the default pool now fails; its rate is the host's
+total, since macOS's connect() never gives a port in TIME_WAIT to another destination.
 """,
 )
 def net_time_wait(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
