@@ -924,15 +924,87 @@ def _shown(value: str) -> str:
     return f"'{text if len(text) <= 60 else text[:57] + '...'}'"
 
 
+class _OptionsGivenOnce(click.Command):
+    """Mixed into the class of every command and group (:func:`_guard_params`): an option is given
+    at most once, unless it says it may be repeated (click's ``multiple``, as ``fleet evaluate
+    --snapshots``; ``count``).  click kept the last value silently, so ``lbaudit evaluate --policy
+    corp.yaml $EXTRA`` was judged by whatever policy ``$EXTRA`` named (and ``--fail-on``, ``-o`` and
+    ``--store`` alike): a second occurrence is a usage error (exit 2) naming the option and both
+    values, the same value twice included, since two sources that each think they decide are the
+    mistake.  A flag given twice is the same flag; one given with opposite forms (``--x --no-x``)
+    is refused as well.
+
+    The parser's options are wrapped where click stores what each occurrence gives (the parser's
+    ``process``, the same in click 8.1 to 8.5), which is the only place that still sees every
+    occurrence: click's result holds the last value alone."""
+
+    def make_parser(self, ctx: click.Context) -> Any:
+        parser = super().make_parser(ctx)
+        if ctx.resilient_parsing:  # shell completion: nothing is run, every word is only offered
+            return parser
+        given: dict[int, Any] = {}
+        options = {id(o): o for o in [*parser._long_opt.values(), *parser._short_opt.values()]}
+        for option in options.values():
+            param = option.obj
+            if getattr(param, "multiple", False) or getattr(param, "count", False):
+                continue
+            option.process = _once(option, option.process, given, ctx)
+        return parser
+
+
+def _once(option: Any, process: Callable[[Any, Any], None], given: dict[int, Any],
+          ctx: click.Context) -> Callable[[Any, Any], None]:
+    """``option``'s ``process``, refusing a second occurrence (see :class:`_OptionsGivenOnce`)."""
+    param = option.obj
+    flag = not option.takes_value
+
+    def process_once(value: Any, state: Any) -> None:
+        this = option.const if flag else value
+        key = id(param)
+        if key in given and not (flag and given[key] == this):
+            names = "/".join(sorted((*param.opts, *param.secondary_opts), key=lambda name: (len(name) < 3, name)))
+            first, second = given[key], this
+            if flag:
+                shown = f"as {_flag_form(param, first)} and as {_flag_form(param, second)}"
+            else:
+                shown = f"{_shown_value(first)} and {_shown_value(second)}"
+            raise click.BadOptionUsage(
+                param.name or names,
+                f"{names} given more than once ({shown}): it takes one value, and a later one would "
+                "silently replace the first; give it once", ctx)
+        given[key] = this
+        process(value, state)
+
+    return process_once
+
+
+def _flag_form(param: click.Parameter, value: Any) -> str:
+    """The form of a flag that gives ``value``: its first option for true, its ``--no-`` form for false."""
+    opts = param.opts if value or not param.secondary_opts else param.secondary_opts
+    return max(opts, key=len)
+
+
+def _shown_value(value: Any) -> str:
+    if isinstance(value, (tuple, list)):  # nargs > 1
+        return "(" + ", ".join(_shown(str(part)) for part in value) + ")"
+    return _shown(str(value))
+
+
 _GUARDED_TYPES: dict[type, type] = {}
+_GUARDED_COMMANDS: dict[type, type] = {}
 
 
 def _guard_params(command: click.Command) -> None:
     """Every parameter of a command (and of its subcommands) gets :class:`_GuardedValue` in front of
-    its type; the lazy group applies this to each command as it loads it, so no command can forget.
-    The type is copied, never changed in place: ``click.STRING`` and the like are shared."""
+    its type, and the command :class:`_OptionsGivenOnce` in front of its class; the lazy group
+    applies this to each command as it loads it, so no command can forget.  The type is copied,
+    never changed in place: ``click.STRING`` and the like are shared."""
     for sub in getattr(command, "commands", {}).values():
         _guard_params(sub)
+    kind_of_command = type(command)
+    if not issubclass(kind_of_command, _OptionsGivenOnce):
+        command.__class__ = _GUARDED_COMMANDS.setdefault(
+            kind_of_command, type(f"Once{kind_of_command.__name__}", (_OptionsGivenOnce, kind_of_command), {}))
     for param in command.params:
         kind = type(param.type)
         if issubclass(kind, _GuardedValue):
