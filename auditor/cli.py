@@ -28,8 +28,10 @@ from auditor.commands.options import (
     force_option,
     max_age_option,
     max_snapshot_records_option,
+    named_with_source,
     quiet_option,
     resolve_target,
+    typed,
 )
 from auditor.config import EXPIRY_WARNING_DAYS_RANGE
 from auditor.errors import InputError, LbauditError, Terminated, exit_code_of, io_failure_behind
@@ -214,9 +216,13 @@ def _group_defaults() -> dict[str, Any] | None:
 
 def _read_org_logo(path: Path | None, pdf: Path | None) -> bytes | None:
     """--org-logo read and checked before any work (exit 2 naming the file); only the PDF shows it."""
+    from auditor.commands.options import typed
+
     if path is None:
         return None
     if pdf is None:
+        if not typed("org_logo"):
+            return None  # LBAUDIT_ORG_LOGO or org_logo: a default of the PDFs this run does not render
         raise click.UsageError("--org-logo goes on the PDF cover: give --pdf as well")
     from auditor.report.pdf import read_org_logo
 
@@ -356,7 +362,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         raise click.UsageError("-o - and --json both write to stdout: give one (with --json, write the evidence "
                                "to a file)")
     if to_stdout and sign_key is not None:
-        raise click.UsageError("--sign-key writes a detached signature beside the evidence file, and -o - writes "
+        # A configured key too: the configuration says the evidence is signed, and -o - cannot be.
+        raise click.UsageError(f"{named_with_source('sign_key', '--sign-key')} writes a detached signature beside the evidence file, and -o - writes "
                                "no file: write the evidence to a file to sign it")
     if to_stdout and (format_list or pdf is not None):
         raise click.UsageError("reports link to the evidence file, and -o - writes no file: write the evidence to "
@@ -368,8 +375,10 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         from auditor.attest.signing import load_private_key
 
         load_private_key(sign_key)  # an unusable or exposed key is exit 2 before any work, not after
-    if (store is not None or trigger != "manual") and not record:
-        raise click.UsageError("--store and --trigger say how to --record: give --record as well")
+    if not record:
+        if (store is not None and typed("store")) or trigger != "manual":
+            raise click.UsageError("--store and --trigger say how to --record: give --record as well")
+        store = None  # LBAUDIT_STORE or store: where a run asked to --record records, not a request to
     history_store = None
     if record:
         from auditor.history import open_store
@@ -574,6 +583,8 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
     logo = _read_org_logo(org_logo, pdf)
     reporters = _reporters_for(format_list, pdf, plugins_enabled(no_plugins))
     evidence, raw = load_evidence_unchanged_since_signed(evidence_path)  # a .sig proving it changed: exit 10 first
+    if store is not None and not typed("store") and not any(name in ATTESTING_FORMATS for name in reporters):
+        store = None  # LBAUDIT_STORE or store: it marks the runs a PDF or OSCAL attests, and none is rendered
     store_files: list[Path] = []
     if store is not None:
         from auditor.history import open_store
