@@ -936,57 +936,82 @@ def _shown(value: str) -> str:
 
 
 class _OptionsGivenOnce(click.Command):
-    """Mixed into the class of every command and group (:func:`_guard_params`): an option is given
-    at most once, unless it says it may be repeated (click's ``multiple``, as ``fleet evaluate
-    --snapshots``; ``count``).  click kept the last value silently, so ``lbaudit evaluate --policy
-    corp.yaml $EXTRA`` was judged by whatever policy ``$EXTRA`` named (and ``--fail-on``, ``-o`` and
-    ``--store`` alike): a second occurrence is a usage error (exit 2) naming the option and both
-    values, the same value twice included, since two sources that each think they decide are the
-    mistake.  A flag given twice is the same flag; one given with opposite forms (``--x --no-x``)
-    is refused as well.
+    """Mixed into the class of every command and group (:func:`_guard_params`): what the command
+    line gives each option is checked where click's parser stores it, the only place that still
+    sees every occurrence as typed (click's result holds the last value alone, and a default from
+    a variable or the configuration file is no occurrence).
 
-    The parser's options are wrapped where click stores what each occurrence gives (the parser's
-    ``process``, the same in click 8.1 to 8.5), which is the only place that still sees every
-    occurrence: click's result holds the last value alone."""
+    An option is given at most once, unless it says it may be repeated (click's ``multiple``, as
+    ``fleet evaluate --snapshots``; ``count``).  click kept the last value silently, so ``lbaudit
+    evaluate --policy corp.yaml $EXTRA`` was judged by whatever policy ``$EXTRA`` named (and
+    ``--fail-on``, ``-o`` and ``--store`` alike): a second occurrence is a usage error (exit 2)
+    naming the option and both values, the same value twice included, since two sources that each
+    think they decide are the mistake.  A flag given twice is the same flag; one given with opposite
+    forms (``--x --no-x``) is refused as well.
+
+    A value is not one of the command's own options (``-o --json``, ``--pdf --force``, ``--assessor
+    --org-name ACME``: click took the next word whatever it was, and the evidence went into a file
+    called ``--json``), and a path does not start with ``--``: the option's value was left out.  A
+    file of such a name is ``./--json``.
+
+    The parser's options are wrapped at ``process`` (the same in click 8.1 to 8.5)."""
 
     def make_parser(self, ctx: click.Context) -> Any:
         parser = super().make_parser(ctx)
         if ctx.resilient_parsing:  # shell completion: nothing is run, every word is only offered
             return parser
         given: dict[int, Any] = {}
+        names = frozenset([*parser._long_opt, *parser._short_opt])
         options = {id(o): o for o in [*parser._long_opt.values(), *parser._short_opt.values()]}
         for option in options.values():
-            param = option.obj
-            if getattr(param, "multiple", False) or getattr(param, "count", False):
-                continue
-            option.process = _once(option, option.process, given, ctx)
+            option.process = _checked(option, option.process, given, names, ctx)
         return parser
 
 
-def _once(option: Any, process: Callable[[Any, Any], None], given: dict[int, Any],
-          ctx: click.Context) -> Callable[[Any, Any], None]:
-    """``option``'s ``process``, refusing a second occurrence (see :class:`_OptionsGivenOnce`)."""
+def _checked(option: Any, process: Callable[[Any, Any], None], given: dict[int, Any], names: frozenset[str],
+             ctx: click.Context) -> Callable[[Any, Any], None]:
+    """``option``'s ``process``, with the checks of :class:`_OptionsGivenOnce`."""
     param = option.obj
     flag = not option.takes_value
+    repeatable = getattr(param, "multiple", False) or getattr(param, "count", False)
+    shown_names = "/".join(sorted((*param.opts, *param.secondary_opts), key=lambda name: (len(name) < 3, name)))
 
-    def process_once(value: Any, state: Any) -> None:
+    def process_checked(value: Any, state: Any) -> None:
+        if not flag:
+            for part in value if isinstance(value, (tuple, list)) else (value,):
+                _refuse_option_as_value(part, param, shown_names, names, ctx)
         this = option.const if flag else value
         key = id(param)
-        if key in given and not (flag and given[key] == this):
-            names = "/".join(sorted((*param.opts, *param.secondary_opts), key=lambda name: (len(name) < 3, name)))
+        if not repeatable and key in given and not (flag and given[key] == this):
             first, second = given[key], this
             if flag:
                 shown = f"as {_flag_form(param, first)} and as {_flag_form(param, second)}"
             else:
                 shown = f"{_shown_value(first)} and {_shown_value(second)}"
             raise click.BadOptionUsage(
-                param.name or names,
-                f"{names} given more than once ({shown}): it takes one value, and a later one would "
+                param.name or shown_names,
+                f"{shown_names} given more than once ({shown}): it takes one value, and a later one would "
                 "silently replace the first; give it once", ctx)
         given[key] = this
         process(value, state)
 
-    return process_once
+    return process_checked
+
+
+def _refuse_option_as_value(value: Any, param: click.Parameter, shown_names: str, names: frozenset[str],
+                            ctx: click.Context) -> None:
+    """A usage error when ``value``, given to ``param`` on the command line, is one of the command's
+    options (``--json``, ``-q``, ``--org-name=X``) or, for a path, starts with ``--``."""
+    if not isinstance(value, str) or not value.startswith("-") or value == "-":
+        return
+    option_named = value in names or value.split("=", 1)[0] in names
+    if not option_named and not (isinstance(param.type, click.Path) and value.startswith("--")):
+        return
+    what = "an option of this command" if option_named else "no path one means"
+    hint = f"; a file of that name is ./{value}" if isinstance(param.type, click.Path) else ""
+    raise click.BadOptionUsage(param.name or shown_names,
+                               f"{shown_names} {_shown(value)}: that is {what}, not a value of {shown_names}: its "
+                               f"value was left out{hint}", ctx)
 
 
 def _flag_form(param: click.Parameter, value: Any) -> str:
