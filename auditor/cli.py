@@ -583,8 +583,11 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
     logo = _read_org_logo(org_logo, pdf)
     reporters = _reporters_for(format_list, pdf, plugins_enabled(no_plugins))
     evidence, raw = load_evidence_unchanged_since_signed(evidence_path)  # a .sig proving it changed: exit 10 first
-    if store is not None and not typed("store") and not any(name in ATTESTING_FORMATS for name in reporters):
-        store = None  # LBAUDIT_STORE or store: it marks the runs a PDF or OSCAL attests, and none is rendered
+    if store is not None and not typed("store") and (not any(name in ATTESTING_FORMATS for name in reporters)
+                                                     or _no_store_there(store)):
+        # LBAUDIT_STORE or store: it marks the runs a PDF or OSCAL attests; with none rendered, or no
+        # store there yet (nothing recorded in it, nothing to mark), it has nothing to do
+        store = None
     store_files: list[Path] = []
     if store is not None:
         from auditor.history import open_store
@@ -622,6 +625,16 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
         if not quiet and any(name in ATTESTING_FORMATS for name, _ in rendered):
             click.echo(f"attested: run {', '.join(str(r) for r in sorted(set(runs)))}" if runs else
                        "attested: this evidence is not recorded in the store; nothing marked")
+
+
+def _no_store_there(store: str) -> bool:
+    """Whether ``store`` names an SQLite file that is not there (a server's store cannot be told
+    absent without opening it)."""
+    from auditor.history.location import store_location
+    from auditor.history.store import store_file
+
+    database = store_file(store_location(store))
+    return database is not None and not os.path.lexists(database)
 
 
 # ------------------------------------------------------------------ validate, list-checks, explain, schema

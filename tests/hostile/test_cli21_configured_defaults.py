@@ -96,6 +96,19 @@ def test_a_configured_store_not_created_yet_does_not_stop_a_report_that_marks_no
     assert not (work / "history.db").exists()
 
 
+def test_a_configured_store_not_created_yet_does_not_stop_an_attesting_report_either(work):
+    """Nothing is recorded in a store that is not there: an OSCAL report has no run to mark."""
+    assert run_cli("evaluate", "--policy", "corp.yaml", "--snapshot", "s.json", "-o", "e.json", "-q",
+                   cwd=work, env=BASE).returncode == NON_COMPLIANT
+    env = _configured(work, "environment", "store", str(work / "history.db"))
+    done = run_cli("report", "e.json", "--format", "oscal", "--out-dir", "r", "-q", cwd=work, env=env)
+    assert done.returncode == 0, done.stderr
+    assert not (work / "history.db").exists()
+    typed = run_cli("report", "e.json", "--format", "oscal", "--out-dir", "r2", "-q", "--store", "history.db",
+                    cwd=work, env=BASE)
+    assert typed.returncode == USAGE and "no history store here" in typed.stderr, typed.stderr
+
+
 @pytest.mark.parametrize("how", ["file", "environment"])
 def test_a_configured_logo_does_not_make_a_run_without_pdf_a_usage_error(work, how):
     env = _configured(work, how, "org_logo", str(work / "logo.png"))
