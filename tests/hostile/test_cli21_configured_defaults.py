@@ -145,3 +145,13 @@ def test_a_configured_signing_key_with_evidence_to_stdout_is_refused_naming_wher
     assert done.stdout == ""
     # before: "--sign-key writes a detached signature ...", an option the command line did not hold
     assert ("LBAUDIT_SIGN_KEY" if how == "environment" else "sign_key in the configuration file") in done.stderr
+
+
+def test_collect_names_a_configured_signing_key_it_refuses_with_standard_output(work):
+    assert run_cli("keygen", "--out", "keys", "-q", cwd=work, env=BASE).returncode == 0
+    (work / "img").mkdir()
+    env = _configured(work, "file", "sign_key", str(work / "keys" / "lbaudit.key"))
+    done = run_cli("collect", "--root", "img", "-o", "-", "-q", cwd=work, env=env)
+    assert done.returncode == USAGE, done.stderr
+    assert done.stdout == ""
+    assert "--sign-key (from sign_key in the configuration file" in done.stderr, done.stderr
