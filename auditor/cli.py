@@ -28,8 +28,10 @@ from auditor.commands.options import (
     force_option,
     max_age_option,
     max_snapshot_records_option,
+    named_with_source,
     quiet_option,
     resolve_target,
+    typed,
 )
 from auditor.config import EXPIRY_WARNING_DAYS_RANGE
 from auditor.errors import InputError, LbauditError, Terminated, exit_code_of, io_failure_behind
@@ -214,9 +216,13 @@ def _group_defaults() -> dict[str, Any] | None:
 
 def _read_org_logo(path: Path | None, pdf: Path | None) -> bytes | None:
     """--org-logo read and checked before any work (exit 2 naming the file); only the PDF shows it."""
+    from auditor.commands.options import typed
+
     if path is None:
         return None
     if pdf is None:
+        if not typed("org_logo"):
+            return None  # LBAUDIT_ORG_LOGO or org_logo: a default of the PDFs this run does not render
         raise click.UsageError("--org-logo goes on the PDF cover: give --pdf as well")
     from auditor.report.pdf import read_org_logo
 
@@ -356,7 +362,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         raise click.UsageError("-o - and --json both write to stdout: give one (with --json, write the evidence "
                                "to a file)")
     if to_stdout and sign_key is not None:
-        raise click.UsageError("--sign-key writes a detached signature beside the evidence file, and -o - writes "
+        # A configured key too: the configuration says the evidence is signed, and -o - cannot be.
+        raise click.UsageError(f"{named_with_source('sign_key', '--sign-key')} writes a detached signature beside the evidence file, and -o - writes "
                                "no file: write the evidence to a file to sign it")
     if to_stdout and (format_list or pdf is not None):
         raise click.UsageError("reports link to the evidence file, and -o - writes no file: write the evidence to "
@@ -368,8 +375,10 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
         from auditor.attest.signing import load_private_key
 
         load_private_key(sign_key)  # an unusable or exposed key is exit 2 before any work, not after
-    if (store is not None or trigger != "manual") and not record:
-        raise click.UsageError("--store and --trigger say how to --record: give --record as well")
+    if not record:
+        if (store is not None and typed("store")) or trigger != "manual":
+            raise click.UsageError("--store and --trigger say how to --record: give --record as well")
+        store = None  # LBAUDIT_STORE or store: where a run asked to --record records, not a request to
     history_store = None
     if record:
         from auditor.history import open_store
@@ -574,6 +583,11 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
     logo = _read_org_logo(org_logo, pdf)
     reporters = _reporters_for(format_list, pdf, plugins_enabled(no_plugins))
     evidence, raw = load_evidence_unchanged_since_signed(evidence_path)  # a .sig proving it changed: exit 10 first
+    if store is not None and not typed("store") and (not any(name in ATTESTING_FORMATS for name in reporters)
+                                                     or _no_store_there(store)):
+        # LBAUDIT_STORE or store: it marks the runs a PDF or OSCAL attests; with none rendered, or no
+        # store there yet (nothing recorded in it, nothing to mark), it has nothing to do
+        store = None
     store_files: list[Path] = []
     if store is not None:
         from auditor.history import open_store
@@ -611,6 +625,16 @@ def report(evidence_path: Path, formats: str | None, out_dir: Path | None, textf
         if not quiet and any(name in ATTESTING_FORMATS for name, _ in rendered):
             click.echo(f"attested: run {', '.join(str(r) for r in sorted(set(runs)))}" if runs else
                        "attested: this evidence is not recorded in the store; nothing marked")
+
+
+def _no_store_there(store: str) -> bool:
+    """Whether ``store`` names an SQLite file that is not there (a server's store cannot be told
+    absent without opening it)."""
+    from auditor.history.location import store_location
+    from auditor.history.store import store_file
+
+    database = store_file(store_location(store))
+    return database is not None and not os.path.lexists(database)
 
 
 # ------------------------------------------------------------------ validate, list-checks, explain, schema
@@ -924,15 +948,112 @@ def _shown(value: str) -> str:
     return f"'{text if len(text) <= 60 else text[:57] + '...'}'"
 
 
+class _OptionsGivenOnce(click.Command):
+    """Mixed into the class of every command and group (:func:`_guard_params`): what the command
+    line gives each option is checked where click's parser stores it, the only place that still
+    sees every occurrence as typed (click's result holds the last value alone, and a default from
+    a variable or the configuration file is no occurrence).
+
+    An option is given at most once, unless it says it may be repeated (click's ``multiple``, as
+    ``fleet evaluate --snapshots``; ``count``).  click kept the last value silently, so ``lbaudit
+    evaluate --policy corp.yaml $EXTRA`` was judged by whatever policy ``$EXTRA`` named (and
+    ``--fail-on``, ``-o`` and ``--store`` alike): a second occurrence is a usage error (exit 2)
+    naming the option and both values, the same value twice included, since two sources that each
+    think they decide are the mistake.  A flag given twice is the same flag; one given with opposite
+    forms (``--x --no-x``) is refused as well.
+
+    A value is not one of the command's own options (``-o --json``, ``--pdf --force``, ``--assessor
+    --org-name ACME``: click took the next word whatever it was, and the evidence went into a file
+    called ``--json``), and a path does not start with ``--``: the option's value was left out.  A
+    file of such a name is ``./--json``.
+
+    The parser's options are wrapped at ``process`` (the same in click 8.1 to 8.5)."""
+
+    def make_parser(self, ctx: click.Context) -> Any:
+        parser = super().make_parser(ctx)
+        if ctx.resilient_parsing:  # shell completion: nothing is run, every word is only offered
+            return parser
+        given: dict[int, Any] = {}
+        names = frozenset([*parser._long_opt, *parser._short_opt])
+        options = {id(o): o for o in [*parser._long_opt.values(), *parser._short_opt.values()]}
+        for option in options.values():
+            option.process = _checked(option, option.process, given, names, ctx)
+        return parser
+
+
+def _checked(option: Any, process: Callable[[Any, Any], None], given: dict[int, Any], names: frozenset[str],
+             ctx: click.Context) -> Callable[[Any, Any], None]:
+    """``option``'s ``process``, with the checks of :class:`_OptionsGivenOnce`."""
+    param = option.obj
+    flag = not option.takes_value
+    repeatable = getattr(param, "multiple", False) or getattr(param, "count", False)
+    shown_names = "/".join(sorted((*param.opts, *param.secondary_opts), key=lambda name: (len(name) < 3, name)))
+
+    def process_checked(value: Any, state: Any) -> None:
+        if not flag:
+            for part in value if isinstance(value, (tuple, list)) else (value,):
+                _refuse_option_as_value(part, param, shown_names, names, ctx)
+        this = option.const if flag else value
+        key = id(param)
+        if not repeatable and key in given and not (flag and given[key] == this):
+            first, second = given[key], this
+            if flag:
+                shown = f"as {_flag_form(param, first)} and as {_flag_form(param, second)}"
+            else:
+                shown = f"{_shown_value(first)} and {_shown_value(second)}"
+            raise click.BadOptionUsage(
+                param.name or shown_names,
+                f"{shown_names} given more than once ({shown}): it takes one value, and a later one would "
+                "silently replace the first; give it once", ctx)
+        given[key] = this
+        process(value, state)
+
+    return process_checked
+
+
+def _refuse_option_as_value(value: Any, param: click.Parameter, shown_names: str, names: frozenset[str],
+                            ctx: click.Context) -> None:
+    """A usage error when ``value``, given to ``param`` on the command line, is one of the command's
+    options (``--json``, ``-q``, ``--org-name=X``) or, for a path, starts with ``--``."""
+    if not isinstance(value, str) or not value.startswith("-") or value == "-":
+        return
+    option_named = value in names or value.split("=", 1)[0] in names
+    if not option_named and not (isinstance(param.type, click.Path) and value.startswith("--")):
+        return
+    what = "an option of this command" if option_named else "no path one means"
+    hint = f"; a file of that name is ./{value}" if isinstance(param.type, click.Path) else ""
+    raise click.BadOptionUsage(param.name or shown_names,
+                               f"{shown_names} {_shown(value)}: that is {what}, not a value of {shown_names}: its "
+                               f"value was left out{hint}", ctx)
+
+
+def _flag_form(param: click.Parameter, value: Any) -> str:
+    """The form of a flag that gives ``value``: its first option for true, its ``--no-`` form for false."""
+    opts = param.opts if value or not param.secondary_opts else param.secondary_opts
+    return max(opts, key=len)
+
+
+def _shown_value(value: Any) -> str:
+    if isinstance(value, (tuple, list)):  # nargs > 1
+        return "(" + ", ".join(_shown(str(part)) for part in value) + ")"
+    return _shown(str(value))
+
+
 _GUARDED_TYPES: dict[type, type] = {}
+_GUARDED_COMMANDS: dict[type, type] = {}
 
 
 def _guard_params(command: click.Command) -> None:
     """Every parameter of a command (and of its subcommands) gets :class:`_GuardedValue` in front of
-    its type; the lazy group applies this to each command as it loads it, so no command can forget.
-    The type is copied, never changed in place: ``click.STRING`` and the like are shared."""
+    its type, and the command :class:`_OptionsGivenOnce` in front of its class; the lazy group
+    applies this to each command as it loads it, so no command can forget.  The type is copied,
+    never changed in place: ``click.STRING`` and the like are shared."""
     for sub in getattr(command, "commands", {}).values():
         _guard_params(sub)
+    kind_of_command = type(command)
+    if not issubclass(kind_of_command, _OptionsGivenOnce):
+        command.__class__ = _GUARDED_COMMANDS.setdefault(
+            kind_of_command, type(f"Once{kind_of_command.__name__}", (_OptionsGivenOnce, kind_of_command), {}))
     for param in command.params:
         kind = type(param.type)
         if issubclass(kind, _GuardedValue):

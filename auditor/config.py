@@ -408,6 +408,11 @@ def environment_value(setting: Setting) -> Any:
 
         as_path = setting.kind == "path" or (setting.kind == "path or URL" and not is_url(text))
         problem = path_problem(text) if as_path else text_problem(text)
+        if as_path and not text.strip():
+            # as auditor.cli._GuardedValue refuses it for every path option (and store_location the store)
+            problem = "is blank: a path of white space alone names no file meant"
+        elif as_path and text == "-":  # only -o/--output takes -, and no setting fills it
+            problem = "only -o/--output takes - (standard output): no other path reads or writes a standard stream"
         if problem is None and setting.kind == "text" and _more_than_one_line(text):
             problem = "expected one line of plain text (it holds a line break or a bidi override)"
         if problem is not None:

@@ -64,7 +64,13 @@ from auditor.model.result import ExitCode
 from auditor.safeio import kind_of, replaceable_by_others
 from auditor.storage.evidence import load_evidence, parse_evidence
 from auditor.storage.jsonfile import loads_strict, parse_document, read_bounded
-from auditor.storage.outputs import OutputExists, make_directory, signature_of, write_atomic
+from auditor.storage.outputs import (
+    OutputExists,
+    make_directory,
+    refuse_standard_stream_file,
+    signature_of,
+    write_atomic,
+)
 from auditor.text import quoted_name
 
 SIGNATURE_SCHEMA = "lbaudit/evidence-signature"
@@ -122,6 +128,7 @@ def generate_keypair(out_dir: Path, name: str = "lbaudit", force: bool = False) 
         if not stat.S_ISREG(mode):
             raise InputError(f"{path}: cannot write the key: it is {kind_of(mode)}, not a regular file "
                              "(lbaudit replaces only regular files)")
+        refuse_standard_stream_file(path, "key")
     if not force:
         existing = [p for p in (private_path, public_path) if os.path.lexists(p)]
         if existing:

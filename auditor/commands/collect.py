@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from auditor.commands.options import force_option
+from auditor.commands.options import force_option, named_with_source
 from auditor.commands.output import say
 from auditor.model.facts import SECTIONS, GapKind, HostSnapshot
 from auditor.text import one_line, terminal_lines
@@ -93,8 +93,9 @@ def collect(output: Path, target: str | None, root: Path | None, replay: Path | 
                                "already (evaluate it with --target snapshot:FILE)")
     if is_stdout(output):
         if sign_key is not None:
-            raise click.UsageError("--sign-key writes a detached signature beside the snapshot file, and -o - "
-                                   "writes no file: write the snapshot to a file to sign it")
+            raise click.UsageError(f"{named_with_source('sign_key', '--sign-key')} writes a detached signature "
+                                   "beside the snapshot file, and -o - writes no file: write the snapshot to a "
+                                   "file to sign it")
         _collect_to_stdout(source, sections, record_cmdline, quiet)
         return
     # A device, FIFO, missing directory or an output that is the key itself: exit 2 before collecting.

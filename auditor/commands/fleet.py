@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from auditor.commands.options import MAX_DAYS, force_option, max_age_option, max_snapshot_records_option
+from auditor.commands.options import MAX_DAYS, force_option, max_age_option, max_snapshot_records_option, typed
 from auditor.commands.output import say
 from auditor.model.result import Severity
 from auditor.plugins import plugins_enabled
@@ -101,7 +101,9 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
     from auditor.fleet import SUMMARY_HTML, SUMMARY_JSON, SUMMARY_JUNIT, FleetJob, evaluate_fleet
 
     if store is not None and not record:
-        raise click.UsageError("--store says where --record records: give --record as well")
+        if typed("store"):
+            raise click.UsageError("--store says where --record records: give --record as well")
+        store = None  # LBAUDIT_STORE or store: where a run asked to --record records, not a request to
     summary = evaluate_fleet(FleetJob(snapshots=list(snapshots), policy=policy_path, out_dir=out_dir,
                                       sign_key=sign_key, store=store, record=record, jobs=jobs,
                                       fail_on=Severity(fail_on), plugins=plugins_enabled(no_plugins),

@@ -44,6 +44,34 @@ def resolve_target(target: str | None, root: Path | None, snapshot: Path | None 
     return chosen
 
 
+def typed(name: str) -> bool:
+    """Whether the running command's parameter ``name`` was given on its command line.  A value from
+    the option's ``LBAUDIT_*`` variable or the configuration file is a default: it applies where the
+    option does and is left unused where it does not, never held to what the option needs beside it
+    ("give --record as well"): ``store:`` in /etc/lbaudit/config.yaml, the history commands' store,
+    made every ``evaluate`` without ``--record`` exit 2, and ``org_logo:`` every run without ``--pdf``."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source is click.core.ParameterSource.COMMANDLINE
+
+
+def named_with_source(name: str, option: str) -> str:
+    """``option`` as a message names it, followed by where its value came from when that was not the
+    command line (its variable, or its key in the configuration file): a refusal that names
+    ``--sign-key`` sent the user looking for an option the command line did not hold."""
+    ctx = click.get_current_context()
+    source = ctx.get_parameter_source(name)
+    param = next((p for p in ctx.command.params if p.name == name), None)
+    if source is click.core.ParameterSource.ENVIRONMENT and param is not None and isinstance(param.envvar, str):
+        return f"{option} (from {param.envvar})"
+    if source is click.core.ParameterSource.DEFAULT_MAP and param is not None:
+        from auditor.config import setting_of
+
+        setting = setting_of(param)
+        key = setting.key if setting is not None else name
+        return f"{option} (from {key} in the configuration file; lbaudit config show says which)"
+    return option
+
+
 # The most days a day-count option (--days, --older-than, --stale-days) takes: a century of runs,
 # far past any retention; a count that reached before year 1 was an OverflowError of the date
 # arithmetic (exit 70).

@@ -543,6 +543,8 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
             if output.same_file(other):
                 raise InputError(f"{output.path} ({output.role}) and {other.path} ({other.role}) are the same file: "
                                  "give each output its own path")
+    for output in planned:
+        _refuse_standard_stream(output)
     sources = [_input_file(role, Path(p)) for role, p in [*inputs, *_configuration_files()]
                if p is not None and not isinstance(p, InputTree)]
     for output in planned:
@@ -597,6 +599,46 @@ def _refuse_changed_since_checked(path: Path, target: Path, existing: os.stat_re
         return  # as checked, or gone since (a stale signature removed before the evidence is written)
     raise InputError(f"{path}: changed since it was checked ({change}) while lbaudit ran: not written (something "
                      "else writes there; run again)")
+
+
+def refuse_standard_stream_file(path: Path, what: str) -> None:
+    """Refuse (exit 2) to write ``path`` when it is the file standard output or standard error is
+    open on (see :func:`_standard_stream_files`); for a writer outside :func:`plan_outputs` (keygen)."""
+    target = Path(os.path.realpath(path))
+    try:
+        st = os.stat(path)
+    except OSError:
+        return  # not there: no stream is open on it
+    _refuse_standard_stream(PlannedFile(what, Path(path), target, (st.st_dev, st.st_ino)))
+
+
+def _refuse_standard_stream(output: PlannedFile) -> None:
+    for stream in _standard_stream_files():
+        if output.same_file(stream):
+            raise InputError(f"{output.path} ({output.role}) is the file {stream.role} is open on (a shell "
+                             "redirection, /dev/stdout, /dev/fd/N): lbaudit replaces a file by a new one, and "
+                             f"what it prints on {stream.role} afterwards would go to the old one, unlinked, "
+                             "where nobody can read it; write it to another path (-o - writes evidence or a "
+                             "snapshot alone to standard output)")
+
+
+def _standard_stream_files() -> list[PlannedFile]:
+    """The regular files descriptors 1 and 2 are open on (``> out.json``, ``2>> run.log``), by
+    identity alone: an output that is one of them (``-o /dev/stdout``, or the file by its name) was
+    renamed over while the stream stayed open on the file it replaced, and the ``--json`` summary,
+    the summary and every later message went into that file, unlinked.  A terminal, a pipe or
+    /dev/null is refused as an output anyway (only regular files are replaced)."""
+    streams = []
+    for descriptor, role in ((1, "standard output"), (2, "standard error")):
+        try:
+            st = os.fstat(descriptor)
+        except OSError:
+            continue  # closed: the command line opens /dev/null there first (auditor/stdio.py)
+        if stat.S_ISREG(st.st_mode):
+            # target: a path no resolved output has (realpath resolves /proc/self/fd/N itself)
+            streams.append(PlannedFile(role, Path(f"/proc/self/fd/{descriptor}"), Path(f"/proc/self/fd/{descriptor}"),
+                                       (st.st_dev, st.st_ino)))
+    return streams
 
 
 def _configuration_files() -> list[tuple[str, Path]]:

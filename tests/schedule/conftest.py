@@ -55,11 +55,13 @@ def make_image_root(tmp_path: Path) -> Path:
 
 def install_into_image(root: Path, *extra: object, backend: str = "systemd"):
     """``lbaudit schedule install`` of POLICY into the image ``root`` (in-process), as the hostile
-    schedule tests run it with their own extra options."""
+    schedule tests run it with their own extra options (a --policy of theirs instead of POLICY: an
+    option given twice is refused)."""
     from tests.cli import run_cli
 
+    policy = () if "--policy" in extra else ("--policy", POLICY)
     return run_cli("schedule", "install", "--backend", backend, "--root", root, "--executable", IMAGE_EXECUTABLE,
-                   "--policy", POLICY, *extra)
+                   *policy, *extra)
 
 
 def tree(root: Path) -> dict[str, str]:
