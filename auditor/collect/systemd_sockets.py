@@ -103,32 +103,62 @@ class UnitEntry:
     line: int
 
 
+# What systemd strips from both ends of a line, a key and a value (WHITESPACE of
+# src/basic/string-util.h), and nothing else: Python's str.strip() also strips a form feed, a
+# vertical tab and a no-break space, so "\f[Unit]" was a section header to lbaudit and a line
+# systemd ignores ("Missing '='"), the [Socket] before it still open.
+SYSTEMD_WHITESPACE = " \t\n\r"
+UTF8_BOM = "\ufeff"
+
+
+def _ends_in_backslash(line: str) -> bool:
+    """Whether ``line`` is continued: its last character a backslash that no backslash before it
+    escapes (``C:\\\\`` is not continued), as config_parse() counts them; no white space after it."""
+    return (len(line) - len(line.rstrip("\\"))) % 2 == 1
+
+
 def parse_unit_file(text: str) -> list[UnitEntry]:
-    """``[Section]`` / ``Key=Value`` lines of a unit file.  A trailing backslash continues a line
-    (joined with a space); ``#`` and ``;`` start comment lines, also inside a continuation."""
+    """``[Section]`` / ``Key=Value`` lines of a unit file, as systemd's config_parse()
+    (src/shared/conf-parser.c) reads them: ``#`` and ``;`` start comment lines, also inside a
+    continuation; a UTF-8 byte order mark is skipped (the first one met); a line whose last
+    character is an unescaped backslash is continued (that backslash becomes a space, the next
+    line is appended as it stands), a continuation still open at the end of the file is parsed;
+    only " \\t\\n\\r" is white space."""
     entries: list[UnitEntry] = []
     section = ""
-    pending: list[str] = []
+    continuation: str | None = None
     start = 0
+    bom_seen = False
+
+    def parse_line(logical: str, number: int) -> None:
+        nonlocal section
+        line = logical.strip(SYSTEMD_WHITESPACE)
+        if not line:
+            return
+        if line.startswith("["):
+            if line.endswith("]"):  # else systemd refuses the whole file; read on, the wider view
+                section = line[1:-1]
+            return
+        key, equals, value = line.partition("=")
+        if equals and key:
+            entries.append(UnitEntry(section, key.strip(SYSTEMD_WHITESPACE), value.strip(SYSTEMD_WHITESPACE), number))
+
     for number, raw in enumerate(systemd_lines(text), start=1):  # "\r" and NUL end a line too
-        line = raw.strip()
-        if pending and line[:1] in ("#", ";"):
+        if raw.lstrip(SYSTEMD_WHITESPACE)[:1] in ("#", ";"):
             continue
-        if not pending:
+        line = raw
+        if not bom_seen and raw.startswith(UTF8_BOM):
+            line, bom_seen = raw[len(UTF8_BOM):], True
+        if continuation is None:
             start = number
-            if not line or line[0] in "#;":
-                continue
-        if line.endswith("\\"):
-            pending.append(line[:-1])
+        logical = line if continuation is None else continuation + line
+        if _ends_in_backslash(logical):
+            continuation = logical[:-1] + " "
             continue
-        logical = " ".join(pending + [line]).strip() if pending else line
-        pending = []
-        if logical.startswith("[") and logical.endswith("]"):
-            section = logical[1:-1].strip()
-            continue
-        key, equals, value = logical.partition("=")
-        if equals:
-            entries.append(UnitEntry(section, key.strip(), value.strip(), start))
+        continuation = None
+        parse_line(logical, start)
+    if continuation is not None:
+        parse_line(continuation, start)
     return entries
 
 
