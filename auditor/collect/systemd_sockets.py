@@ -170,10 +170,34 @@ class ListenAddress:
     scope: str | None = None
 
 
+# The port numbers systemd's parse_ip_port() reads (safe_atou16(): strtoul() of base 0, with the
+# "0o" and "0b" prefixes too): "0443" is octal, port 291, not 443; "0x1bb" and "+443" are 443.
+# Checked with systemd-socket-activate 252, which parses with PID 1's socket_address_parse().
+_PORT_FORMS = ((re.compile(r"\+?0[xX]([0-9a-fA-F]+)"), 16), (re.compile(r"0[oO]([0-7]+)"), 8),
+               (re.compile(r"0[bB]([01]+)"), 2), (re.compile(r"\+?0([0-7]+)"), 8),
+               (re.compile(r"\+?([1-9][0-9]*)"), 10))
+
+
+def _port_number(text: str) -> int | None:
+    """The number systemd reads in ``text`` (any size), or None when it reads none there.
+    parse_ip_port() refuses a leading space, tab, CR or LF, but strtoul() then skips any white space
+    isspace() knows: ``0.0.0.0:\\f82`` is port 82 (and no "0o" or "0b" prefix after it)."""
+    if text[:1] in SYSTEMD_WHITESPACE:
+        return None
+    number = text.lstrip(" \t\n\v\f\r")
+    for form, base in _PORT_FORMS[:1] + _PORT_FORMS[3:] if number != text else _PORT_FORMS:
+        match = form.fullmatch(number)
+        if match is not None:
+            digits = match.group(1).lstrip("0") or "0"
+            return int(digits, base) if len(digits) <= 20 else 1 << 64  # int() refuses 4,300 digits
+    return None
+
+
 def _port(text: str, value: str) -> int:
-    if not re.fullmatch(r"[0-9]{1,5}", text) or not 1 <= int(text) <= 65535:
-        raise ListenValueError(f"{value!r}: {text!r} is not a port number (1-65535)")
-    return int(text)
+    number = _port_number(text)
+    if number is None or not 1 <= number <= 65535:
+        raise ListenValueError(f"{value!r}: {text!r} is not a port number (1-65535) as systemd reads it")
+    return number
 
 
 def _ipv6_text(address: ipaddress.IPv6Address) -> str:
@@ -188,7 +212,7 @@ def parse_listen_address(value: str) -> ListenAddress | None:
     text = value.strip()
     if text.startswith(("/", "@")) or text.startswith("vsock:"):
         return None
-    if text.isdigit():
+    if _port_number(text) is not None:  # a port alone: systemd listens on [::] (or 0.0.0.0 without IPv6)
         return ListenAddress("ipv6", "::", _port(text, value))
     if text.startswith("["):
         host, bracket, rest = text[1:].partition("]")
