@@ -68,6 +68,19 @@ UNIT_DIRS = (
     "/lib/systemd/system",
     "/run/systemd/generator.late",
 )
+# The user manager's search path (systemd.unit(5), user mode) without the directories of one user's
+# home or runtime directory: every user's systemd (user@UID.service, at login, at boot when the user
+# lingers) starts the socket units enabled here (systemctl --global enable), and a user socket may
+# listen on any address.
+USER_UNIT_DIRS = (
+    "/etc/xdg/systemd/user",
+    "/etc/systemd/user",
+    "/run/systemd/user",
+    "/usr/local/share/systemd/user",
+    "/usr/share/systemd/user",
+    "/usr/local/lib/systemd/user",
+    "/usr/lib/systemd/user",
+)
 LISTEN_PROTOCOLS = {"ListenStream": "tcp", "ListenDatagram": "udp"}
 # Every Listen*= of systemd.socket(5): an empty one resets them all; only the two above can be IP.
 LISTEN_KEYS = ("ListenStream", "ListenDatagram", "ListenSequentialPacket", "ListenFIFO", "ListenSpecial",
@@ -475,6 +488,7 @@ class UnitFiles:
     present_names: frozenset[str] = frozenset()  # "<name>" of each of them
     # read from a running host's root (its mounts there), not an image's (see boot_unit_dirs)
     running: bool = True
+    unit_dirs: tuple[str, ...] = UNIT_DIRS  # the search path read: the system manager's, or USER_UNIT_DIRS
 
     def dropin_dirs(self, name: str, aliases: list[str]) -> tuple[str, ...]:
         """The drop-in directories of ``name`` that exist, in precedence order (as
@@ -485,10 +499,10 @@ class UnitFiles:
         dirs: list[str] = []
         for unit_name in [name, *aliases]:
             names = [d for d in dropin_dir_names(unit_name) if d in self.present_names]
-            for directory in UNIT_DIRS:
+            for directory in self.unit_dirs:
                 dirs += [path for d in names if (path := f"{directory}/{d}") in self.present]
         type_wide = f"{name.rpartition('.')[2]}.d"
-        dirs += [path for directory in UNIT_DIRS if (path := f"{directory}/{type_wide}") in self.present]
+        dirs += [path for directory in self.unit_dirs if (path := f"{directory}/{type_wide}") in self.present]
         return tuple(dict.fromkeys(dirs))
 
     def canonical(self, name: str) -> str:
@@ -503,25 +517,29 @@ class UnitFiles:
         return found
 
 
-def boot_unit_dirs(running: bool) -> tuple[str, ...]:
-    """The unit directories the next boot reads under a root: all of them on a running host (its
-    /run holds what this boot's generators and runtime units made); in an offline image not its
-    /run, which a tmpfs covers at boot: a mask, unit or enablement link left there is not there
-    when it boots (what the boot's generators write there, the image cannot show)."""
-    return UNIT_DIRS if running else tuple(d for d in UNIT_DIRS if not d.startswith("/run/"))
+def boot_unit_dirs(running: bool, user: bool = False) -> tuple[str, ...]:
+    """The unit directories the next boot reads under a root (the user manager's with ``user``):
+    all of them on a running host (its /run holds what this boot's generators and runtime units
+    made); in an offline image not its /run, which a tmpfs covers at boot: a mask, unit or
+    enablement link left there is not there when it boots (what the boot's generators write there,
+    the image cannot show)."""
+    directories = USER_UNIT_DIRS if user else UNIT_DIRS
+    return directories if running else tuple(d for d in directories if not d.startswith("/run/"))
 
 
-def _scan_units(root: Path, problems: list[str], running: bool = True) -> UnitFiles:
+def _scan_units(root: Path, problems: list[str], running: bool = True, user: bool = False) -> UnitFiles:
     """The unit files under ``root`` (read once a collection: rootfs.read_once), adding the
-    problems met to ``problems``; ``running``: see :func:`boot_unit_dirs`."""
-    scan, found = rootfs.read_once(("systemd units", os.fspath(root), running), lambda: _read_units(root, running))
+    problems met to ``problems``; ``running``: see :func:`boot_unit_dirs`; ``user``: the user
+    manager's search path instead of the system manager's."""
+    scan, found = rootfs.read_once(("systemd units", os.fspath(root), running, user),
+                                   lambda: _read_units(root, running, user))
     problems += found
     return scan
 
 
-def _read_units(root: Path, running: bool) -> tuple[UnitFiles, list[str]]:
+def _read_units(root: Path, running: bool, user: bool = False) -> tuple[UnitFiles, list[str]]:
     problems: list[str] = []
-    directories = boot_unit_dirs(running)
+    directories = boot_unit_dirs(running, user)
     found, list_problems = select_files(root, directories, suffix="")
     problems += list_problems
     files = [f for f in found if UNIT_NAME.fullmatch(f.name)]
@@ -545,7 +563,8 @@ def _read_units(root: Path, running: bool) -> tuple[UnitFiles, list[str]]:
                 listed = rootfs.list_config_dir(root, f"{directory}/{entry}", problems)
                 enabled.update(n for n in listed if UNIT_NAME.fullmatch(n))
     return (UnitFiles({f.name: f for f in files}, alias_of, enabled, frozenset(present),
-                      frozenset(path.rpartition("/")[2] for path in present), running), problems)
+                      frozenset(path.rpartition("/")[2] for path in present), running,
+                      USER_UNIT_DIRS if user else UNIT_DIRS), problems)
 
 
 def _unit_sources(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, aliases: list[str],
@@ -689,7 +708,8 @@ def _load_unit(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, al
     return unit
 
 
-def active_socket_units(root: Path, running: bool = True) -> tuple[list[tuple[SocketUnit, str | None]], list[str]]:
+def active_socket_units(root: Path, running: bool = True,
+                        user: bool = False) -> tuple[list[tuple[SocketUnit, str | None]], list[str]]:
     """The socket units the next boot would start (enabled or static, not masked), each with its
     template instance (or None), and the problems met reading them.
 
@@ -699,10 +719,11 @@ def active_socket_units(root: Path, running: bool = True) -> tuple[list[tuple[So
     unit that wants it is not followed, so a unit wanted by a target that never starts is still
     counted (the wider exposure).  A socket that a started unit depends on is started too (see
     :func:`_pulled_in`).  A static unit (no ``WantedBy=``, ``RequiredBy=`` or ``UpheldBy=`` in its
-    file) may be pulled in by another unit, so it counts.
+    file) may be pulled in by another unit, so it counts.  With ``user``, the same of the units of
+    every user's manager (:data:`USER_UNIT_DIRS`).
     """
     problems: list[str] = []
-    scan = _scan_units(root, problems, running)
+    scan = _scan_units(root, problems, running, user)
     aliases: dict[str, list[str]] = {}
     for alias, target in sorted(scan.alias_of.items()):
         aliases.setdefault(target, []).append(alias)
@@ -737,6 +758,9 @@ def declared_listeners(root: Path, bindv6only: bool = False, running: bool = Tru
     was read is still returned to be judged.
     """
     units, problems = active_socket_units(root, running)
+    # every user's manager starts its own (at login, at boot when the user lingers): on any address too
+    user_units, user_problems = active_socket_units(root, running, user=True)
+    units, problems = units + user_units, problems + user_problems
     listeners: list[Listener] = []
     for unit, _instance in units:
         found, value_problems = unit_listeners(unit, bindv6only)
