@@ -911,6 +911,7 @@ def _judge(
     holder_gaps: list[str], place: _Place = HOST, exposure: _namespaces.Exposure | None = None,
     home: NetNamespace | None = None, transparency_doubt: str | None = None,
     past_device: tuple[_namespaces.Exposure | None] | None = None, steered: bool = False,
+    configured_localnet: tuple[tuple[str, str], ...] = (),
 ) -> Outcome:
     """``home``: the namespace the listener is in (None: not described), whose interfaces tell
     whether it is bound to the loopback device and whether route_localnet makes 127.0.0.0/8
@@ -921,18 +922,21 @@ def _judge(
     ``past_device``: when its SO_BINDTODEVICE does not bound it either (an sk_lookup program steers
     a UDP socket whatever device it is bound to), its exposure as if bound to none (in a 1-tuple:
     None is the host's), at which it is judged transparent.  ``steered``: judge it as transparent
-    whether or not its namespace has TPROXY rules (the "if transparent" half of that judgement)."""
+    whether or not its namespace has TPROXY rules (the "if transparent" half of that judgement).
+    ``configured_localnet``: an offline image's configured route_localnet
+    (:func:`_listeners.configured_localnet`), judged where no namespace is described."""
     if transparency_doubt is not None:
         args = (pointer, detail_gaps, default, exceptions, holder_gaps, place, exposure, home)
-        as_bound = _judge(listener, *args)
+        as_bound = _judge(listener, *args, configured_localnet=configured_localnet)
         if as_bound.status != Status.PASS:
             return as_bound  # not allowed (or not decided) at its own address: transparent or not
         if past_device is None:
-            as_transparent = _judge(copy_with(listener, {"transparent": True}), *args, steered=True)
+            as_transparent = _judge(copy_with(listener, {"transparent": True}), *args, steered=True,
+                                    configured_localnet=configured_localnet)
         else:
             as_transparent = _judge(copy_with(listener, {"transparent": True, "interface": None}), pointer,
                                     detail_gaps, default, exceptions, holder_gaps, place, past_device[0], home,
-                                    steered=True)
+                                    steered=True, configured_localnet=configured_localnet)
         if as_transparent.status == Status.PASS:
             return as_bound
         reason = f"{transparency_doubt}, at which it would not be allowed"
@@ -954,7 +958,7 @@ def _judge(
     names, borrowed = _process_names(listener, candidates)
     if names is not None:
         observed["process_names"] = names
-    reach = _listeners.reach(listener, home, exposure, steered)
+    reach = _listeners.reach(listener, home, exposure, steered, configured_localnet)
     accepts, exposure, localnet = reach.accepts, reach.exposure, reach.localnet
     if listener.transparent:
         observed["transparent"] = True
@@ -1097,7 +1101,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
     version="1.23.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
-    uses=["netns"],
+    uses=["netns", "sysctl"],  # sysctl: an image's configured route_localnet
     params=BindAddressParams,
     severity=Severity.HIGH,
     controls=["CM-7", "SC-7", "SC-7(5)", "CM-6"],
@@ -1484,13 +1488,15 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
     method = ((sockets.counts.method or None if sockets.counts is not None else None) if in_other
               else snapshot.provenance.methods.get("sockets"))
     doubts = _transparency_doubts(snapshot, sockets.listeners, tproxy, method)
+    configured_localnet = () if in_other else _listeners.configured_localnet(snapshot)
     outcomes = [
         _as_published(_judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default,
                              exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],
                              served_places.get(i, own_place),
                              _exposure(l, place.namespace, host, params, namespaces) if in_other else None,
                              place.namespace, *_doubt_args(doubts.get(i), l, place.namespace if in_other else None,
-                                                           host, params, namespaces)),
+                                                           host, params, namespaces),
+                             configured_localnet=configured_localnet),
                       served.get(i))
         for i, l in judged
     ]
