@@ -46,7 +46,7 @@ from pathlib import Path
 
 from auditor.collect import CollectContext, rootfs
 from auditor.collect.sysctl import read_boot_sysctls
-from auditor.collect.sysctl_d import ConfigFile, select_files
+from auditor.collect.sysctl_d import ConfigFile, select_files, systemd_version
 from auditor.domain.sysctl import configured_setting, systemd_lines
 from auditor.model.facts import Gap, GapKind, Listener, SocketFacts
 from auditor.model.records import mutable_record, record
@@ -122,6 +122,9 @@ class UnitEntry:
 # systemd ignores ("Missing '='"), the [Socket] before it still open.
 SYSTEMD_WHITESPACE = " \t\n\r"
 UTF8_BOM = "\ufeff"
+# ".include PATH" (systemd before 246): an entry of this section (no section name can hold a NUL,
+# which ends a line) whose value is PATH; no section of a unit, so every reader passes it by.
+INCLUDE_SECTION, INCLUDE_KEY = "\0", ".include"
 
 
 def _ends_in_backslash(line: str) -> bool:
@@ -147,6 +150,9 @@ def parse_unit_file(text: str) -> list[UnitEntry]:
         nonlocal section
         line = logical.strip(SYSTEMD_WHITESPACE)
         if not line:
+            return
+        if line.startswith(INCLUDE_KEY + " "):
+            entries.append(UnitEntry(INCLUDE_SECTION, INCLUDE_KEY, line[len(INCLUDE_KEY):].strip(SYSTEMD_WHITESPACE), number))
             return
         if line.startswith("["):
             if line.endswith("]"):  # else systemd refuses the whole file; read on, the wider view
@@ -567,6 +573,50 @@ def _read_units(root: Path, running: bool, user: bool = False) -> tuple[UnitFile
                       USER_UNIT_DIRS if user else UNIT_DIRS), problems)
 
 
+# systemd parsed the file a ".include PATH" line names (relative: to the including file's directory)
+# in its place, with its own sections, until 246 removed it (PR #16043): RHEL 7 and 8, Debian 10 and
+# Ubuntu 20.04 still do.  Since then the line is ignored.
+LAST_SYSTEMD_WITH_INCLUDE = 245
+# Deeper than any real unit nests them: systemd itself had no bound (an include loop ran it out of files).
+MAX_INCLUDE_DEPTH = 16
+
+
+def _includes_apply(root: Path) -> bool:
+    """Whether the systemd under ``root`` reads ``.include`` (its version unknown: taken as reading
+    it, the wider view)."""
+    version = systemd_version(root)
+    return version is None or version <= LAST_SYSTEMD_WITH_INCLUDE
+
+
+def _with_includes(root: Path, path: str, entries: list[UnitEntry], problems: list[str],
+                   depth: int = 0) -> list[UnitEntry]:
+    """``entries`` of the file ``path`` with each ``.include`` replaced by the entries of the file it
+    names.  An absent file adds nothing (systemd skipped it); one that cannot be read, a link on
+    its way to nothing, or nesting past :data:`MAX_INCLUDE_DEPTH` is a problem."""
+    found: list[UnitEntry] = []
+    for entry in entries:
+        if entry.section != INCLUDE_SECTION:
+            found.append(entry)
+            continue
+        target = entry.value if entry.value.startswith("/") else f"{path.rpartition('/')[0]}/{entry.value}"
+        if depth >= MAX_INCLUDE_DEPTH:
+            problems.append(f"{path}:{entry.line}: .include {entry.value}: more than {MAX_INCLUDE_DEPTH} nested "
+                            ".include lines (a loop?)")
+            continue
+        try:
+            text = rootfs.read_text(root, target)
+        except FileNotFoundError:
+            problem = rootfs.absence_problem(root, target)
+            if problem is not None:
+                problems.append(f"{problem} (included by {path})")
+            continue
+        except OSError as exc:
+            problems.append(f"{target}: {rootfs.describe_os_error(exc)} (included by {path})")
+            continue
+        found += _with_includes(root, target, parse_unit_file(text), problems, depth + 1)
+    return found
+
+
 def _unit_sources(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, aliases: list[str],
                   problems: list[str]) -> list[tuple[str, list[UnitEntry]]] | None:
     """The unit file and each of its drop-ins, in the order systemd applies them, with their
@@ -581,14 +631,20 @@ def _unit_sources(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile,
         return None
     if text == "":
         return None
-    sources = [(unit_file.path, parse_unit_file(text))]
+    includes = _includes_apply(root)
+
+    def parse(path: str, text: str) -> list[UnitEntry]:
+        entries = parse_unit_file(text)
+        return _with_includes(root, path, entries, problems) if includes else entries
+
+    sources = [(unit_file.path, parse(unit_file.path, text))]
     dropins, dropin_problems = select_files(root, scan.dropin_dirs(name, aliases))
     problems += dropin_problems
     for dropin in dropins:
         if dropin.masked:
             continue
         try:
-            sources.append((dropin.path, parse_unit_file(rootfs.read_text(root, dropin.path))))
+            sources.append((dropin.path, parse(dropin.path, rootfs.read_text(root, dropin.path))))
         except FileNotFoundError:
             problem = None if scan.running else rootfs.absence_problem(root, dropin.path)
             if problem is not None:
