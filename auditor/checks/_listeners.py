@@ -164,8 +164,12 @@ def configured_localnet(snapshot: HostSnapshot) -> tuple[tuple[str, str], ...]:
         return ()
     facts = snapshot.facts.sysctl
     if facts is None or facts.persistent is None:
+        # a collection that could not read the image's boot configuration says why in a gap (an
+        # image whose boot applies none has the kernel's default, off: no gap, no setting)
         why = "; ".join(sorted({g.reason for g in snapshot.gaps if g.section == "sysctl" and g.path in ((), ("persistent",))}))
-        return (("?", why or "the snapshot holds no sysctl configuration"),)
+        if facts is None or why:
+            return (("?", why or "the snapshot holds no sysctl configuration"),)
+        return ()
     found: dict[str, str] = {}
     for key in sorted(facts.persistent):
         match = _ROUTE_LOCALNET_KEY.fullmatch(dotted_key(key))
