@@ -9,10 +9,13 @@ from the list altogether, so "no listener does X" cannot be claimed from it; a n
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from auditor.checks import _namespaces, _sysctl
+from auditor.checks._sysctl import offline
 from auditor.domain import netaddr
+from auditor.domain.sysctl import EXCLUDE_PREFIX, configured_setting, dotted_key
 from auditor.model.check import Outcome, not_applicable, not_reviewed
 from auditor.model.facts import Gap, GapKind, HostSnapshot, Listener, NetNamespace
 from auditor.model.records import record
@@ -167,8 +170,45 @@ def tproxy_may_reach(home: NetNamespace | None) -> bool:
     return home is None or home.tproxy is None or bool(home.tproxy)
 
 
+# net.ipv4.conf.NAME.route_localnet as a boot configuration writes it (dotted; NAME may be a glob)
+_ROUTE_LOCALNET_KEY = re.compile(r"net\.ipv4\.conf\.(.+)\.route_localnet")
+
+
+def configured_localnet(snapshot: HostSnapshot) -> tuple[tuple[str, str], ...]:
+    """For an offline image (no interfaces to read, its boot configuration all there is), the
+    interfaces whose route_localnet its configuration turns on, each as ``(name, where it is set)``:
+    ``all`` (every interface: the kernel ORs it with the interface's own), ``default`` (every
+    interface made after it is written), a name or a glob of names; ``("?", why)`` when its
+    configuration could not be read, so whether it turns it on is not known.  Empty for a running
+    host, whose interfaces are read (:func:`_namespaces.localnet`), and when nothing turns it on."""
+    if not offline(snapshot):
+        return ()
+    facts = snapshot.facts.sysctl
+    if facts is None or facts.persistent is None:
+        # a collection that could not read the image's boot configuration says why in a gap (an
+        # image whose boot applies none has the kernel's default, off: no gap, no setting)
+        why = "; ".join(sorted({g.reason for g in snapshot.gaps if g.section == "sysctl" and g.path in ((), ("persistent",))}))
+        if facts is None or why:
+            return (("?", why or "the snapshot holds no sysctl configuration"),)
+        return ()
+    found: dict[str, str] = {}
+    for key in sorted(facts.persistent):
+        match = _ROUTE_LOCALNET_KEY.fullmatch(dotted_key(key))
+        if key.startswith(EXCLUDE_PREFIX) or match is None:
+            continue
+        name = match.group(1)
+        setting = configured_setting(facts.persistent, key) if name in ("all", "default") else facts.persistent[key]
+        if setting is None:
+            continue
+        number = setting.value.strip(" \t\n\r")
+        # the kernel reads an int: anything but 0 turns it on; a value it refuses leaves it off
+        if re.fullmatch(r"[+-]?[0-9]{1,10}", number) and int(number) != 0:
+            found.setdefault(name, f"{key} = {setting.value} in {setting.origin}")
+    return tuple(found.items())
+
+
 def reach(listener: Listener, home: NetNamespace | None, exposure: _namespaces.Exposure | None = None,
-          steered: bool = False) -> Reach:
+          steered: bool = False, configured: tuple[tuple[str, str], ...] = ()) -> Reach:
     """Where ``listener`` can be reached from.  ``home``: the namespace it is in (None: not
     described), whose interfaces tell whether it is bound to the loopback device and whether
     route_localnet makes 127.0.0.0/8 reachable from their links, and whose TPROXY rules whether
@@ -217,9 +257,26 @@ def reach(listener: Listener, home: NetNamespace | None, exposure: _namespaces.E
     if interfaces is not None and exposure is not None and exposure.addresses is not None:
         interfaces = [i for i in interfaces if i.name in exposure.outward]  # beyond the host only
     unread = home is not None and home.interfaces is None
-    return Reach(accepts, address, v6only, widened, loopback, exposure,
-                 _namespaces.localnet(listener, interfaces, unread=unread,
-                                      every=home.interfaces if home is not None else None))
+    localnet = _namespaces.localnet(listener, interfaces, unread=unread,
+                                    every=home.interfaces if home is not None else None)
+    if home is None and configured and localnet is None:
+        localnet = _configured_localnet(listener, configured)
+    return Reach(accepts, address, v6only, widened, loopback, exposure, localnet)
+
+
+def _configured_localnet(listener: Listener, configured: tuple[tuple[str, str], ...]) -> _namespaces.Localnet | None:
+    """What an image's configured route_localnet (:func:`configured_localnet`) adds to ``listener``:
+    reachable from the links of those interfaces (a device it is bound to limits them), at all of
+    IPv4, since their addresses are not known before it boots."""
+    if not _namespaces.takes_ipv4_loopback(listener.address, listener.v6only):
+        return None
+    unknown = tuple(f"the image's interfaces (its sysctl configuration could not be read: {why})"
+                    for name, why in configured if name == "?")
+    through = tuple(f"{'every interface' if name == 'all' else 'every interface made after it is set' if name == 'default' else name} "
+                    f"({where})" for name, where in configured
+                    if name != "?" and (listener.interface is None or name in ("all", "default") or name == listener.interface
+                                        or any(c in name for c in "*?[")))
+    return _namespaces.Localnet(("0.0.0.0",) if through else (), through, unknown) if through or unknown else None
 
 
 def unseen_listeners(snapshot: HostSnapshot) -> str | None:

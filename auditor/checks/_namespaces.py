@@ -207,7 +207,7 @@ class Localnet:
 
 
 @lru_cache(maxsize=4096)
-def _takes_ipv4_loopback(address: str, v6only: bool | None) -> bool:
+def takes_ipv4_loopback(address: str, v6only: bool | None) -> bool:
     """Whether a listener on ADDRESS accepts 127.0.0.0/8 addresses other than as part of all IPv4;
     remembered: asked for every listener, about few distinct addresses (ipaddress is slow)."""
     return any(n.version == 4 and n.prefixlen > 0 and n.overlaps(LOOPBACK_V4)
@@ -224,7 +224,7 @@ def localnet(listener: Listener, interfaces: list[NetInterface] | None, unread: 
     read, so route_localnet on any of them is unknown (fail closed: not_reviewed, never passed).
     ``every``: all the interfaces of its namespace, where an interface's master is looked up (the
     default: ``interfaces``)."""
-    if not _takes_ipv4_loopback(listener.address, listener.v6only):
+    if not takes_ipv4_loopback(listener.address, listener.v6only):
         return None
     if interfaces is None:
         return Localnet((), (), (UNREAD_INTERFACES,)) if unread else None
@@ -686,7 +686,7 @@ def _forwarded_localnet(listener: Listener, forwarded: list[NetInterface],
     hands it what a neighbour routes through the host: at the veth's IPv4 addresses (0.0.0.0, all
     of IPv4, for one with none).  ([], None): the listener takes no 127.0.0.0/8 address but as part
     of all IPv4, the host does not forward IPv4 to it, or every such veth has route_localnet off."""
-    if 4 not in forwarding or not _takes_ipv4_loopback(listener.address, listener.v6only):
+    if 4 not in forwarding or not takes_ipv4_loopback(listener.address, listener.v6only):
         return [], None
     veths = [i for i in forwarded if i.route_localnet is not False]
     if not veths:

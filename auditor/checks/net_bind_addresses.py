@@ -911,6 +911,7 @@ def _judge(
     holder_gaps: list[str], place: _Place = HOST, exposure: _namespaces.Exposure | None = None,
     home: NetNamespace | None = None, transparency_doubt: str | None = None,
     past_device: tuple[_namespaces.Exposure | None, bool] | None = None, steered: bool = False,
+    configured_localnet: tuple[tuple[str, str], ...] = (),
 ) -> Outcome:
     """``home``: the namespace the listener is in (None: not described), whose interfaces tell
     whether it is bound to the loopback device and whether route_localnet makes 127.0.0.0/8
@@ -922,21 +923,25 @@ def _judge(
     a UDP socket whatever device it is bound to; an ingress hook of a link may hand what arrives
     there to the loopback device it is bound to), its exposure as if bound to none (None is the
     host's), and whether it is judged transparent there too.  ``steered``: judge it as transparent
-    whether or not its namespace has TPROXY rules (the "if transparent" half of that judgement)."""
+    whether or not its namespace has TPROXY rules (the "if transparent" half of that judgement).
+    ``configured_localnet``: an offline image's configured route_localnet
+    (:func:`_listeners.configured_localnet`), judged where no namespace is described."""
     if transparency_doubt is not None:
         args = (pointer, detail_gaps, default, exceptions, holder_gaps, place, exposure, home)
-        as_bound = _judge(listener, *args)
+        as_bound = _judge(listener, *args, configured_localnet=configured_localnet)
         if as_bound.status != Status.PASS:
             return as_bound  # not allowed (or not decided) at its own address: transparent or not
         if past_device is None:
-            as_transparent = _judge(copy_with(listener, {"transparent": True}), *args, steered=True)
+            as_transparent = _judge(copy_with(listener, {"transparent": True}), *args, steered=True,
+                                    configured_localnet=configured_localnet)
         elif not past_device[1]:  # the device alone is no bound: judged at its own address
             as_transparent = _judge(copy_with(listener, {"interface": None}), pointer, detail_gaps, default,
-                                    exceptions, holder_gaps, place, past_device[0], home)
+                                    exceptions, holder_gaps, place, past_device[0], home,
+                                    configured_localnet=configured_localnet)
         else:
             as_transparent = _judge(copy_with(listener, {"transparent": True, "interface": None}), pointer,
                                     detail_gaps, default, exceptions, holder_gaps, place, past_device[0], home,
-                                    steered=True)
+                                    steered=True, configured_localnet=configured_localnet)
         if as_transparent.status == Status.PASS:
             return as_bound
         reason = f"{transparency_doubt}, at which it would not be allowed"
@@ -962,7 +967,7 @@ def _judge(
     names, borrowed = _process_names(listener, candidates)
     if names is not None:
         observed["process_names"] = names
-    reach = _listeners.reach(listener, home, exposure, steered)
+    reach = _listeners.reach(listener, home, exposure, steered, configured_localnet)
     accepts, exposure, localnet = reach.accepts, reach.exposure, reach.localnet
     if listener.transparent:
         observed["transparent"] = True
@@ -1105,7 +1110,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
     version="1.24.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
-    uses=["netns"],
+    uses=["netns", "sysctl"],  # sysctl: an image's configured route_localnet
     params=BindAddressParams,
     severity=Severity.HIGH,
     controls=["CM-7", "SC-7", "SC-7(5)", "CM-6"],
@@ -1374,6 +1379,13 @@ bound to lo is not_reviewed where a link of its namespace has an ingress hook (o
 read): tc mirred or nftables' `fwd to "lo"` hands it what arrives on the link.  An nftables ingress
 chain with `fwd`/`dup` counts among a link's hooks, and an nftables rewrite of the destination to
 127.0.0.1 (`ip daddr set`, or its raw `@nh` form) is read as a forward, as a DNAT is.
+In an image, a unit file is read as systemd reads it (a UTF-8 byte-order mark, escaped backslashes and a
+backslash before a space, a continuation left open at the end, form feeds before a section, and
+.include on systemd before 246); ListenStream= ports are
+read as systemd reads them (0443 is octal: 291; 0x1bb and +443 are 443); the socket units the
+user manager starts for every user (/etc/systemd/user and the other global user unit directories)
+are listeners too; and a route_localnet the image's sysctl configuration sets makes 127.0.0.0/8
+reachable from the interfaces it names (not_reviewed where that configuration could not be read).
 """,
 )
 def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> list[Outcome]:
@@ -1540,13 +1552,15 @@ def _judge_snapshot(snapshot: HostSnapshot, params: BindAddressParams, default: 
             earlier = doubts.get(i)
             doubts[i] = (_Doubt(device_doubt, True, transparent=False) if earlier is None
                          else _Doubt(f"{earlier.reason}; {device_doubt}", True))
+    configured_localnet = () if in_other else _listeners.configured_localnet(snapshot)
     outcomes = [
         _as_published(_judge(l, f"/facts/sockets/listeners/{i}", sorted(set(detail_gaps.get(i, []))), default,
                              exceptions, sorted(set(holder_gaps.get(i, []))) if l.processes else [],
                              served_places.get(i, own_place),
                              _exposure(l, place.namespace, host, params, namespaces) if in_other else None,
                              place.namespace, *_doubt_args(doubts.get(i), l, place.namespace if in_other else None,
-                                                           host, params, namespaces)),
+                                                           host, params, namespaces),
+                             configured_localnet=configured_localnet),
                       served.get(i))
         for i, l in judged
     ]

@@ -46,7 +46,7 @@ from pathlib import Path
 
 from auditor.collect import CollectContext, rootfs
 from auditor.collect.sysctl import read_boot_sysctls
-from auditor.collect.sysctl_d import ConfigFile, select_files
+from auditor.collect.sysctl_d import ConfigFile, select_files, systemd_version
 from auditor.domain.sysctl import configured_setting, systemd_lines
 from auditor.model.facts import Gap, GapKind, Listener, SocketFacts
 from auditor.model.records import mutable_record, record
@@ -67,6 +67,19 @@ UNIT_DIRS = (
     "/usr/lib/systemd/system",
     "/lib/systemd/system",
     "/run/systemd/generator.late",
+)
+# The user manager's search path (systemd.unit(5), user mode) without the directories of one user's
+# home or runtime directory: every user's systemd (user@UID.service, at login, at boot when the user
+# lingers) starts the socket units enabled here (systemctl --global enable), and a user socket may
+# listen on any address.
+USER_UNIT_DIRS = (
+    "/etc/xdg/systemd/user",
+    "/etc/systemd/user",
+    "/run/systemd/user",
+    "/usr/local/share/systemd/user",
+    "/usr/share/systemd/user",
+    "/usr/local/lib/systemd/user",
+    "/usr/lib/systemd/user",
 )
 LISTEN_PROTOCOLS = {"ListenStream": "tcp", "ListenDatagram": "udp"}
 # Every Listen*= of systemd.socket(5): an empty one resets them all; only the two above can be IP.
@@ -103,32 +116,68 @@ class UnitEntry:
     line: int
 
 
+# What systemd strips from both ends of a line, a key and a value (WHITESPACE of
+# src/basic/string-util.h), and nothing else: Python's str.strip() also strips a form feed, a
+# vertical tab and a no-break space, so "\f[Unit]" was a section header to lbaudit and a line
+# systemd ignores ("Missing '='"), the [Socket] before it still open.
+SYSTEMD_WHITESPACE = " \t\n\r"
+UTF8_BOM = "\ufeff"
+# ".include PATH" (systemd before 246): an entry of this section (no section name can hold a NUL,
+# which ends a line) whose value is PATH; no section of a unit, so every reader passes it by.
+INCLUDE_SECTION, INCLUDE_KEY = "\0", ".include"
+
+
+def _ends_in_backslash(line: str) -> bool:
+    """Whether ``line`` is continued: its last character a backslash that no backslash before it
+    escapes (``C:\\\\`` is not continued), as config_parse() counts them; no white space after it."""
+    return (len(line) - len(line.rstrip("\\"))) % 2 == 1
+
+
 def parse_unit_file(text: str) -> list[UnitEntry]:
-    """``[Section]`` / ``Key=Value`` lines of a unit file.  A trailing backslash continues a line
-    (joined with a space); ``#`` and ``;`` start comment lines, also inside a continuation."""
+    """``[Section]`` / ``Key=Value`` lines of a unit file, as systemd's config_parse()
+    (src/shared/conf-parser.c) reads them: ``#`` and ``;`` start comment lines, also inside a
+    continuation; a UTF-8 byte order mark is skipped (the first one met); a line whose last
+    character is an unescaped backslash is continued (that backslash becomes a space, the next
+    line is appended as it stands), a continuation still open at the end of the file is parsed;
+    only " \\t\\n\\r" is white space."""
     entries: list[UnitEntry] = []
     section = ""
-    pending: list[str] = []
+    continuation: str | None = None
     start = 0
+    bom_seen = False
+
+    def parse_line(logical: str, number: int) -> None:
+        nonlocal section
+        line = logical.strip(SYSTEMD_WHITESPACE)
+        if not line:
+            return
+        if line.startswith(INCLUDE_KEY + " "):
+            entries.append(UnitEntry(INCLUDE_SECTION, INCLUDE_KEY, line[len(INCLUDE_KEY):].strip(SYSTEMD_WHITESPACE), number))
+            return
+        if line.startswith("["):
+            if line.endswith("]"):  # else systemd refuses the whole file; read on, the wider view
+                section = line[1:-1]
+            return
+        key, equals, value = line.partition("=")
+        if equals and key:
+            entries.append(UnitEntry(section, key.strip(SYSTEMD_WHITESPACE), value.strip(SYSTEMD_WHITESPACE), number))
+
     for number, raw in enumerate(systemd_lines(text), start=1):  # "\r" and NUL end a line too
-        line = raw.strip()
-        if pending and line[:1] in ("#", ";"):
+        if raw.lstrip(SYSTEMD_WHITESPACE)[:1] in ("#", ";"):
             continue
-        if not pending:
+        line = raw
+        if not bom_seen and raw.startswith(UTF8_BOM):
+            line, bom_seen = raw[len(UTF8_BOM):], True
+        if continuation is None:
             start = number
-            if not line or line[0] in "#;":
-                continue
-        if line.endswith("\\"):
-            pending.append(line[:-1])
+        logical = line if continuation is None else continuation + line
+        if _ends_in_backslash(logical):
+            continuation = logical[:-1] + " "
             continue
-        logical = " ".join(pending + [line]).strip() if pending else line
-        pending = []
-        if logical.startswith("[") and logical.endswith("]"):
-            section = logical[1:-1].strip()
-            continue
-        key, equals, value = logical.partition("=")
-        if equals:
-            entries.append(UnitEntry(section, key.strip(), value.strip(), start))
+        continuation = None
+        parse_line(logical, start)
+    if continuation is not None:
+        parse_line(continuation, start)
     return entries
 
 
@@ -140,10 +189,34 @@ class ListenAddress:
     scope: str | None = None
 
 
+# The port numbers systemd's parse_ip_port() reads (safe_atou16(): strtoul() of base 0, with the
+# "0o" and "0b" prefixes too): "0443" is octal, port 291, not 443; "0x1bb" and "+443" are 443.
+# Checked with systemd-socket-activate 252, which parses with PID 1's socket_address_parse().
+_PORT_FORMS = ((re.compile(r"\+?0[xX]([0-9a-fA-F]+)"), 16), (re.compile(r"0[oO]([0-7]+)"), 8),
+               (re.compile(r"0[bB]([01]+)"), 2), (re.compile(r"\+?0([0-7]+)"), 8),
+               (re.compile(r"\+?([1-9][0-9]*)"), 10))
+
+
+def _port_number(text: str) -> int | None:
+    """The number systemd reads in ``text`` (any size), or None when it reads none there.
+    parse_ip_port() refuses a leading space, tab, CR or LF, but strtoul() then skips any white space
+    isspace() knows: ``0.0.0.0:\\f82`` is port 82 (and no "0o" or "0b" prefix after it)."""
+    if text[:1] in SYSTEMD_WHITESPACE:
+        return None
+    number = text.lstrip(" \t\n\v\f\r")
+    for form, base in _PORT_FORMS[:1] + _PORT_FORMS[3:] if number != text else _PORT_FORMS:
+        match = form.fullmatch(number)
+        if match is not None:
+            digits = match.group(1).lstrip("0") or "0"
+            return int(digits, base) if len(digits) <= 20 else 1 << 64  # int() refuses 4,300 digits
+    return None
+
+
 def _port(text: str, value: str) -> int:
-    if not re.fullmatch(r"[0-9]{1,5}", text) or not 1 <= int(text) <= 65535:
-        raise ListenValueError(f"{value!r}: {text!r} is not a port number (1-65535)")
-    return int(text)
+    number = _port_number(text)
+    if number is None or not 1 <= number <= 65535:
+        raise ListenValueError(f"{value!r}: {text!r} is not a port number (1-65535) as systemd reads it")
+    return number
 
 
 def _ipv6_text(address: ipaddress.IPv6Address) -> str:
@@ -158,7 +231,7 @@ def parse_listen_address(value: str) -> ListenAddress | None:
     text = value.strip()
     if text.startswith(("/", "@")) or text.startswith("vsock:"):
         return None
-    if text.isdigit():
+    if _port_number(text) is not None:  # a port alone: systemd listens on [::] (or 0.0.0.0 without IPv6)
         return ListenAddress("ipv6", "::", _port(text, value))
     if text.startswith("["):
         host, bracket, rest = text[1:].partition("]")
@@ -421,6 +494,7 @@ class UnitFiles:
     present_names: frozenset[str] = frozenset()  # "<name>" of each of them
     # read from a running host's root (its mounts there), not an image's (see boot_unit_dirs)
     running: bool = True
+    unit_dirs: tuple[str, ...] = UNIT_DIRS  # the search path read: the system manager's, or USER_UNIT_DIRS
 
     def dropin_dirs(self, name: str, aliases: list[str]) -> tuple[str, ...]:
         """The drop-in directories of ``name`` that exist, in precedence order (as
@@ -431,10 +505,10 @@ class UnitFiles:
         dirs: list[str] = []
         for unit_name in [name, *aliases]:
             names = [d for d in dropin_dir_names(unit_name) if d in self.present_names]
-            for directory in UNIT_DIRS:
+            for directory in self.unit_dirs:
                 dirs += [path for d in names if (path := f"{directory}/{d}") in self.present]
         type_wide = f"{name.rpartition('.')[2]}.d"
-        dirs += [path for directory in UNIT_DIRS if (path := f"{directory}/{type_wide}") in self.present]
+        dirs += [path for directory in self.unit_dirs if (path := f"{directory}/{type_wide}") in self.present]
         return tuple(dict.fromkeys(dirs))
 
     def canonical(self, name: str) -> str:
@@ -449,25 +523,29 @@ class UnitFiles:
         return found
 
 
-def boot_unit_dirs(running: bool) -> tuple[str, ...]:
-    """The unit directories the next boot reads under a root: all of them on a running host (its
-    /run holds what this boot's generators and runtime units made); in an offline image not its
-    /run, which a tmpfs covers at boot: a mask, unit or enablement link left there is not there
-    when it boots (what the boot's generators write there, the image cannot show)."""
-    return UNIT_DIRS if running else tuple(d for d in UNIT_DIRS if not d.startswith("/run/"))
+def boot_unit_dirs(running: bool, user: bool = False) -> tuple[str, ...]:
+    """The unit directories the next boot reads under a root (the user manager's with ``user``):
+    all of them on a running host (its /run holds what this boot's generators and runtime units
+    made); in an offline image not its /run, which a tmpfs covers at boot: a mask, unit or
+    enablement link left there is not there when it boots (what the boot's generators write there,
+    the image cannot show)."""
+    directories = USER_UNIT_DIRS if user else UNIT_DIRS
+    return directories if running else tuple(d for d in directories if not d.startswith("/run/"))
 
 
-def _scan_units(root: Path, problems: list[str], running: bool = True) -> UnitFiles:
+def _scan_units(root: Path, problems: list[str], running: bool = True, user: bool = False) -> UnitFiles:
     """The unit files under ``root`` (read once a collection: rootfs.read_once), adding the
-    problems met to ``problems``; ``running``: see :func:`boot_unit_dirs`."""
-    scan, found = rootfs.read_once(("systemd units", os.fspath(root), running), lambda: _read_units(root, running))
+    problems met to ``problems``; ``running``: see :func:`boot_unit_dirs`; ``user``: the user
+    manager's search path instead of the system manager's."""
+    scan, found = rootfs.read_once(("systemd units", os.fspath(root), running, user),
+                                   lambda: _read_units(root, running, user))
     problems += found
     return scan
 
 
-def _read_units(root: Path, running: bool) -> tuple[UnitFiles, list[str]]:
+def _read_units(root: Path, running: bool, user: bool = False) -> tuple[UnitFiles, list[str]]:
     problems: list[str] = []
-    directories = boot_unit_dirs(running)
+    directories = boot_unit_dirs(running, user)
     found, list_problems = select_files(root, directories, suffix="")
     problems += list_problems
     files = [f for f in found if UNIT_NAME.fullmatch(f.name)]
@@ -491,7 +569,52 @@ def _read_units(root: Path, running: bool) -> tuple[UnitFiles, list[str]]:
                 listed = rootfs.list_config_dir(root, f"{directory}/{entry}", problems)
                 enabled.update(n for n in listed if UNIT_NAME.fullmatch(n))
     return (UnitFiles({f.name: f for f in files}, alias_of, enabled, frozenset(present),
-                      frozenset(path.rpartition("/")[2] for path in present), running), problems)
+                      frozenset(path.rpartition("/")[2] for path in present), running,
+                      USER_UNIT_DIRS if user else UNIT_DIRS), problems)
+
+
+# systemd parsed the file a ".include PATH" line names (relative: to the including file's directory)
+# in its place, with its own sections, until 246 removed it (PR #16043): RHEL 7 and 8, Debian 10 and
+# Ubuntu 20.04 still do.  Since then the line is ignored.
+LAST_SYSTEMD_WITH_INCLUDE = 245
+# Deeper than any real unit nests them: systemd itself had no bound (an include loop ran it out of files).
+MAX_INCLUDE_DEPTH = 16
+
+
+def _includes_apply(root: Path) -> bool:
+    """Whether the systemd under ``root`` reads ``.include`` (its version unknown: taken as reading
+    it, the wider view)."""
+    version = systemd_version(root)
+    return version is None or version <= LAST_SYSTEMD_WITH_INCLUDE
+
+
+def _with_includes(root: Path, path: str, entries: list[UnitEntry], problems: list[str],
+                   depth: int = 0) -> list[UnitEntry]:
+    """``entries`` of the file ``path`` with each ``.include`` replaced by the entries of the file it
+    names.  An absent file adds nothing (systemd skipped it); one that cannot be read, a link on
+    its way to nothing, or nesting past :data:`MAX_INCLUDE_DEPTH` is a problem."""
+    found: list[UnitEntry] = []
+    for entry in entries:
+        if entry.section != INCLUDE_SECTION:
+            found.append(entry)
+            continue
+        target = entry.value if entry.value.startswith("/") else f"{path.rpartition('/')[0]}/{entry.value}"
+        if depth >= MAX_INCLUDE_DEPTH:
+            problems.append(f"{path}:{entry.line}: .include {entry.value}: more than {MAX_INCLUDE_DEPTH} nested "
+                            ".include lines (a loop?)")
+            continue
+        try:
+            text = rootfs.read_text(root, target)
+        except FileNotFoundError:
+            problem = rootfs.absence_problem(root, target)
+            if problem is not None:
+                problems.append(f"{problem} (included by {path})")
+            continue
+        except OSError as exc:
+            problems.append(f"{target}: {rootfs.describe_os_error(exc)} (included by {path})")
+            continue
+        found += _with_includes(root, target, parse_unit_file(text), problems, depth + 1)
+    return found
 
 
 def _unit_sources(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, aliases: list[str],
@@ -508,14 +631,20 @@ def _unit_sources(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile,
         return None
     if text == "":
         return None
-    sources = [(unit_file.path, parse_unit_file(text))]
+    includes = _includes_apply(root)
+
+    def parse(path: str, text: str) -> list[UnitEntry]:
+        entries = parse_unit_file(text)
+        return _with_includes(root, path, entries, problems) if includes else entries
+
+    sources = [(unit_file.path, parse(unit_file.path, text))]
     dropins, dropin_problems = select_files(root, scan.dropin_dirs(name, aliases))
     problems += dropin_problems
     for dropin in dropins:
         if dropin.masked:
             continue
         try:
-            sources.append((dropin.path, parse_unit_file(rootfs.read_text(root, dropin.path))))
+            sources.append((dropin.path, parse(dropin.path, rootfs.read_text(root, dropin.path))))
         except FileNotFoundError:
             problem = None if scan.running else rootfs.absence_problem(root, dropin.path)
             if problem is not None:
@@ -635,7 +764,8 @@ def _load_unit(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, al
     return unit
 
 
-def active_socket_units(root: Path, running: bool = True) -> tuple[list[tuple[SocketUnit, str | None]], list[str]]:
+def active_socket_units(root: Path, running: bool = True,
+                        user: bool = False) -> tuple[list[tuple[SocketUnit, str | None]], list[str]]:
     """The socket units the next boot would start (enabled or static, not masked), each with its
     template instance (or None), and the problems met reading them.
 
@@ -645,10 +775,11 @@ def active_socket_units(root: Path, running: bool = True) -> tuple[list[tuple[So
     unit that wants it is not followed, so a unit wanted by a target that never starts is still
     counted (the wider exposure).  A socket that a started unit depends on is started too (see
     :func:`_pulled_in`).  A static unit (no ``WantedBy=``, ``RequiredBy=`` or ``UpheldBy=`` in its
-    file) may be pulled in by another unit, so it counts.
+    file) may be pulled in by another unit, so it counts.  With ``user``, the same of the units of
+    every user's manager (:data:`USER_UNIT_DIRS`).
     """
     problems: list[str] = []
-    scan = _scan_units(root, problems, running)
+    scan = _scan_units(root, problems, running, user)
     aliases: dict[str, list[str]] = {}
     for alias, target in sorted(scan.alias_of.items()):
         aliases.setdefault(target, []).append(alias)
@@ -683,6 +814,9 @@ def declared_listeners(root: Path, bindv6only: bool = False, running: bool = Tru
     was read is still returned to be judged.
     """
     units, problems = active_socket_units(root, running)
+    # every user's manager starts its own (at login, at boot when the user lingers): on any address too
+    user_units, user_problems = active_socket_units(root, running, user=True)
+    units, problems = units + user_units, problems + user_problems
     listeners: list[Listener] = []
     for unit, _instance in units:
         found, value_problems = unit_listeners(unit, bindv6only)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from auditor.checks.net_bind_addresses import BindAddressParams, net_bind_addresses
 from auditor.engine.evaluate import evaluate
 from auditor.engine.registry import build_registry
-from auditor.model.facts import Gap, GapKind, ProcessInfo
+from auditor.model.facts import Gap, GapKind, ProcessInfo, SysctlFacts
 from auditor.model.policy import Policy, ResolvedRule
 from auditor.model.result import Severity, Status
 from tests.factories import listener, snapshot
@@ -237,7 +237,9 @@ def test_uid_without_a_name_cannot_decide_a_name_pattern():
 def test_declared_listener_offline_is_judged_the_same_way():
     declared = listener("0.0.0.0", 8080, declared_by="/etc/systemd/system/app.socket")
     loop = listener("127.0.0.1", 8081, declared_by="/etc/systemd/system/app2.socket")
-    fail, ok = net_bind_addresses.run(snapshot(listeners=[declared, loop], time_wait=None, source="root"), BindAddressParams())
+    # an image's boot configuration, as a root collection reads it (none of it turns route_localnet on)
+    image = snapshot(listeners=[declared, loop], time_wait=None, source="root", sysctl=SysctlFacts(persistent={}))
+    fail, ok = net_bind_addresses.run(image, BindAddressParams())
     assert fail.status == Status.FAIL and fail.subject == "tcp 0.0.0.0:8080 declared by /etc/systemd/system/app.socket"
     assert fail.subject_detail["declared_by"] == "/etc/systemd/system/app.socket"
     assert ok.status == Status.PASS
@@ -319,7 +321,7 @@ def test_bad_cidr_error_points_at_the_entry():
 
 def test_spec_declares_what_explain_shows():
     spec = net_bind_addresses
-    assert spec.name == "net.bind_addresses" and spec.version == "1.24.0" and spec.uses == ("netns",)
+    assert spec.name == "net.bind_addresses" and spec.version == "1.24.0" and spec.uses == ("netns", "sysctl")
     assert spec.controls == ("CM-7", "SC-7", "SC-7(5)", "CM-6")
     assert BindAddressParams().allow == ["loopback"]
     for name, field in BindAddressParams.model_fields.items():

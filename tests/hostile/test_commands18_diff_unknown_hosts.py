@@ -33,6 +33,9 @@ DB_SOCKET = "[Socket]\nListenStream=127.0.0.1:5432\n"
 def image(root: Path, hostname: str | None = None, machine_id: str | None = None, listens: bool = False) -> Path:
     """An image with a database on loopback (passes) and, when ``listens``, a web server on every address (fails)."""
     (root / "etc" / "systemd" / "system").mkdir(parents=True)
+    # the systemd that starts its socket units applies its (empty) sysctl.d: route_localnet stays off
+    (root / "usr" / "lib" / "systemd").mkdir(parents=True)
+    (root / "usr" / "lib" / "systemd" / "systemd-sysctl").write_bytes(b"")
     if hostname is not None:
         (root / "etc" / "hostname").write_text(hostname + "\n")
     if machine_id is not None:

@@ -39,7 +39,9 @@ def test_sysctl_d_with_more_files_than_lbaudit_reads_is_not_reviewed_at_once(ima
     assert pool["status"] == "not_reviewed"
     assert f"/etc/sysctl.d: more than {rootfs.MAX_CONFIG_FILES} files" in pool["reason"]
     assert status(findings, "pool", "ephemeral port range bounds") == "not_reviewed"
-    assert listener_statuses(findings) == {"tcp 127.0.0.1:8081": "pass"}  # the rest is still judged
+    # the rest is still judged: whether route_localnet puts the loopback listener on the links is
+    # not known either (before route_localnet was judged offline, it passed)
+    assert listener_statuses(findings) == {"tcp 127.0.0.1:8081": "not_reviewed"}
     assert code == 3
 
 
