@@ -1745,6 +1745,9 @@ Since 1.17.0 a macOS audit_control or audit_user of more than 400,000 lines is n
 for 40 s, such a file then passed the network audit class.
 Since 1.18.0 the remediation has a part for each platform it judges (On Linux: / On Windows: / On
 macOS:), and every report shows the part of the platform its evidence records; the judging is unchanged.
+Also since 1.18.0, in an image, auditd.service is read as systemd reads it (a UTF-8 byte-order mark, escaped backslashes and a
+backslash before a space, a continuation left open at the end, form feeds before a section, and
+.include on systemd before 246).
 """,
 )
 def audit_socket_logging(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[Outcome]:

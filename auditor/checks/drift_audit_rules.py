@@ -191,7 +191,7 @@ def _default_drift(audit: AuditFacts, name: str, flag: str, attribute: str, sour
 @check(
     name="drift.audit_rules",
     title="Loaded audit rules match the rules the next boot loads",
-    version="1.7.0",
+    version="1.8.0",
     needs=["audit"],
     params=DriftAuditRulesParams,
     severity=Severity.MEDIUM,
@@ -240,6 +240,9 @@ prints names.  With no /etc/audit at all the persistent rules are none.
 Since 1.7.0 a setting rules.d leaves unset (-r, -f, -b, --loginuid-immutable) is compared with
 what the next boot leaves, the kernel's default (rate 0, failure 1, backlog 64 or the command line's
 audit_backlog_limit, loginuid mutable): a running auditctl -r 5 set by hand is drift.
+Since 1.8.0 auditd.service's unit is read as systemd reads it (a UTF-8 byte-order mark, escaped
+backslashes, a continuation left open at the end, form feeds before a section, .include on systemd
+before 246).
 """,
 )
 def drift_audit_rules(snapshot: HostSnapshot, params: DriftAuditRulesParams) -> list[Outcome]:

@@ -183,7 +183,7 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
 @check(
     name="drift.sysctl",
     title="Running sysctl values match what the configuration files set",
-    version="1.9.0",
+    version="1.10.0",
     needs=["sysctl"],
     params=DriftSysctlParams,
     severity=Severity.MEDIUM,
@@ -264,6 +264,9 @@ compared with the host's configuration.
 Since 1.9.0 a running value read cut short (no closing line feed) is a gap, not a value.
 Also since 1.9.0, in an image, a sysctl.d file or /etc/sysctl.conf that is a link to nothing (perhaps
 into a mount the image does not carry) is a gap, not a file that sets nothing.
+Since 1.10.0 systemd-sysctl.service's unit is read as systemd reads it (a UTF-8 byte-order mark,
+escaped backslashes, a continuation left open at the end, form feeds before a section, .include on
+systemd before 246).
 """,
 )
 def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outcome]:
