@@ -620,10 +620,11 @@ it bounds the pool too (1025 to MaxUserPort).
 
 On macOS:
 
-Widen the range (net.inet.ip.portrange.first and net.inet.ip.portrange.last), spread the load over
-more destination addresses or ports, or use connection pooling / keep-alive so fewer connections
-are opened.  A closed connection holds its port for twice net.inet.tcp.msl (in milliseconds; 15000,
-so 30 s, by default): `sudo sysctl -w net.inet.tcp.msl=N` lowers it (too low a value lets a late
+Widen the range (net.inet.ip.portrange.first and net.inet.ip.portrange.last), or use connection
+pooling / keep-alive so fewer connections are opened (more destinations do not help: macOS gives no
+connection a port another holds in TIME_WAIT, whatever its destination).  A closed connection holds
+its port for twice net.inet.tcp.msl (in milliseconds; 15000, so 30 s, by default) and up to 22 s more,
+until the kernel's collector frees it: `sudo sysctl -w net.inet.tcp.msl=N` lowers it (too low a value lets a late
 segment of an old connection reach a new one), and a `net.inet.tcp.msl=N` line in /etc/sysctl.conf
 keeps it across reboots.
 """,
