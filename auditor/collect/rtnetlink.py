@@ -223,7 +223,11 @@ def parse_rule_table(payload: bytes) -> tuple[int, int | None] | None:
     return family, _table(table, attributes.get(FRA_TABLE))
 
 
-def _dump(msg_type: int, reply_type: int, body: bytes, timeout: float) -> list[bytes]:
+def _dump(msg_type: int, reply_type: int, body: bytes, timeout: float, protocol: int = NETLINK_ROUTE,
+          what: str = "rtnetlink", other_types_allowed: bool = False) -> list[bytes]:
+    """The payloads of the ``reply_type`` messages a ``protocol`` dump answers to ``msg_type``.  A
+    message of any other type is an error (rtnetlink answers nothing else) unless
+    ``other_types_allowed`` (nfnetlink: a subsystem's other objects are skipped)."""
     seq = next_seq()
     payloads: list[bytes] = []
 
@@ -232,21 +236,21 @@ def _dump(msg_type: int, reply_type: int, body: bytes, timeout: float) -> list[b
             if message.seq != seq:
                 continue
             if message.flags & NLM_F_DUMP_INTR:
-                raise NetlinkError(errno.EINTR, "rtnetlink dump interrupted by a concurrent change")
+                raise NetlinkError(errno.EINTR, f"{what} dump interrupted by a concurrent change")
             if message.type == NLMSG_DONE:
                 return True
             if message.type == NLMSG_ERROR:
                 code = parse_error(message.payload)
                 if code:
-                    raise NetlinkError(code, f"rtnetlink request refused: {os.strerror(code)}")
+                    raise NetlinkError(code, f"{what} request refused: {os.strerror(code)}")
                 continue
             if message.type == reply_type:
                 payloads.append(message.payload)
-            elif message.type != NLMSG_NOOP:
-                raise NetlinkError(errno.EBADMSG, f"unexpected rtnetlink message type {message.type}")
+            elif message.type != NLMSG_NOOP and not other_types_allowed:
+                raise NetlinkError(errno.EBADMSG, f"unexpected {what} message type {message.type}")
         return False
 
-    exchange(NETLINK_ROUTE, _request(msg_type, body, seq), take, timeout, MAX_DATAGRAMS, "rtnetlink dump")
+    exchange(protocol, _request(msg_type, body, seq), take, timeout, MAX_DATAGRAMS, f"{what} dump")
     return payloads
 
 
@@ -422,32 +426,11 @@ def _text(raw: bytes) -> str:
 
 def _nft_dump(message: int, timeout: float) -> list[tuple[int, dict[int, bytes], bytes]]:
     """(family, attributes, raw attributes) of each object an nftables dump (every family) answers."""
-    seq = next_seq()
-    found: list[tuple[int, dict[int, bytes], bytes]] = []
     reply = (NFNL_SUBSYS_NFTABLES << 8) | (message - 1)  # GET n answers NEW n-1
-
-    def take(datagram: bytes) -> bool:
-        for item in iter_messages(datagram):
-            if item.seq != seq:
-                continue
-            if item.flags & NLM_F_DUMP_INTR:
-                raise NetlinkError(errno.EINTR, "nftables dump interrupted by a concurrent change")
-            if item.type == NLMSG_DONE:
-                return True
-            if item.type == NLMSG_ERROR:
-                code = parse_error(item.payload)
-                if code:
-                    raise NetlinkError(code, f"nftables dump refused: {os.strerror(code)}")
-                continue
-            if item.type == reply and len(item.payload) >= NFGENMSG.size:
-                body = item.payload[NFGENMSG.size:]
-                found.append((item.payload[0], dict(_attribute_list(body)), body))
-        return False
-
-    request = (NFNL_SUBSYS_NFTABLES << 8) | message
-    exchange(NETLINK_NETFILTER, _request(request, NFGENMSG.pack(0, 0, 0), seq), take, timeout, MAX_DATAGRAMS,
-             "nftables dump")
-    return found
+    return [(payload[0], dict(_attribute_list(payload[NFGENMSG.size:])), payload[NFGENMSG.size:])
+            for payload in _dump((NFNL_SUBSYS_NFTABLES << 8) | message, reply, NFGENMSG.pack(0, 0, 0), timeout,
+                                 NETLINK_NETFILTER, "nftables", other_types_allowed=True)
+            if len(payload) >= NFGENMSG.size]
 
 
 def dump_nft_ingress_redirects(timeout: float = 10.0) -> dict[str | None, list[str]]:
