@@ -982,7 +982,14 @@ def _stop_workers(executor: Any, job: FleetJob, *, run_goes_on: bool = False) ->
             pass
     if processes:
         _end_result_reader(executor)
+    manager = getattr(executor, "_executor_manager_thread", None)  # shutdown() lets go of it
     executor.shutdown(wait=False, cancel_futures=True)
+    # Its workers gone, the pool's manager thread ends: waited for (bounded), so that it has closed its
+    # wake-up pipe before the interpreter's exit wakes it (concurrent.futures' _python_exit).  A wake-up
+    # written while the thread closed that pipe (a race of CPython 3.11's _ThreadWakeup) printed
+    # "Exception ignored ... OSError: [Errno 9] Bad file descriptor" after "terminated by SIGHUP".
+    if manager is not None and manager is not threading.current_thread():
+        manager.join(WORKER_STOP_SECONDS)
 
 
 def _end_result_reader(executor: Any) -> None:
