@@ -867,13 +867,6 @@ def read_loopback_drops(target: Any, timeout: float) -> tuple[list[LoopbackDrop]
 
 # ---------------------------------------------------------------- ingress redirects
 
-# The nftables statements that hand what arrives on a link to another interface before IP input,
-# whatever the forwarding settings say (nft_fwd_netdev, nft_dup_netdev): as a tc ingress filter's
-# mirred or a BPF program's bpf_redirect does.
-_NFT_HAND_ON = ("fwd", "dup")
-_INGRESS_FAMILIES = ("netdev", "inet")
-
-
 def parse_nft_ingress_redirects(document: Any) -> dict[str | None, list[str]]:
     """The links an nftables ingress chain may hand packets on from (``fwd to``, ``dup to``): by the
     device the chain hooks, the hooks on it ("nft ingress fwd (netdev TABLE CHAIN)").  A chain is
@@ -886,13 +879,14 @@ def parse_nft_ingress_redirects(document: Any) -> dict[str | None, list[str]]:
     statements: dict[tuple[Any, Any], set[str]] = {}
     for rule, _origin in _nft_rules(document):
         for expr in rule["expr"]:
-            for name in _NFT_HAND_ON:
+            for name in rtnetlink.HAND_ON_EXPRESSIONS:
                 if isinstance(expr, dict) and name in expr:
                     statements.setdefault((rule.get("family"), rule.get("table")), set()).add(name)
-    found: dict[str | None, list[str]] = {}
+    chains: list[tuple[object, object, object, list[str | None], set[str]]] = []
     for item in items:
         chain = item.get("chain") if isinstance(item, dict) else None
-        if not (isinstance(chain, dict) and chain.get("hook") == "ingress" and chain.get("family") in _INGRESS_FAMILIES):
+        if not (isinstance(chain, dict) and chain.get("hook") == "ingress"
+                and chain.get("family") in rtnetlink.NFT_INGRESS_FAMILIES.values()):
             continue
         held = statements.get((chain.get("family"), chain.get("table")))
         if not held:
@@ -900,12 +894,8 @@ def parse_nft_ingress_redirects(document: Any) -> dict[str | None, list[str]]:
         device = chain.get("dev")
         devices: list[str | None] = ([device] if isinstance(device, str) else
                                      [d for d in device if isinstance(d, str)] if isinstance(device, list) else [])
-        for dev in devices or [None]:
-            for name in sorted(held):
-                hook = f"nft ingress {name} ({chain.get('family')} {chain.get('table')} {chain.get('name')})"
-                if hook not in found.setdefault(dev, []):
-                    found[dev].append(hook)
-    return found
+        chains.append((chain.get("family"), chain.get("table"), chain.get("name"), devices, held))
+    return rtnetlink.label_ingress_redirects(chains)
 
 
 def read_ingress_redirects(target: Any, timeout: float) -> tuple[dict[str | None, list[str]] | None, str | None]:

@@ -14,6 +14,7 @@ import errno
 import os
 import socket
 import struct
+from collections.abc import Iterable
 from dataclasses import field
 
 from auditor.collect.netlink import (
@@ -398,13 +399,32 @@ NFGENMSG = struct.Struct("=BBH")  # family, version, res_id (big-endian; 0 here)
 NFPROTO_INET, NFPROTO_NETDEV = 1, 5
 # the ingress hook's number in each family that has one: NF_NETDEV_INGRESS, NF_INET_INGRESS
 _INGRESS_HOOKS = {NFPROTO_NETDEV: 0, NFPROTO_INET: 5}
-_NFT_FAMILY_NAMES = {NFPROTO_NETDEV: "netdev", NFPROTO_INET: "inet"}
+# the families with an ingress hook, by number and as nft names them
+NFT_INGRESS_FAMILIES = {NFPROTO_NETDEV: "netdev", NFPROTO_INET: "inet"}
 NFTA_CHAIN_TABLE, NFTA_CHAIN_NAME, NFTA_CHAIN_HOOK = 1, 3, 4
 NFTA_HOOK_HOOKNUM, NFTA_HOOK_DEV, NFTA_HOOK_DEVS = 1, 3, 4
 NFTA_RULE_TABLE, NFTA_RULE_EXPRESSIONS = 1, 4
 NFTA_LIST_ELEM, NFTA_EXPR_NAME = 1, 1
-# the expressions that hand a packet to another interface before IP input (nft_fwd_netdev, nft_dup_netdev)
+# The expressions (nft statements) that hand what arrives on a link to another interface before IP
+# input, whatever the forwarding settings say (nft_fwd_netdev, nft_dup_netdev): as a tc ingress
+# filter's mirred or a BPF program's bpf_redirect does.
 HAND_ON_EXPRESSIONS = ("fwd", "dup")
+
+
+def label_ingress_redirects(
+        chains: Iterable[tuple[object, object, object, list[str | None], Iterable[str]]],
+) -> dict[str | None, list[str]]:
+    """By device (None: a chain that names none, so every link), the labels "nft ingress fwd
+    (FAMILY TABLE CHAIN)" of ``chains``: each (family name, table, chain, devices it hooks, the
+    hand-on expressions its table holds).  One spelling for the kernel's dump and nft's JSON."""
+    found: dict[str | None, list[str]] = {}
+    for family, table, chain, devices, names in chains:
+        for device in devices or [None]:
+            for name in sorted(names):
+                label = f"nft ingress {name} ({family} {table} {chain})"
+                if label not in found.setdefault(device, []):
+                    found[device].append(label)
+    return found
 
 
 def _attribute_list(data: bytes) -> list[tuple[int, bytes]]:
@@ -448,7 +468,7 @@ def dump_nft_ingress_redirects(timeout: float = 10.0) -> dict[str | None, list[s
                 name = _text(dict(_attribute_list(element)).get(NFTA_EXPR_NAME, b""))
                 if name in HAND_ON_EXPRESSIONS:
                     held.setdefault((family, table), set()).add(name)
-        found: dict[str | None, list[str]] = {}
+        chains: list[tuple[object, object, object, list[str | None], set[str]]] = []
         for family, attributes, _raw in _nft_dump(NFT_MSG_GETCHAIN, timeout):
             table = _text(attributes.get(NFTA_CHAIN_TABLE, b""))
             names = held.get((family, table))
@@ -463,12 +483,8 @@ def dump_nft_ingress_redirects(timeout: float = 10.0) -> dict[str | None, list[s
             for t, value in hook_attributes:
                 if t == NFTA_HOOK_DEVS:
                     devices += [_text(v) for _t, v in _attribute_list(value)]
-            chain = _text(attributes.get(NFTA_CHAIN_NAME, b""))
-            for device in devices or [None]:
-                for name in sorted(names):
-                    label = f"nft ingress {name} ({_NFT_FAMILY_NAMES[family]} {table} {chain})"
-                    if label not in found.setdefault(device, []):
-                        found[device].append(label)
-        return found
+            chains.append((NFT_INGRESS_FAMILIES[family], table, _text(attributes.get(NFTA_CHAIN_NAME, b"")),
+                           devices, names))
+        return label_ingress_redirects(chains)
 
     return retry_interrupted(read)
