@@ -532,12 +532,8 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
     inputs = list(inputs)
     trees = [(role, p) for role, p in inputs if isinstance(p, InputTree)]
     will_create = check_out_dir(out_dir) if out_dir is not None else None
-    planned: list[PlannedFile] = []
-    for role, path in outputs:
-        # Keys are looked for after the inputs: "the same file as the signing key" says more.
-        target, st = resolve_target(Path(path), role, will_create, may_replace_key=True)
-        planned.append(PlannedFile(role, Path(path), target, (st.st_dev, st.st_ino) if st is not None else None,
-                                   _slot(target)))
+    # Keys are looked for after the inputs: "the same file as the signing key" says more.
+    planned: list[PlannedFile] = [planned_file(Path(path), role, will_create) for role, path in outputs]
     for index, output in enumerate(planned):
         for other in planned[index + 1:]:
             if output.same_file(other):
@@ -574,9 +570,14 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
 def _looked_at_again(output: PlannedFile, will_create: Path | None) -> PlannedFile:
     """``output`` as it is now, once its directory is held: another lbaudit command that held it
     first may have written (or removed) the file meanwhile."""
-    target, st = resolve_target(output.path, output.role, will_create, may_replace_key=True)
-    return PlannedFile(output.role, output.path, target, (st.st_dev, st.st_ino) if st is not None else None,
-                       _slot(target))
+    return planned_file(output.path, output.role, will_create)
+
+
+def planned_file(path: Path, role: str, will_create: Path | None = None) -> PlannedFile:
+    """``path`` as an output to be written, through :func:`resolve_target` (a PEM key there is
+    judged by the caller: keygen --force replaces one, :func:`plan_outputs` refuses it later)."""
+    target, st = resolve_target(path, role, will_create, may_replace_key=True)
+    return PlannedFile(role, path, target, (st.st_dev, st.st_ino) if st is not None else None, _slot(target))
 
 
 def _refuse_changed_since_checked(path: Path, target: Path, existing: os.stat_result | None) -> None:
@@ -604,12 +605,7 @@ def _refuse_changed_since_checked(path: Path, target: Path, existing: os.stat_re
 def refuse_standard_stream_file(path: Path, what: str) -> None:
     """Refuse (exit 2) to write ``path`` when it is the file standard output or standard error is
     open on (see :func:`_standard_stream_files`); for a writer outside :func:`plan_outputs` (keygen)."""
-    target = Path(os.path.realpath(path))
-    try:
-        st = os.stat(path)
-    except OSError:
-        return  # not there: no stream is open on it
-    _refuse_standard_stream(PlannedFile(what, Path(path), target, (st.st_dev, st.st_ino)))
+    _refuse_standard_stream(planned_file(Path(path), what))
 
 
 def _refuse_standard_stream(output: PlannedFile) -> None:
