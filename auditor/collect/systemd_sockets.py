@@ -29,6 +29,10 @@ directory of any unit in any unit directory (PID 1 reads those of every director
 included), or given an alias link; or if a unit the boot starts depends on it (``Requires=``,
 ``Wants=``, a service's ``Sockets=``, ...).  A static unit may be pulled in by another unit, so it
 counts.
+An image that has not booted yet (``/etc/machine-id`` missing or ``uninitialized``) is
+enabled further at its first boot: PID 1 applies the presets (``systemctl preset-all``,
+systemd.preset(5)), which enable every unit with an ``[Install]`` section that no preset line
+disables (:func:`enabled_at_first_boot`).
 Template units count through their enabled instances (``foo@bar.socket``).  Specifiers that the unit
 name decides (``%n %N %p %P %i %I %j %J %f %%``) are expanded; a value that starts with a path
 specifier (``%t/podman.sock``) is a unix socket; any other specifier makes that one value unknown
@@ -37,6 +41,7 @@ specifier (``%t/podman.sock``) is a unix socket; any other specifier makes that 
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import ipaddress
 import os
@@ -662,18 +667,162 @@ def _unit_entries(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile,
     return None if sources is None else [entry for _, entries in sources for entry in entries]
 
 
-def _pulled_in(root: Path, scan: UnitFiles, aliases: dict[str, list[str]], problems: list[str]) -> set[str]:
+# ---------------------------------------------------------------- first boot (systemd.preset(5))
+
+# Where presets are read, highest priority first (CONF_PATHS("systemd/system-preset") of
+# src/shared/install.c; /lib on split-/usr systems); in an image not /run, which a tmpfs covers.
+PRESET_DIRS = ("/etc/systemd/system-preset", "/run/systemd/system-preset", "/usr/local/lib/systemd/system-preset",
+               "/usr/lib/systemd/system-preset", "/lib/systemd/system-preset")
+# What an [Install] section holds that `systemctl preset` acts on: a unit with none of these is
+# static, and presets leave it alone.
+PRESET_INSTALL_KEYS = (*INSTALL_KEYS, "Alias", "Also", "DefaultInstance")
+# The first line of /etc/machine-id that makes a boot the first one, besides a missing file (PID 1's
+# log_execution_mode(), src/core/main.c: "missing or contains the value uninitialized"; an empty
+# file is not a first boot: the machine ID is made, the presets are not applied).
+FIRST_BOOT_MACHINE_ID = b"uninitialized"
+
+
+@record
+class PresetRule:
+    action: str  # "enable", "disable" or "ignore"
+    pattern: str  # a glob (fnmatch, as systemd matches it with FNM_NOESCAPE)
+    instances: tuple[str, ...] = ()  # "enable foo@.socket a b": the instances a template is enabled with
+    origin: str = ""  # "/usr/lib/systemd/system-preset/90-x.preset:3"
+
+
+def parse_preset_file(text: str, origin: str) -> list[PresetRule]:
+    """The rules of one preset file in order, as src/shared/install.c read_presets() takes them: a
+    line is stripped; empty lines and those starting with # or ; are comments; ``enable PATTERN
+    [INSTANCE...]``, ``disable PATTERN`` (the whole rest of the line) and ``ignore PATTERN`` (systemd
+    254) are rules; anything else is skipped, as systemd skips it with a warning."""
+    rules: list[PresetRule] = []
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip(SYSTEMD_WHITESPACE)
+        if not line or line[0] in "#;":
+            continue
+        # first_word(): the verb, then the end of the line or whitespace ("enablefoo" is no rule)
+        verb = next((v for v in ("enable", "disable", "ignore")
+                     if line.startswith(v) and line[len(v):len(v) + 1] in ("", " ", "\t")), None)
+        if verb is None:
+            continue
+        rest = line[len(verb):].lstrip(SYSTEMD_WHITESPACE)
+        if verb == "enable":
+            words = rest.split()
+            rules.append(PresetRule("enable", words[0] if words else "", tuple(words[1:]), f"{origin}:{number}"))
+        else:
+            rules.append(PresetRule(verb, rest, (), f"{origin}:{number}"))
+    return rules
+
+
+def preset_for(rules: list[PresetRule], name: str) -> PresetRule | None:
+    """The first rule whose pattern matches the unit ``name`` (None: no rule does, and systemd then
+    enables it: "Preset files don't specify rule for ... Enabling")."""
+    for rule in rules:
+        if rule.pattern and fnmatch.fnmatchcase(name, rule.pattern):
+            return rule
+    return None
+
+
+def _first_boot(root: Path, problems: list[str]) -> bool:
+    """Whether booting the image under ``root`` is its first boot: /etc/machine-id missing or its
+    first line "uninitialized" (the kernel command line's systemd.condition_first_boot= is not
+    known offline).  PID 1 assumes a first boot when it cannot read the file; one lbaudit cannot
+    read counts as a first boot too, and adds a problem (PID 1 may read what lbaudit could not)."""
+    try:
+        content = rootfs.read_bytes(root, "/etc/machine-id", limit=4096)
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        problems.append(f"/etc/machine-id: {rootfs.describe_os_error(exc)} (whether the image's first boot "
+                        "enables units by its presets is not known)")
+        return True
+    return content.split(b"\n", 1)[0] == FIRST_BOOT_MACHINE_ID
+
+
+def _preset_rules(root: Path, problems: list[str]) -> list[PresetRule]:
+    rules: list[PresetRule] = []
+    files, list_problems = select_files(root, tuple(d for d in PRESET_DIRS if not d.startswith("/run/")),
+                                        suffix=".preset")
+    problems += list_problems
+    for preset in files:
+        if preset.masked:
+            continue
+        try:
+            rules += parse_preset_file(rootfs.read_text(root, preset.path), preset.path)
+        except OSError as exc:
+            problems.append(f"{preset.path}: {rootfs.describe_os_error(exc)} (a preset file)")
+    return rules
+
+
+def enabled_at_first_boot(root: Path, scan: UnitFiles, enabled: set[str], problems: list[str]) -> set[str]:
+    """The units the first boot of the image under ``root`` enables by its presets beyond
+    ``enabled`` (none when it has booted before): each unit whose file has an ``[Install]`` section
+    and that no preset rule disables or ignores first (no rule at all enables it), a template with
+    the instances its rule names or else its ``DefaultInstance=``, and the ``Also=`` units of each.
+    Only the unit's own file is read, as systemctl reads ``[Install]``."""
+    candidates = sorted(n for n, f in scan.files.items()
+                        if not f.masked and n not in scan.alias_of and n not in enabled)
+    if not candidates:
+        return set()
+    found: list[str] = []
+    if not _first_boot(root, found):
+        return set()
+    rules = _preset_rules(root, found)
+    added: set[str] = set()
+    for name in candidates:
+        try:
+            text = rootfs.read_text(root, scan.files[name].path)
+        except OSError as exc:
+            found.append(f"{scan.files[name].path}: {rootfs.describe_os_error(exc)}")
+            continue
+        install: dict[str, list[str]] = {}
+        for entry in parse_unit_file(text):
+            if entry.section == "Install" and entry.key in PRESET_INSTALL_KEYS and entry.value:
+                install.setdefault(entry.key, []).extend(entry.value.split())
+        if not install:
+            continue  # static: a preset does nothing to it
+        rule = preset_for(rules, name)
+        if rule is not None and rule.action != "enable":
+            continue
+        if "@." not in name:
+            names = [name]
+        else:
+            # a template is enabled through instances: its rule's, else its DefaultInstance=, else none
+            instances = (list(rule.instances) if rule is not None and rule.instances
+                         else install.get("DefaultInstance", [])[-1:])
+            stem, _, suffix = name.partition("@.")
+            names = [f"{stem}@{instance}.{suffix}" for instance in instances]
+        if names:
+            added.update(names)
+            added.update(also for also in install.get("Also", []) if UNIT_NAME.fullmatch(also))
+    if added:
+        problems += found
+    return {scan.canonical(n) for n in added} - enabled
+
+
+def _boot_enabled(root: Path, scan: UnitFiles, problems: list[str]) -> set[str]:
+    """The units the next boot starts by enablement: linked from a dependency directory, given an
+    alias link (systemctl is-enabled calls a unit enabled for that alone), and, in an image that has
+    not booted yet, enabled by its presets at first boot."""
+    enabled = {scan.canonical(n) for n in scan.enabled} | set(scan.alias_of.values())
+    if not scan.running and scan.unit_dirs == UNIT_DIRS:  # PID 1's first boot presets the system units only
+        enabled |= enabled_at_first_boot(root, scan, enabled, problems)
+    return enabled
+
+
+def _pulled_in(root: Path, scan: UnitFiles, aliases: dict[str, list[str]], problems: list[str],
+               enabled: set[str]) -> set[str]:
     """Socket units that a unit the boot starts depends on (``Wants=``, ``Requires=``,
     ``Requisite=``, ``BindsTo=``, ``Upholds=``, ``OnSuccess=``, ``OnFailure=``, a service's
     ``Sockets=``, a timer's or path unit's ``Unit=``), followed from default.target, sockets.target
-    and every enabled unit.  Such a socket listens even when its own ``[Install]`` is not enabled."""
-    return _reached(root, scan, aliases, problems)[1]
+    and every unit of ``enabled``.  Such a socket listens even when its own ``[Install]`` is not enabled."""
+    return _reached(root, scan, aliases, problems, enabled)[1]
 
 
 def _reached(root: Path, scan: UnitFiles, aliases: dict[str, list[str]],
-             problems: list[str]) -> tuple[set[str], set[str]]:
+             problems: list[str], enabled: set[str]) -> tuple[set[str], set[str]]:
     """(every unit the boot starts as :func:`_pulled_in` follows them, the socket units among their dependencies)."""
-    seeds = {scan.canonical(n) for n in scan.enabled} | {scan.canonical(n) for n in BOOT_TARGETS}
+    seeds = {scan.canonical(n) for n in scan.enabled} | set(enabled) | {scan.canonical(n) for n in BOOT_TARGETS}
     queue = sorted(seeds)
     seen = set(queue)
     sockets: set[str] = set()
@@ -719,8 +868,8 @@ def unit_boot_state(root: Path, name: str, running: bool = True) -> tuple[str, l
     before = len(problems)
     if _unit_entries(root, scan, name, unit_file, aliases.get(name, []), problems) is None:
         return ("unknown" if len(problems) > before else "masked"), problems  # unreadable, or an empty file
-    enabled = {scan.canonical(n) for n in scan.enabled} | set(scan.alias_of.values())
-    if name in enabled or name in _reached(root, scan, aliases, problems)[0]:
+    enabled = _boot_enabled(root, scan, problems)
+    if name in enabled or name in _reached(root, scan, aliases, problems, enabled)[0]:
         return "enabled", problems
     return "disabled", problems
 
@@ -785,8 +934,8 @@ def active_socket_units(root: Path, running: bool = True,
         aliases.setdefault(target, []).append(alias)
     # systemctl enable links a unit's Alias= names next to it, and is-enabled calls the unit enabled
     # for such a link alone: counted too (the wider exposure).
-    enabled = {scan.canonical(n) for n in scan.enabled} | set(scan.alias_of.values())
-    pulled = _pulled_in(root, scan, aliases, problems)
+    enabled = _boot_enabled(root, scan, problems)
+    pulled = _pulled_in(root, scan, aliases, problems, enabled)
     sockets = {n for n in scan.files if n.endswith(".socket")}
     wanted = {n for n in sockets if "@." not in n and n not in scan.alias_of}
     wanted |= {n for n in enabled | pulled if n.endswith(".socket") and template_of(n) is not None}

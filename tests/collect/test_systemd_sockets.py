@@ -42,6 +42,8 @@ def root(tmp_path: Path) -> Path:
     os.symlink("/etc/systemd/system/metrics.socket", wants / "metrics.socket")
     os.symlink("/usr/lib/systemd/system/echo@.socket", wants / "echo@2.socket")
     os.symlink("/dev/null", image / "etc/systemd/system/masked.socket")
+    # an image that has booted: its first boot's presets (which would enable disabled.socket) are behind it
+    (image / "etc/machine-id").write_text("4c4c4544004d3510804bb4c04f333333\n")
     return image
 
 

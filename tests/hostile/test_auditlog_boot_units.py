@@ -28,10 +28,15 @@ AUDIT_RULES_4 = ("[Unit]\nDescription=Load Audit Rules\n[Service]\nType=oneshot\
 
 
 def image(tmp_path: Path, units: dict[str, str], enabled: tuple[str, ...] = (), masked: tuple[str, ...] = (),
-          systemd: bool = True) -> dict[str, Status]:
+          systemd: bool = True, first_boot: bool = False, presets: str | None = None) -> dict[str, Status]:
     root = tmp_path / "image"
     rules_d = root / "etc" / "audit" / "rules.d"
     rules_d.mkdir(parents=True)
+    if not first_boot:  # an image that has booted: its first boot's presets are behind it
+        (root / "etc" / "machine-id").write_text("4c4c4544004d3510804bb4c04f333333\n")
+    if presets is not None:
+        (root / "etc" / "systemd" / "system-preset").mkdir(parents=True)
+        (root / "etc" / "systemd" / "system-preset" / "90-site.preset").write_text(presets)
     (rules_d / "30-net.rules").write_text(NET)
     (rules_d / "10-backlog.rules").write_text(BOOT_BACKLOG_RULES)  # a compliant host sets -b
     (root / "usr" / "sbin").mkdir(parents=True)
@@ -66,6 +71,16 @@ def test_control_case_enabled_auditd_loads_the_rules(tmp_path):
 
 def test_disabled_auditd_loads_nothing_and_writes_nothing(tmp_path):
     assert image(tmp_path, {"auditd.service": AUDITD_3}) == expect(FAIL, FAIL)
+
+
+def test_disabled_auditd_of_an_image_not_booted_yet_is_enabled_by_its_first_boot(tmp_path):
+    """No /etc/machine-id: the first boot applies the presets, and no preset line disables auditd."""
+    assert image(tmp_path, {"auditd.service": AUDITD_3}, first_boot=True) == expect(PASS, PASS)
+
+
+def test_a_preset_that_disables_auditd_keeps_it_off_at_first_boot(tmp_path):
+    found = image(tmp_path, {"auditd.service": AUDITD_3}, first_boot=True, presets="disable auditd.service\n")
+    assert found == expect(FAIL, FAIL)
 
 
 def test_masked_auditd_even_with_its_enablement_link(tmp_path):

@@ -296,6 +296,8 @@ def test_linked_unit_outside_the_unit_path_enabled_fails(image: Path) -> None:
 
 
 def test_installed_but_not_enabled_socket_does_not_listen(image: Path) -> None:
+    # an image that has booted (see test_lead22_first_boot_presets.py for one that has not)
+    write(image, "etc/machine-id", "4c4c4544004d3510804bb4c04f333333\n")
     write(image, f"{UNITS}/wild.socket", unit("0.0.0.0:9000", "UpheldBy=sockets.target"))
     # a service that would pull it in, itself disabled: nothing starts either
     write(image, f"{UNITS}/app.service", "[Unit]\nRequires=wild.socket\n[Install]\nWantedBy=multi-user.target\n")
