@@ -528,29 +528,42 @@ class UnitFiles:
         return found
 
 
-def boot_unit_dirs(running: bool, user: bool = False) -> tuple[str, ...]:
-    """The unit directories the next boot reads under a root (the user manager's with ``user``):
-    all of them on a running host (its /run holds what this boot's generators and runtime units
-    made); in an offline image not its /run, which a tmpfs covers at boot: a mask, unit or
-    enablement link left there is not there when it boots (what the boot's generators write there,
-    the image cannot show)."""
-    directories = USER_UNIT_DIRS if user else UNIT_DIRS
+def user_unit_dirs(home: str | None = None) -> tuple[str, ...]:
+    """The user manager's search path (systemd.unit(5), user mode): :data:`USER_UNIT_DIRS`, and with
+    ``home`` that user's own directories in their places: ``~/.config/systemd/user.control`` and
+    ``~/.config/systemd/user`` first, ``~/.local/share/systemd/user`` after ``/run/systemd/user``
+    (the $XDG_RUNTIME_DIR ones exist only while the user is logged in)."""
+    if home is None:
+        return USER_UNIT_DIRS
+    home = home.rstrip("/")
+    return (f"{home}/.config/systemd/user.control", f"{home}/.config/systemd/user", *USER_UNIT_DIRS[:3],
+            f"{home}/.local/share/systemd/user", *USER_UNIT_DIRS[3:])
+
+
+def boot_unit_dirs(running: bool, user: bool = False, home: str | None = None) -> tuple[str, ...]:
+    """The unit directories the next boot reads under a root (the user manager's with ``user``, with
+    the directories of the user whose home is ``home``): all of them on a running host (its /run
+    holds what this boot's generators and runtime units made); in an offline image not its /run,
+    which a tmpfs covers at boot: a mask, unit or enablement link left there is not there when it
+    boots (what the boot's generators write there, the image cannot show)."""
+    directories = user_unit_dirs(home) if user else UNIT_DIRS
     return directories if running else tuple(d for d in directories if not d.startswith("/run/"))
 
 
-def _scan_units(root: Path, problems: list[str], running: bool = True, user: bool = False) -> UnitFiles:
+def _scan_units(root: Path, problems: list[str], running: bool = True, user: bool = False,
+                home: str | None = None) -> UnitFiles:
     """The unit files under ``root`` (read once a collection: rootfs.read_once), adding the
     problems met to ``problems``; ``running``: see :func:`boot_unit_dirs`; ``user``: the user
-    manager's search path instead of the system manager's."""
-    scan, found = rootfs.read_once(("systemd units", os.fspath(root), running, user),
-                                   lambda: _read_units(root, running, user))
+    manager's search path instead of the system manager's (with ``home``: that user's)."""
+    scan, found = rootfs.read_once(("systemd units", os.fspath(root), running, user, home),
+                                   lambda: _read_units(root, running, user, home))
     problems += found
     return scan
 
 
-def _read_units(root: Path, running: bool, user: bool = False) -> tuple[UnitFiles, list[str]]:
+def _read_units(root: Path, running: bool, user: bool = False, home: str | None = None) -> tuple[UnitFiles, list[str]]:
     problems: list[str] = []
-    directories = boot_unit_dirs(running, user)
+    directories = boot_unit_dirs(running, user, home)
     found, list_problems = select_files(root, directories, suffix="")
     problems += list_problems
     files = [f for f in found if UNIT_NAME.fullmatch(f.name)]
@@ -575,7 +588,7 @@ def _read_units(root: Path, running: bool, user: bool = False) -> tuple[UnitFile
                 enabled.update(n for n in listed if UNIT_NAME.fullmatch(n))
     return (UnitFiles({f.name: f for f in files}, alias_of, enabled, frozenset(present),
                       frozenset(path.rpartition("/")[2] for path in present), running,
-                      USER_UNIT_DIRS if user else UNIT_DIRS), problems)
+                      user_unit_dirs(home) if user else UNIT_DIRS), problems)
 
 
 # systemd parsed the file a ".include PATH" line names (relative: to the including file's directory)
@@ -914,7 +927,7 @@ def _load_unit(root: Path, scan: UnitFiles, name: str, unit_file: ConfigFile, al
 
 
 def active_socket_units(root: Path, running: bool = True,
-                        user: bool = False) -> tuple[list[tuple[SocketUnit, str | None]], list[str]]:
+                        user: bool = False, home: str | None = None) -> tuple[list[tuple[SocketUnit, str | None]], list[str]]:
     """The socket units the next boot would start (enabled or static, not masked), each with its
     template instance (or None), and the problems met reading them.
 
@@ -925,10 +938,11 @@ def active_socket_units(root: Path, running: bool = True,
     counted (the wider exposure).  A socket that a started unit depends on is started too (see
     :func:`_pulled_in`).  A static unit (no ``WantedBy=``, ``RequiredBy=`` or ``UpheldBy=`` in its
     file) may be pulled in by another unit, so it counts.  With ``user``, the same of the units of
-    every user's manager (:data:`USER_UNIT_DIRS`).
+    every user's manager (:data:`USER_UNIT_DIRS`), and with ``home`` those of the user whose home
+    directory it is (:func:`user_unit_dirs`).
     """
     problems: list[str] = []
-    scan = _scan_units(root, problems, running, user)
+    scan = _scan_units(root, problems, running, user, home)
     aliases: dict[str, list[str]] = {}
     for alias, target in sorted(scan.alias_of.items()):
         aliases.setdefault(target, []).append(alias)
@@ -954,6 +968,42 @@ def active_socket_units(root: Path, running: bool = True,
     return active, problems
 
 
+# The user unit directories of a home; a home that has none has no units of its own to read.
+HOME_UNIT_DIRS = (".config/systemd/user.control", ".config/systemd/user", ".local/share/systemd/user")
+# More users with their own unit directories than any image has: past it, the rest is a problem.
+MAX_USER_HOMES = 1000
+
+
+def user_homes(root: Path, problems: list[str]) -> list[str]:
+    """The home directories (absolute, in /etc/passwd order, each once) of the users of the image
+    under ``root`` that hold a user unit directory of their own (:data:`HOME_UNIT_DIRS`).  An
+    /etc/passwd that cannot be read is a problem (its users' units are then not known); a missing
+    one has no users to read."""
+    try:
+        text = rootfs.read_text(root, "/etc/passwd")
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        problems.append(f"/etc/passwd: {rootfs.describe_os_error(exc)} (the users' own socket units are not known)")
+        return []
+    homes: list[str] = []
+    for line in text.split("\n"):
+        fields = line.split(":")
+        home = fields[5] if len(fields) >= 7 else ""
+        if not home.startswith("/"):
+            continue  # no home, or a relative one: no directory of its own to read
+        home = home.rstrip("/") or "/"
+        if home in homes:
+            continue
+        if any(rootfs.list_config_dir(root, f"{home}/{d}", problems) for d in HOME_UNIT_DIRS):
+            if len(homes) == MAX_USER_HOMES:
+                problems.append(f"/etc/passwd: more than {MAX_USER_HOMES} users have user unit directories; "
+                                "those after are not read")
+                break
+            homes.append(home)
+    return homes
+
+
 def declared_listeners(root: Path, bindv6only: bool = False, running: bool = True) -> tuple[list[Listener], list[Gap]]:
     """Listeners declared by the socket units under ``root`` that would listen at boot.
 
@@ -963,9 +1013,11 @@ def declared_listeners(root: Path, bindv6only: bool = False, running: bool = Tru
     was read is still returned to be judged.
     """
     units, problems = active_socket_units(root, running)
-    # every user's manager starts its own (at login, at boot when the user lingers): on any address too
-    user_units, user_problems = active_socket_units(root, running, user=True)
-    units, problems = units + user_units, problems + user_problems
+    # every user's manager starts its own (at login, at boot when the user lingers): on any address
+    # too, from the shared directories and from the user's own (systemctl --user enable)
+    for home in [None, *user_homes(root, problems)]:
+        user_units, user_problems = active_socket_units(root, running, user=True, home=home)
+        units, problems = units + user_units, problems + user_problems
     listeners: list[Listener] = []
     for unit, _instance in units:
         found, value_problems = unit_listeners(unit, bindv6only)
