@@ -1794,8 +1794,8 @@ def _published_outcomes(snapshot: HostSnapshot, params: BindAddressParams, defau
         allowed = verdicts.pop()
         message = f"{head}, which is {'allowed' if allowed else 'not allowed'}: " + "; ".join(r.phrase() for r in candidates)
         outcomes.append((passed if allowed else failed)(group.subject, message, **common))
-    for problem in _published.disagreements(snapshot, groups, host_listeners):
-        outcomes.append(failed("published ports (engine and NAT rules disagree)", problem, key=f"published disagree {problem}",
+    for subject, problem in _published.disagreements(snapshot, groups, host_listeners):
+        outcomes.append(failed(subject, problem, key=f"published disagree {problem}",
                                observed=problem, expected="the engine's published ports and the NAT rules agree",
                                evidence=["/facts/netns/published"]))
     return outcomes
