@@ -542,9 +542,9 @@ class BindAddressParams(CheckParams):
             if theirs[index] not in mine:
                 wider = _beyond_addresses(self.allow, [exception.allow], each=_deciding(exception.match, self))
                 if wider:
+                    allowed = f"allowed only {', '.join(exception.allow)}" if exception.allow else "allowed no address"
                     said.append(f"drops {parent}'s exceptions[{index}] ({_described(exception.match)}), which "
-                                f"allowed only {', '.join(exception.allow) or 'nothing'}: its listeners may now bind "
-                                f"at {wider}")
+                                f"{allowed}: its listeners may now bind at {wider}")
         if said:
             found["exceptions"] = "; ".join(said)
         if self.scope == "effective" and inherited.scope == "every_namespace":
