@@ -182,8 +182,15 @@ class ListenersByPort:
         return [i for i in candidates if serves(self.listeners[i], group)]
 
 
-def disagreements(snapshot: HostSnapshot, all_groups: list[Group], host_listeners: list[Listener]) -> list[str]:
-    """Where the engine and the NAT rules disagree, when both were read."""
+# The subject of a published port the engine and the NAT rules disagree about starts so, and names
+# the port and the source that holds it: one subject for every such failure let a waiver written for
+# one disagreement (its subject as the finding showed it) waive every other, on any port, later too.
+DISAGREE = "published ports (engine and NAT rules disagree)"
+
+
+def disagreements(snapshot: HostSnapshot, all_groups: list[Group],
+                  host_listeners: list[Listener]) -> list[tuple[str, str]]:
+    """Where the engine and the NAT rules disagree, when both were read: (subject, problem) each."""
     netns = snapshot.facts.netns
     if netns is None or set(netns.published_sources) != {"engine", "nat"}:
         return []
@@ -194,10 +201,13 @@ def disagreements(snapshot: HostSnapshot, all_groups: list[Group], host_listener
     for group in all_groups:
         for entry in group.entries:
             key = (entry.protocol, entry.host_port, entry.target_port)
+            port = group.subject.removeprefix('published ')
             if entry.source == "engine" and key not in nat and not by_port.serving(group):
-                problems.append(f"the engine publishes {group.subject.removeprefix('published ')}, but no NAT rule or host listener forwards it")
+                problems.append((f"{DISAGREE}: {port}, engine only",
+                                 f"the engine publishes {port}, but no NAT rule or host listener forwards it"))
             if entry.source == "nat" and key not in engine and group.namespace is not None and group.namespace.workloads:
-                problems.append(f"a NAT rule ({entry.origin}) publishes {group.subject.removeprefix('published ')}, which the engine does not declare")
+                problems.append((f"{DISAGREE}: {port}, NAT only",
+                                 f"a NAT rule ({entry.origin}) publishes {port}, which the engine does not declare"))
     return sorted(set(problems))
 
 

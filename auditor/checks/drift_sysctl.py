@@ -42,6 +42,8 @@ _SPANS = first_use(r"[0-9]{1,20}(-[0-9]{1,20})?(,[0-9]{1,20}(-[0-9]{1,20})?)*")
 
 
 class DriftSysctlParams(CheckParams):
+    laxer_when = {"keys": "fewer"}  # null: every key collected
+
     keys: list[str] | None = Field(
         None, min_length=1,
         description="Sysctl keys to compare (net.ipv4.tcp_fin_timeout or net/ipv4/tcp_fin_timeout); "

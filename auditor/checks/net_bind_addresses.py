@@ -432,6 +432,8 @@ class BindException(StrictModel):
 
 
 class BindAddressParams(CheckParams):
+    laxer_when = {"protocols": "fewer"}  # allow, exceptions and scope: laxer_than below
+
     allow: list[AddressEntry] = Field(
         default_factory=lambda: ["loopback"],
         description="Where any listener may bind unless an exception matches: loopback (127.0.0.0/8, ::1), "
@@ -517,6 +519,39 @@ class BindAddressParams(CheckParams):
                 "addresses most listeners may bind to in allow")
         return self
 
+    def laxer_than(self, inherited: CheckParams, parent: str) -> dict[str, str]:
+        # Named neither min_ nor max_, these loosen too: an address the child's allow adds, an
+        # exception that lets the listeners it matches bind where the parent's rule fails them, one
+        # of the parent's dropped that kept its listeners narrower, and the effective scope.
+        found = super().laxer_than(inherited, parent)
+        if not isinstance(inherited, BindAddressParams):
+            return found
+        wider = _beyond_addresses(self.allow, [inherited.allow])
+        if wider:
+            found["allow"] = f"allows {wider}, outside {parent}'s {', '.join(inherited.allow) or 'nothing'}"
+        theirs = [exception.model_dump(mode="json") for exception in inherited.exceptions]
+        mine = [exception.model_dump(mode="json") for exception in self.exceptions]
+        said = []
+        for index, exception in enumerate(self.exceptions):
+            if mine[index] not in theirs:
+                wider = _beyond_addresses(exception.allow, _deciding(exception.match, inherited))
+                if wider:
+                    said.append(f"exceptions[{index}] is not {parent}'s and allows the listeners it matches {wider}, "
+                                f"which {parent}'s rule does not")
+        for index, exception in enumerate(inherited.exceptions):
+            if theirs[index] not in mine:
+                wider = _beyond_addresses(self.allow, [exception.allow], each=_deciding(exception.match, self))
+                if wider:
+                    allowed = f"allowed only {', '.join(exception.allow)}" if exception.allow else "allowed no address"
+                    said.append(f"drops {parent}'s exceptions[{index}] ({_described(exception.match)}), which "
+                                f"{allowed}: its listeners may now bind at {wider}")
+        if said:
+            found["exceptions"] = "; ".join(said)
+        if self.scope == "effective" and inherited.scope == "every_namespace":
+            found["scope"] = (f"effective where {parent} sets every_namespace (a listener in another network "
+                              "namespace passes when it is reachable only inside its namespace)")
+        return found
+
     def param_warnings(self) -> dict[str, str]:
         # Both families covered is refused (_can_fail); one alone may be meant (IPv6 alone restricted),
         # but passes every listener of that family that no exception matches, whatever it binds.
@@ -542,6 +577,61 @@ class BindAddressParams(CheckParams):
                              "listener can fail this rule; name where listeners may bind (e.g. allow: [loopback]) "
                              "or disable the rule")
         return self
+
+
+def _deciding(match: ListenerMatch, params: BindAddressParams) -> list[list[str]]:
+    """The allow lists of ``params`` that may decide for some listener ``match`` matches: each
+    exception that may match one of them (not told apart by protocol or ports), up to the first
+    that matches all of them (:meth:`ListenerMatch.covers`), else the default allow too."""
+    deciding = []
+    for exception in params.exceptions:
+        theirs = exception.match
+        if _apart(match, theirs):
+            continue  # no listener is matched by both
+        deciding.append(exception.allow)
+        if theirs.covers(match):
+            return deciding
+    return [*deciding, params.allow]
+
+
+def _apart(one: ListenerMatch, other: ListenerMatch) -> bool:
+    """Whether no listener is matched by both, told for certain only: another protocol, no port in
+    common, or a process, exe, container, image or pod written out that the other's glob does not
+    match (a process shorter than its comm: a name of 15 characters is every longer one's comm; not
+    a user, matched by name or uid, nor a namespace, by name or inode: two texts may name one)."""
+    if one.protocol is not None and other.protocol is not None and one.protocol != other.protocol:
+        return True
+    if one.ports is not None and other.ports is not None and not any(
+            low <= other_high and other_low <= high for low, high in map(_port_span, one.ports)
+            for other_low, other_high in map(_port_span, other.ports)):
+        return True
+    for name in ("process", "exe", "container", "image", "pod", "k8s_namespace"):
+        mine, theirs = getattr(one, name), getattr(other, name)
+        if mine is None or theirs is None:
+            continue
+        for written, glob in ((mine, theirs), (theirs, mine)):
+            # (a process name of 15 characters is also matched by every longer name's comm)
+            if (not _GLOB_CHARACTERS & set(written) and not fnmatchcase(written, glob)
+                    and not (name == "process" and len(written) >= COMM_LENGTH)):
+                return True
+    return False
+
+
+def _beyond_addresses(allow: list[str], others: list[list[str]], each: list[list[str]] | None = None) -> str:
+    """The networks of ``allow`` (or of any of ``each``) that some list of ``others`` leaves out, as
+    text ("" when none)."""
+    wider: list[str] = []
+    for entries in each if each is not None else [allow]:
+        for network in netaddr.address_set(entries).networks:
+            if any(not netaddr.address_set(other).covers(network) for other in others) and str(network) not in wider:
+                wider.append(str(network))
+    return ", ".join(wider)
+
+
+def _described(match: ListenerMatch) -> str:
+    """A match in words: ``process 'telnetd', ports 22``."""
+    return ", ".join(f"ports {', '.join(map(str, value))}" if name == "ports" else f"{name} {value!r}"
+                     for name in _MATCH_FIELDS if (value := getattr(match, name)) is not None)
 
 
 # ------------------------------------------------------------------ matching
@@ -1704,8 +1794,8 @@ def _published_outcomes(snapshot: HostSnapshot, params: BindAddressParams, defau
         allowed = verdicts.pop()
         message = f"{head}, which is {'allowed' if allowed else 'not allowed'}: " + "; ".join(r.phrase() for r in candidates)
         outcomes.append((passed if allowed else failed)(group.subject, message, **common))
-    for problem in _published.disagreements(snapshot, groups, host_listeners):
-        outcomes.append(failed("published ports (engine and NAT rules disagree)", problem, key=f"published disagree {problem}",
+    for subject, problem in _published.disagreements(snapshot, groups, host_listeners):
+        outcomes.append(failed(subject, problem, key=f"published disagree {problem}",
                                observed=problem, expected="the engine's published ports and the NAT rules agree",
                                evidence=["/facts/netns/published"]))
     return outcomes

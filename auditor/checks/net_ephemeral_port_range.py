@@ -16,6 +16,8 @@ IN_RANGE = "listeners in the ephemeral port range"
 
 
 class EphemeralRangeParams(CheckParams):
+    laxer_when = {"protocols": "fewer"}
+
     min_pool_size: int = Field(
         16384, ge=1, le=65536,
         description="Fewest usable ephemeral ports: high - low + 1 minus ip_local_reserved_ports inside the range "

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import field
 from itertools import compress, repeat
 from types import GeneratorType
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, model_validator
 from pydantic_core import PydanticCustomError
@@ -44,17 +44,33 @@ class CheckParams(StrictModel):
         every IPv4 address).  A value that leaves all of it unable to fail is refused by a validator."""
         return {}
 
+    # Params named otherwise than min_/max_/require_/refuse_/forbid_ that :meth:`laxer_than` reads
+    # by how they loosen: "more", a list of what passes (allowed values, accepted filters), laxer by
+    # each item the child adds (null: not judged, every value passes); "fewer", a list of what is
+    # judged (protocols, syscalls, keys), laxer by each item the child leaves out (null: every one
+    # is judged); "lower", a number a lower value of which passes more (a declared peak rate; null:
+    # not judged).  A child widening any of them passed the hosts the parent fails with validate
+    # saying "ok", where one lowering a min_ was warned about.
+    laxer_when: ClassVar[Mapping[str, Literal["more", "fewer", "lower"]]] = {}
+
     def laxer_than(self, inherited: "CheckParams", parent: str) -> dict[str, str]:
         """The params these params (a child policy's rule) set laxer than ``inherited`` (the rule as
         the file ``parent`` left it), each with what it is and what it was: one named ``min_...``
-        set lower, ``max_...`` higher or null (not judged), and ``require_...``, ``refuse_...`` or
-        ``forbid_...`` set false where it was true.  A child lowering a threshold it inherits passes
-        hosts the parent fails, as one lowering the severity does (which is warned about too).  A
-        check whose params are named otherwise says which of its own are laxer here."""
+        set lower, ``max_...`` higher or null (not judged), ``require_...``, ``refuse_...`` or
+        ``forbid_...`` set false where it was true, and each of :attr:`laxer_when` widened.  A child
+        lowering a threshold it inherits passes hosts the parent fails, as one lowering the severity
+        does (which is warned about too).  A check whose params loosen otherwise still (an address
+        list) says which of its own are laxer here, adding to what this finds."""
         found: dict[str, str] = {}
         for name in type(self).model_fields:
             mine, theirs = getattr(self, name), getattr(inherited, name)
             if mine == theirs:
+                continue
+            how = self.laxer_when.get(name)
+            if how is not None:
+                text = _widened(how, mine, theirs, parent)
+                if text is not None:
+                    found[name] = text
                 continue
             if name.startswith(("require_", "refuse_", "forbid_")) and theirs is True and mine is False:
                 found[name] = f"false where {parent} sets true"
@@ -80,6 +96,45 @@ class CheckParams(StrictModel):
                 raise ValueError(f"{name} is never used: {why}, or leave {name} out (its default is "
                                  f"{json.dumps(default)})")
         return self
+
+
+def _widened(how: str, mine: Any, theirs: Any, parent: str) -> str | None:
+    """How ``mine`` (a child's value of a :attr:`CheckParams.laxer_when` param) passes more than
+    ``theirs`` (the value ``parent`` left), in words; None when it does not."""
+    if how == "lower":
+        if mine is None and theirs is not None:
+            return f"null (not judged) where {parent} sets {_number(theirs)}"
+        if mine is not None and theirs is not None and mine < theirs:
+            return f"{_number(mine)} is below the {_number(theirs)} inherited from {parent}"
+        return None
+    if how == "more":
+        if theirs is None:
+            return None  # the parent judges nothing here: every value passes there already
+        if mine is None:
+            return f"null (not judged) where {parent} sets {_items(theirs) or 'none'}"
+        added = _beyond(mine, theirs)
+        return f"adds {_items(added)}, which {parent} does not allow" if added else None
+    if mine is None:  # "fewer": null judges every one
+        return None
+    if theirs is None:
+        return f"names only {_items(mine)}, where {parent} judges every one"
+    left_out = _beyond(theirs, mine)
+    return f"leaves out {_items(left_out)}, which {parent} judges" if left_out else None
+
+
+def _number(value: float) -> str:
+    """A number as a policy writes it: 300, not the 300.0 a float param holds."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _beyond(items: list[Any], others: list[Any]) -> list[Any]:
+    """The items of ``items`` that ``others`` does not hold (compared as JSON: an item may be a mapping)."""
+    held = {json.dumps(item, sort_keys=True, default=str) for item in others}
+    return [item for item in items if json.dumps(item, sort_keys=True, default=str) not in held]
+
+
+def _items(items: list[Any]) -> str:
+    return ", ".join(item if isinstance(item, str) else json.dumps(item, sort_keys=True, default=str) for item in items)
 
 
 # The validation context the policy loader validates a rule's params in (pydantic's ``context``):

@@ -187,14 +187,14 @@ def _not_ascii(value: Any) -> str:
 
 def _validation_problems(
     exc: ValidationError, model: type[BaseModel], file: str, doc: LocatedDocument, prefix: tuple[Any, ...] = (),
-    data: Any = None,
+    data: Any = None, only: list[Any] | None = None,
 ) -> list[Problem]:
     """One Problem per place pydantic found wrong; ``data`` is what was validated (the document
-    itself when ``prefix`` is empty).  The errors of one union (``int | str``) at one place are one
-    problem ("expected an integer or text")."""
+    itself when ``prefix`` is empty); ``only``: those of ``exc``'s errors to say here (else all).  The
+    errors of one union (``int | str``) at one place are one problem ("expected an integer or text")."""
     data = doc.value if data is None and not prefix else data
     grouped: dict[tuple[Any, ...], list[Any]] = {}
-    for err in exc.errors(include_url=False):
+    for err in exc.errors(include_url=False) if only is None else only:
         loc = _document_loc(tuple(err["loc"]), data, err["type"] == "missing")
         grouped.setdefault(loc, []).append(err)
     problems = []
@@ -543,6 +543,13 @@ def _inspect_policy(path: Path, registry: Registry, waivers_path: Path | None, t
                 continue
             merged = _merge_rule(base, rule)
             merged["_where"] = (loaded, index)
+            # where each field and each param was last written: a problem of the merged rule is
+            # reported there, not at the file that last touched the rule (a child's override)
+            merged["_field_at"] = {**base.get("_field_at", {}), **dict.fromkeys(rule.model_fields_set, (loaded, index))}
+            written_params = loaded.doc.value["rules"][index].get("params")
+            merged["_param_at"] = {**base.get("_param_at", {}),
+                                   **dict.fromkeys(written_params if isinstance(written_params, dict) else (),
+                                                   (loaded, index))}
             if "enabled" in rule.model_fields_set:  # where it was switched off, and off what it inherited
                 merged["_enabled_at"] = (loaded, index, base["_where"][0].name if base else None)
             if "platforms" in rule.model_fields_set and base:  # a child narrowing where an inherited rule runs
@@ -567,30 +574,33 @@ def _inspect_policy(path: Path, registry: Registry, waivers_path: Path | None, t
         line, col = loaded.doc.position(prefix)
         spec = registry.get(merged["check"])
         if spec is None:
-            cline, ccol = loaded.doc.position(prefix + ("check",))
+            owner, at = merged["_field_at"].get("check", (loaded, index))
+            cline, ccol = owner.doc.position(("rules", at, "check"))
             hint = did_you_mean(merged["check"], registry.names()) or f" (expected one of: {', '.join(registry.names())})"
-            problems.append(Problem(loaded.name, cline, ccol, f"rules[{index}].check: unknown check {quoted_name(merged['check'])}"
+            problems.append(Problem(owner.name, cline, ccol, f"rules[{at}].check: unknown check {quoted_name(merged['check'])}"
                                     f"{hint}"))
             continue
         problems += _null_params(spec, merged["_nulls"])
         extra = list(merged.get("controls", []))
         unknown_controls = False
+        owner, at = merged["_field_at"].get("controls", (loaded, index))
         for cindex, control in enumerate(extra):
             if registry.catalog.get(control) is None:
                 unknown_controls = True
-                cline, ccol = loaded.doc.position(prefix + ("controls", cindex))
+                cline, ccol = owner.doc.position(("rules", at, "controls", cindex))
                 spelled = str(control).strip().upper()
                 hint = (f"; did you mean {spelled!r}? ids are written in capitals"
                         if spelled != control and registry.catalog.get(spelled) is not None else "")
-                problems.append(Problem(loaded.name, cline, ccol, f"rules[{index}].controls[{cindex}]: unknown NIST SP "
+                problems.append(Problem(owner.name, cline, ccol, f"rules[{at}].controls[{cindex}]: unknown NIST SP "
                                         f"800-53 Rev. 5 control {quoted_name(control)} (expected an id such as SC-7 or SC-7(5) "
                                         f"listed in controls/nist-sp800-53-r5.yaml){hint}"))
         platforms = merged.get("platforms")
         if platforms is not None and not set(platforms) & set(spec.platforms):
             # not_applicable on every host: where the rule applies, the check does not judge
-            pline, pcol = loaded.doc.position(prefix + ("platforms",))
+            owner, at = merged["_field_at"].get("platforms", (loaded, index))
+            pline, pcol = owner.doc.position(("rules", at, "platforms"))
             judged = ", ".join(PLATFORM_NAMES.get(p, p) for p in spec.platforms)
-            problems.append(Problem(loaded.name, pline, pcol, f"rules[{index}].platforms: check {spec.name} judges "
+            problems.append(Problem(owner.name, pline, pcol, f"rules[{at}].platforms: check {spec.name} judges "
                                     f"{judged} hosts only, so a rule limited to {', '.join(platforms)} judges "
                                     "nothing on any host; name a platform it judges, or drop the rule"))
             continue
@@ -598,16 +608,28 @@ def _inspect_policy(path: Path, registry: Registry, waivers_path: Path | None, t
             # Strict: "300" is not a number and "yes" is not a boolean, as `version: 1.0` is not text.
             params = spec.params.model_validate(merged.get("params", {}), strict=True, context=dict(AS_WRITTEN))
         except ValidationError as exc:
-            problems += _validation_problems(exc, spec.params, loaded.name, loaded.doc, prefix + ("params",),
-                                             merged.get("params", {}))
+            # each error at the file that wrote its param; one of the params together (no param
+            # named, or one no file wrote: a default) at the rule's last file
+            by_owner: dict[tuple[int, int], list[Any]] = {}
+            owners: dict[tuple[int, int], tuple[_Loaded, int]] = {}
+            for error in exc.errors(include_url=False):
+                named = error["loc"][0] if error["loc"] else None
+                owner, at = merged["_param_at"].get(named, (loaded, index)) if isinstance(named, str) else (loaded, index)
+                owners[id(owner), at] = (owner, at)
+                by_owner.setdefault((id(owner), at), []).append(error)
+            for key, errors in by_owner.items():
+                owner, at = owners[key]
+                problems += _validation_problems(exc, spec.params, owner.name, owner.doc, ("rules", at, "params"),
+                                                 merged.get("params", {}), only=errors)
             continue
         if unknown_controls:
             continue  # reported above; the rule is not resolved (its params were still checked, so all is said at once)
         switched_off += _switched_off(rule_id, merged, spec)
         switched_off += _loosened(merged, spec)
-        switched_off += [Problem(loaded.name, *loaded.doc.position(prefix + ("params", name)),
-                                 f"{_dotted(prefix + ('params', name))}: {text}")
-                         for name, text in params.param_warnings().items()]
+        for name, text in params.param_warnings().items():
+            owner, at = merged["_param_at"].get(name, (loaded, index))
+            switched_off.append(Problem(owner.name, *owner.doc.position(("rules", at, "params", name)),
+                                        f"{_dotted(('rules', at, 'params', name))}: {text}"))
         controls = sorted(set(spec.controls) | set(extra), key=registry.catalog.sort_key)
         resolved.append(
             ResolvedRule(

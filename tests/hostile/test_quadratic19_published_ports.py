@@ -58,10 +58,10 @@ def test_published_ports_of_thousands_of_containers_are_matched_in_linear_time()
     last = CONTAINERS - 1
     assert groups[-1].namespace is snap.facts.netns.namespaces[CONTAINERS]  # type: ignore[union-attr]
     # the proxy's port is the container's exposure, judged as its own: published on every address
-    [proxy] = [o for o in outcomes if f":{10_000 + last}" in o.subject]
+    [proxy] = [o for o in outcomes if f":{10_000 + last}" in o.subject and not o.subject.startswith("published ports")]
     assert proxy.status == Status.FAIL, proxy.message
     assert f"web{last}" in proxy.subject + proxy.message, (proxy.subject, proxy.message)
-    disagreeing = [o.message for o in outcomes if o.subject == "published ports (engine and NAT rules disagree)"]
+    disagreeing = [o.message for o in outcomes if o.subject.startswith("published ports (engine and NAT rules disagree)")]
     # each engine port no NAT rule (nor proxy) forwards, and each NAT rule the engine does not declare
     assert len(disagreeing) == 2 * CONTAINERS
     assert f"the engine publishes tcp 0.0.0.0:{20_000 + last} -> container web{last}:443, but no NAT rule or host " \
