@@ -727,13 +727,22 @@ def parse_preset_file(text: str, origin: str) -> list[PresetRule]:
     return rules
 
 
-def preset_for(rules: list[PresetRule], name: str) -> PresetRule | None:
-    """The first rule whose pattern matches the unit ``name`` (None: no rule does, and systemd then
-    enables it: "Preset files don't specify rule for ... Enabling")."""
+def preset_for(rules: list[PresetRule], name: str) -> tuple[PresetRule | None, tuple[str, ...]]:
+    """The first rule that matches the unit ``name``, with the instances it names for a template
+    (src/shared/install.c query_presets()); (None, ()) when no rule does, and systemd then enables
+    the unit ("Preset files don't specify rule for ... Enabling").  A template ``foo@.socket`` is
+    matched by a rule for itself (with that rule's instances), by a rule for one of its instances
+    (``enable foo@bar.socket``: the instance bar), or by a glob."""
+    template = "@." in name
     for rule in rules:
+        if template and rule.pattern == name:
+            return rule, rule.instances
+        if (template and "@." not in rule.pattern and UNIT_NAME.fullmatch(rule.pattern)
+                and template_of(rule.pattern) == name):
+            return rule, (rule.pattern[rule.pattern.index("@") + 1: rule.pattern.rindex(".")],)
         if rule.pattern and fnmatch.fnmatchcase(name, rule.pattern):
-            return rule
-    return None
+            return rule, rule.instances if template else ()
+    return None, ()
 
 
 def _first_boot(root: Path, problems: list[str]) -> bool:
@@ -794,15 +803,14 @@ def enabled_at_first_boot(root: Path, scan: UnitFiles, enabled: set[str], proble
                 install.setdefault(entry.key, []).extend(entry.value.split())
         if not install:
             continue  # static: a preset does nothing to it
-        rule = preset_for(rules, name)
+        rule, instances = preset_for(rules, name)
         if rule is not None and rule.action != "enable":
             continue
         if "@." not in name:
             names = [name]
         else:
             # a template is enabled through instances: its rule's, else its DefaultInstance=, else none
-            instances = (list(rule.instances) if rule is not None and rule.instances
-                         else install.get("DefaultInstance", [])[-1:])
+            instances = instances or tuple(install.get("DefaultInstance", [])[-1:])
             stem, _, suffix = name.partition("@.")
             names = [f"{stem}@{instance}.{suffix}" for instance in instances]
         if names:

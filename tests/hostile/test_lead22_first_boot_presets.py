@@ -116,6 +116,22 @@ def test_preset_lines_are_read_as_systemd_reads_them() -> None:
                      PresetRule("disable", "bar baz", (), "/p:4"),
                      PresetRule("ignore", "q.*", (), "/p:5"),
                      PresetRule("enable", "", (), "/p:7")]
-    assert preset_for(rules, "bar") is None  # "disable bar baz" names the unit "bar baz"
-    assert preset_for(rules, "q.socket") == rules[2]
-    assert preset_for(rules, "Q.socket") is None  # case matters, as for fnmatch(3)
+    assert preset_for(rules, "bar") == (None, ())  # "disable bar baz" names the unit "bar baz"
+    assert preset_for(rules, "q.socket") == (rules[2], ())
+    assert preset_for(rules, "Q.socket") == (None, ())  # case matters, as for fnmatch(3)
+    assert preset_for(rules, "foo@.socket") == (rules[0], ("a", "b"))
+    instance_rule = parse_preset_file("enable web@green.socket\n", "/q")
+    assert preset_for(instance_rule, "web@.socket") == (instance_rule[0], ("green",))
+
+
+def test_a_preset_line_for_one_instance_enables_the_template_with_it(image: Path) -> None:
+    write(image, f"{UNITS}/web@.socket", unit("0.0.0.0:9002"))
+    write(image, f"{PRESETS}/90-site.preset", "enable web@green.socket\ndisable *\n")
+    code, findings = evaluate(image)
+    assert listener_statuses(findings)["tcp 0.0.0.0:9002"] == "fail"
+
+
+def test_a_template_enabled_without_instances_uses_its_default_instance(image: Path) -> None:
+    write(image, f"{UNITS}/web@.socket", unit("0.0.0.0:9002", "WantedBy=sockets.target\nDefaultInstance=main"))
+    code, findings = evaluate(image)
+    assert listener_statuses(findings)["tcp 0.0.0.0:9002"] == "fail"
