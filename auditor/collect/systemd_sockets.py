@@ -786,16 +786,17 @@ def enabled_at_first_boot(root: Path, scan: UnitFiles, enabled: set[str], proble
                         if not f.masked and n not in scan.alias_of and n not in enabled)
     if not candidates:
         return set()
-    found: list[str] = []
-    if not _first_boot(root, found):
+    if not _first_boot(root, problems):
         return set()
-    rules = _preset_rules(root, found)
+    # A preset file or unit file that cannot be read is a problem whatever else is found: it may
+    # hold the line that enables a template's instance, or the Also= of a unit.
+    rules = _preset_rules(root, problems)
     added: set[str] = set()
     for name in candidates:
         try:
             text = rootfs.read_text(root, scan.files[name].path)
         except OSError as exc:
-            found.append(f"{scan.files[name].path}: {rootfs.describe_os_error(exc)}")
+            problems.append(f"{scan.files[name].path}: {rootfs.describe_os_error(exc)}")
             continue
         install: dict[str, list[str]] = {}
         for entry in parse_unit_file(text):
@@ -816,8 +817,6 @@ def enabled_at_first_boot(root: Path, scan: UnitFiles, enabled: set[str], proble
         if names:
             added.update(names)
             added.update(also for also in install.get("Also", []) if UNIT_NAME.fullmatch(also))
-    if added:
-        problems += found
     return {scan.canonical(n) for n in added} - enabled
 
 

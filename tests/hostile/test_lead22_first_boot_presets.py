@@ -135,3 +135,14 @@ def test_a_template_enabled_without_instances_uses_its_default_instance(image: P
     write(image, f"{UNITS}/web@.socket", unit("0.0.0.0:9002", "WantedBy=sockets.target\nDefaultInstance=main"))
     code, findings = evaluate(image)
     assert listener_statuses(findings)["tcp 0.0.0.0:9002"] == "fail"
+
+
+def test_a_preset_file_that_cannot_be_read_leaves_the_listeners_not_reviewed(image: Path) -> None:
+    """It may hold the line that enables a template's instance: the template alone is not enabled."""
+    write(image, f"{UNITS}/web@.socket", unit("0.0.0.0:9002"))
+    (image / PRESETS).mkdir(parents=True)
+    # a link to a file of a mount the image does not carry (a directory would be skipped, as systemd skips it)
+    (image / PRESETS / "90-site.preset").symlink_to("/mnt/site/90-site.preset")
+    code, findings = evaluate(image)
+    assert code == 3
+    assert any(f["status"] == "not_reviewed" and "preset" in f["message"] for f in findings.values())
