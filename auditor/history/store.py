@@ -1882,7 +1882,7 @@ class HistoryStore:
     def _run_query(self) -> sa.Select[Any]:
         attested = (sa.select(sa.func.count()).select_from(t.attestations)
                     .where(t.attestations.c.run_id == t.runs.c.id).scalar_subquery())
-        return (sa.select(t.runs, t.hosts.c.hostname, t.hosts.c.machine_id, t.hosts.c.inventory_name,
+        return (sa.select(t.runs, t.hosts.c.hostname, t.hosts.c.machine_id, t.hosts.c.inventory_name, t.hosts.c.host_key,
                           t.policies.c.version.label("policy_version"), attested.label("attestations"))
                 .join(t.hosts, t.hosts.c.id == t.runs.c.host_id)
                 .join(t.policies, t.policies.c.sha256 == t.runs.c.policy_sha256))
@@ -2616,9 +2616,10 @@ class HistoryStore:
                       "family_counts": {key: (n, day, row.host_id, evidence.policy.id)
                                         for key, n in _family_counts(evidence).items()}})
         for name in said:
-            if name == "hostname" and (row.machine_id or row.inventory_name):
+            if name == "hostname" and not row.host_key.startswith("hostname:"):
                 # a host renamed since keeps its machine id (or inventory name), the row holds its
-                # newest name; a host with neither is identified by its name alone, so that is compared
+                # newest name; a host keyed by its name alone (no machine id of its own: host_key) is
+                # identified by it, so that is compared
                 continue
             if said[name] != shown[name]:
                 if name in ("findings", "family_counts"):
@@ -2964,7 +2965,8 @@ def read_export(raw: bytes, name: str) -> list[ExportEntry]:
             if signature is not None and entry.prepared.signature is None:
                 raise EvidenceChangedSinceSigned(f"{where}: run {line['id']}'s evidence_signature does not hold "
                                                  "over its evidence under the key it names")
-            if not host["machine_id"] and not host["inventory_name"] and host["hostname"] != entry.prepared.hostname:
+            if (host_key(host["machine_id"], host["hostname"], host["inventory_name"]).startswith("hostname:")
+                    and host["hostname"] != entry.prepared.hostname):
                 raise InputError(f"{where}: its host name is {_said(host['hostname'])}, its evidence's "
                                  f"{_said(entry.prepared.hostname)}: the line was edited")
         entries.append(entry)

@@ -105,3 +105,19 @@ def test_a_run_naming_no_host_is_refused_by_evaluate_record(tmp_path: Path, iden
     run_cli("evaluate", "--policy", policy, "--root", tmp_path / "web", "--output", tmp_path / "again.json", "-q")
     again = run_cli("history", "import", "--store", store, tmp_path / "again.json")
     assert again.returncode == 2 and "names no host" in again.stderr, again.stderr
+
+
+def test_verify_compares_the_host_name_of_a_host_keyed_by_it(tmp_path: Path) -> None:
+    """A host whose machine id is no id is keyed by its host name, so an edit of that name in the
+    store is a break: verify skipped the comparison whenever the row held any machine id at all."""
+    import sqlite3
+
+    store = tmp_path / "history.db"
+    web = record(tmp_path, store, "web", image(tmp_path / "web", "web01", "uninitialized", listens=True))
+    assert web.returncode == 1, web.stderr
+    assert run_cli("history", "verify", "--store", store).returncode == 0
+    with sqlite3.connect(store) as connection:
+        connection.execute("UPDATE hosts SET hostname = 'db01'")
+    verified = run_cli("history", "verify", "--store", store, "--json")
+    assert verified.returncode == 10, verified.stdout + verified.stderr
+    assert "record_mismatch" in verified.stdout and "db01" in verified.stdout, verified.stdout
