@@ -263,20 +263,46 @@ def _header(lines: list[str]) -> list[str]:
     return [MARKER, *(f"# {line}" if line else "#" for line in lines), ""]
 
 
-def writable_paths(config: ScheduleConfig) -> list[str]:
-    """Directories outside StateDirectory= the scan writes: ProtectSystem=strict makes all else read-only."""
+def writable_paths(config: ScheduleConfig, root: Path | None = None) -> list[str]:
+    """Directories outside StateDirectory= the scan writes: ProtectSystem=strict makes all else
+    read-only.  With ``root`` (the scheduled host's, or an image's), the store's directory is that of
+    the file the scan opens (:func:`store_directory`)."""
     wanted = [config.out_dir]
     if config.textfile_dir is not None:
         wanted.append(config.textfile_dir)
-    store_file = _store_file(config.store)
-    if store_file is not None:
-        wanted.append(str(PurePosixPath(store_file).parent))  # SQLite writes its -wal and -shm beside the file
+    store_directory_ = store_directory(config, root)
+    if store_directory_ is not None:
+        wanted.append(store_directory_)  # SQLite writes its -journal, -wal and -shm beside the file
     state = str(STATE_DIR)
     found: list[str] = []
     for path in wanted:
         if path != state and not path.startswith(state + "/") and path not in found:
             found.append(path)
     return found
+
+
+def store_directory(config: ScheduleConfig, root: Path | None) -> str | None:
+    """The directory of the SQLite store file the scheduled scan opens (None for the default or a
+    server), as the scheduled host sees it: when the store's own name is a symbolic link (on that
+    host, or in the image ``root``), the directory of the file it leads to, which is the one the
+    scan opens (the store's path is resolved, auditor.history.store) and beside which SQLite keeps
+    its journal.  Named by the link's directory, ReadWritePaths= left the store's real directory
+    read-only under ProtectSystem=strict: every run failed to write its store, after exit 0.  (A link
+    among the directories is followed by systemd itself; only the file's own name is not a path of
+    the unit's.)"""
+    store = _store_file(config.store)
+    if store is None:
+        return None
+    directory = str(PurePosixPath(store).parent)
+    if root is None:
+        return directory
+    try:
+        linked = os.path.islink(placed_under_root(root, PurePosixPath(store)))
+    except InputError:  # a loop of links in the image: the checks of the directory say so
+        linked = False
+    if linked:
+        directory = str(PurePosixPath(seen_on_scheduled_host(root, store)).parent)
+    return directory
 
 
 def _store_file(store: str | None) -> str | None:
@@ -366,7 +392,7 @@ def _network_store(store: str | None) -> bool:
     return store_backend(store) != "sqlite"
 
 
-def render_service(config: ScheduleConfig) -> str:
+def render_service(config: ScheduleConfig, root: Path | None = None) -> str:
     argv = scheduled_command(config, TRIGGERS["systemd"])
     lines = _header([
         "The scan runs as root because it reads every process's /proc/PID/fd, netlink sock_diag and",
@@ -400,7 +426,7 @@ def render_service(config: ScheduleConfig) -> str:
         "StateDirectoryMode=0700",
         "UMask=0077",
     ]
-    lines += [f"ReadWritePaths={systemd_path(path)}" for path in writable_paths(config)]
+    lines += [f"ReadWritePaths={systemd_path(path)}" for path in writable_paths(config, root)]
     lines += [
         "CapabilityBoundingSet=" + " ".join(CAPABILITIES),
         "AmbientCapabilities=",
@@ -604,7 +630,7 @@ def check_protected_trees(config: ScheduleConfig, root: Path) -> None:
     link).  ``--out-dir /``, ``--textfile-dir /usr`` or a store beside ``/h.db`` was installed with
     exit 0, and its ReadWritePaths= made that whole tree writable to the scan: ProtectSystem=strict,
     in the unit for all to read, was silently undone."""
-    for path in writable_paths(config):
+    for path in writable_paths(config, root):
         for seen in dict.fromkeys((path, seen_on_scheduled_host(root, path))):
             if seen not in PROTECTED_TREES:
                 continue
@@ -632,7 +658,7 @@ def check_writable_by_the_unit(config: ScheduleConfig, root: Path) -> None:
     owned by prometheus (0755), or an --out-dir of another user's, failed every run with EACCES.
     A directory with a POSIX ACL is not judged (its entries may grant root)."""
     store = _store_file(config.store)
-    wanted = [(path, "directory", 0o300) for path in writable_paths(config)]
+    wanted = [(path, "directory", 0o300) for path in writable_paths(config, root)]
     if store is not None and not store.startswith(str(STATE_DIR) + "/"):
         wanted.append((store, "store file", 0o200))
     for path, what, bits in wanted:
@@ -941,7 +967,7 @@ def _edited(head: bytes) -> bool:
 
 def planned_files(backend: str, config: ScheduleConfig, root: Path) -> list[ManagedFile]:
     if backend == "systemd":
-        files = [ManagedFile(UNIT_DIR / SERVICE, stamped(render_service(config))),
+        files = [ManagedFile(UNIT_DIR / SERVICE, stamped(render_service(config, root))),
                  ManagedFile(UNIT_DIR / TIMER, stamped(render_timer(config))),
                  # what `systemctl enable` makes of WantedBy=timers.target: the timer starts at boot
                  ManagedFile(WANTS_DIR / TIMER, None, str(UNIT_DIR / TIMER))]

@@ -156,7 +156,11 @@ def test_evaluate_without_record_and_help_import_no_database_library(tmp_path):
 
 @pytest.mark.slow  # a child interpreter (what it imports is the point)
 def test_record_imports_alembic_only_to_migrate_an_older_store(tmp_path):
-    args = ["evaluate", "--policy", "policies/corp.yaml", "--root", FIXTURE_ROOT, "-q", "--record"]
+    # the fixture root with a host name: a run that names no host is not recorded (test_history22_unnamed_hosts)
+    root = tmp_path / "root"
+    shutil.copytree(REPO_ROOT / FIXTURE_ROOT, root, symlinks=True)
+    (root / "etc" / "hostname").write_text("audit-rules\n")
+    args = ["evaluate", "--policy", "policies/corp.yaml", "--root", str(root), "-q", "--record"]
     new_store = ["--store", str(tmp_path / "h.db")]
     code, modules = _imported_after([*args, *new_store, "-o", str(tmp_path / "1.json")])
     # the first run creates the store at the head revision (create_all and the stamp): no migrations

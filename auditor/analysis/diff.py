@@ -27,12 +27,11 @@ switching a failing rule off:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from auditor.model.evidence import Evidence
-from auditor.model.facts import Provenance
+from auditor.model.facts import Provenance, names_its_host
 from auditor.model.policy import ResolvedRule, Waiver
 from auditor.model.result import Finding, Severity, Status, Verdict
 
@@ -415,24 +414,11 @@ def diff_scans(before: Evidence, after: Evidence) -> ScanDiff:
     )
 
 
-# Host names that name no host: the one a collection records when it finds none (an offline root
-# directory without /etc/hostname, auditor/collect/targets.py; a captured bundle without hostname.txt,
-# collect/platforms/assemble.py), and the names every host has until it is given its own.
-UNNAMED_HOSTNAMES = frozenset({"", "unknown", "localhost", "localhost.localdomain"})
-# A machine id as machine-id(5) defines it: 32 hexadecimal characters.  An image not booted yet holds
-# "uninitialized" (or nothing) in /etc/machine-id, which every such image shares.
-_MACHINE_ID = re.compile(r"[0-9a-fA-F]{32}")
-
-
 def _identified(provenance: Provenance) -> bool:
-    """Whether a scan names the host it is of: a machine id, or a host name of its own.  Two images
-    without either (most container images) both read "unknown (machine id unknown)", or "localhost
-    (machine id uninitialized)", which compared equal: two hosts were diffed as one, and what the
-    first had and the second lacked read as an improvement."""
-    machine_id = provenance.machine_id
-    if machine_id is not None and _MACHINE_ID.fullmatch(machine_id) and machine_id.strip("0"):
-        return True
-    return provenance.hostname.strip().lower() not in UNNAMED_HOSTNAMES
+    """Whether a scan names the host it is of (:func:`auditor.model.facts.names_its_host`).  Two
+    images without a name or machine id of their own compared equal: two hosts were diffed as one,
+    and what the first had and the second lacked read as an improvement."""
+    return names_its_host(provenance.hostname, provenance.machine_id)
 
 
 def _host_name(hostname: str, machine_id: str | None) -> str:

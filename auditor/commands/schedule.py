@@ -143,7 +143,7 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
         sched.check_protected_trees(config, root)
         sched.check_executable_by_the_unit(root, config.executable)
         # ReadWritePaths= of a missing directory fails the unit before lbaudit even starts
-        for path in sched.writable_paths(config):
+        for path in sched.writable_paths(config, root):
             _existing_dir(root, path, "ReadWritePaths=")
         sched.check_writable_by_the_unit(config, root)
     files, overrides = sched.install(backend, config, root, dry_run=dry_run, allow_overrides=allow_overrides)

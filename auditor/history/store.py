@@ -212,10 +212,31 @@ def host_key(machine_id: str | None, hostname: str, inventory_name: str | None =
     """What makes two runs one host's: the inventory name when a fleet gives one (hosts that share a
     machine, such as containers or network namespaces, share its machine id and often its host name;
     the machine id and host name are kept beside it), else the machine id where the snapshot has
-    one, else the name."""
+    one of its own (:func:`auditor.model.facts.own_machine_id`), else the name.  Keyed by whatever
+    /etc/machine-id held, every unbooted image ("uninitialized") was one host of the store, renamed
+    at each run: fleet report listed the last image recorded, and another's failing run under its name."""
+    from auditor.model.facts import own_machine_id
+
     if inventory_name:
         return f"inventory:{inventory_name}"
-    return f"machine-id:{machine_id}" if machine_id else f"hostname:{hostname}"
+    own = own_machine_id(machine_id)
+    return f"machine-id:{own}" if own else f"hostname:{hostname}"
+
+
+def refuse_unnamed_host(machine_id: str | None, hostname: str, inventory_name: str | None) -> None:
+    """A run recorded without an inventory name names its host itself, or is refused (InputError):
+    the store keys it by its host name (:func:`host_key`), and "unknown" (an image without
+    /etc/hostname) or "localhost" is every unnamed host's, so the runs of two such images were one
+    host's, the later hiding the other (fleet report, history list, history diff)."""
+    from auditor.model.facts import names_its_host
+
+    if inventory_name or names_its_host(hostname, machine_id):
+        return
+    raise InputError(f"this evidence names no host of its own (host name {one_line(hostname)[:64]!r}, machine id "
+                     f"{one_line(machine_id or 'none')[:40]!r}), and the store would take its runs for those of "
+                     "every other host that names none; not recorded: record it under a name of its own "
+                     "(lbaudit history import EVIDENCE --host NAME), or give the host /etc/hostname or "
+                     "/etc/machine-id")
 
 
 def _sqlite_path(location: str, create: bool = True) -> Path:
@@ -1466,6 +1487,7 @@ class HistoryStore:
         ahead = _dated_ahead(item.started, item.collected, _naive_utc(recorded_at or datetime.now(timezone.utc)))
         if ahead:
             raise InputError(f"this evidence {ahead}")
+        refuse_unnamed_host(item.machine_id, item.hostname, inventory_name)
         host_id = self._host(conn, item.machine_id, item.hostname, inventory_name)
         # read once the host's chain is locked (SQLite: the write lock), so that of two recorders
         # waiting for each other the later-recorded run has the later time
@@ -1706,6 +1728,8 @@ class HistoryStore:
         recorded", and the host was refused for ever (or until the forged time, for facts said to
         be collected after the run that judged them).  The policy's latest run before it counts
         instead."""
+        from auditor.model.facts import own_machine_id
+
         runs = t.runs.c
         moment = now or datetime.now(timezone.utc)
         newest: tuple[int, datetime] | None = None
@@ -1720,7 +1744,7 @@ class HistoryStore:
                 # and an older snapshot of it replayed was judged and recorded.  Only the machine-id
                 # key: hosts a fleet names apart (containers sharing a machine id) stay apart.
                 named = sa.func.rtrim(sa.func.lower(t.hosts.c.inventory_name), ".") == inventory_host(inventory_name)
-                if machine_id:
+                if own_machine_id(machine_id):
                     same_machine = t.hosts.c.host_key == host_key(machine_id, "")
                 else:
                     # No machine id: the store keys such a host by its host name alone, as typed
@@ -1729,7 +1753,8 @@ class HistoryStore:
                     # older snapshot without one was a host without runs, judged and recorded.
                     spellings = {host_key(None, inventory_host(name))
                                  for name in (hostname, inventory_name) if name}
-                    same_machine = sa.and_(t.hosts.c.machine_id.is_(None), t.hosts.c.inventory_name.is_(None),
+                    # (a machine id that is no id, "uninitialized", keys by the name too: host_key)
+                    same_machine = sa.and_(t.hosts.c.inventory_name.is_(None),
                                            sa.func.rtrim(sa.func.lower(t.hosts.c.host_key), ".").in_(spellings))
                 hosts = list(conn.execute(sa.select(t.hosts.c.id).where(sa.or_(named, same_machine))).scalars())
                 policies = [] if not hosts else list(conn.execute(
@@ -1857,7 +1882,7 @@ class HistoryStore:
     def _run_query(self) -> sa.Select[Any]:
         attested = (sa.select(sa.func.count()).select_from(t.attestations)
                     .where(t.attestations.c.run_id == t.runs.c.id).scalar_subquery())
-        return (sa.select(t.runs, t.hosts.c.hostname, t.hosts.c.machine_id, t.hosts.c.inventory_name,
+        return (sa.select(t.runs, t.hosts.c.hostname, t.hosts.c.machine_id, t.hosts.c.inventory_name, t.hosts.c.host_key,
                           t.policies.c.version.label("policy_version"), attested.label("attestations"))
                 .join(t.hosts, t.hosts.c.id == t.runs.c.host_id)
                 .join(t.policies, t.policies.c.sha256 == t.runs.c.policy_sha256))
@@ -2591,9 +2616,10 @@ class HistoryStore:
                       "family_counts": {key: (n, day, row.host_id, evidence.policy.id)
                                         for key, n in _family_counts(evidence).items()}})
         for name in said:
-            if name == "hostname" and (row.machine_id or row.inventory_name):
+            if name == "hostname" and not row.host_key.startswith("hostname:"):
                 # a host renamed since keeps its machine id (or inventory name), the row holds its
-                # newest name; a host with neither is identified by its name alone, so that is compared
+                # newest name; a host keyed by its name alone (no machine id of its own: host_key) is
+                # identified by it, so that is compared
                 continue
             if said[name] != shown[name]:
                 if name in ("findings", "family_counts"):
@@ -2939,7 +2965,8 @@ def read_export(raw: bytes, name: str) -> list[ExportEntry]:
             if signature is not None and entry.prepared.signature is None:
                 raise EvidenceChangedSinceSigned(f"{where}: run {line['id']}'s evidence_signature does not hold "
                                                  "over its evidence under the key it names")
-            if not host["machine_id"] and not host["inventory_name"] and host["hostname"] != entry.prepared.hostname:
+            if (host_key(host["machine_id"], host["hostname"], host["inventory_name"]).startswith("hostname:")
+                    and host["hostname"] != entry.prepared.hostname):
                 raise InputError(f"{where}: its host name is {_said(host['hostname'])}, its evidence's "
                                  f"{_said(entry.prepared.hostname)}: the line was edited")
         entries.append(entry)

@@ -8,6 +8,7 @@ could not be read is ``None`` *and* has a :class:`Gap` that says why; checks tur
 from __future__ import annotations
 
 import ipaddress
+import re
 from enum import Enum
 from functools import lru_cache
 from typing import Any, Final, Literal, Union, get_args
@@ -190,6 +191,31 @@ def gap_json(gap: Gap) -> dict[str, Any]:
     values = gap.__dict__
     return {"section": values["section"], "field": values["field"], "path": list(values["path"]),
             "reason": values["reason"], "kind": values["kind"].value}
+
+
+# Host names that name no host: the one a collection records when it finds none (an offline root
+# directory without /etc/hostname, auditor/collect/targets.py; a captured bundle without hostname.txt,
+# collect/platforms/assemble.py), and the names every host has until it is given its own.
+UNNAMED_HOSTNAMES: Final = frozenset({"", "unknown", "localhost", "localhost.localdomain"})
+# A machine id as machine-id(5) defines it: 32 hexadecimal characters.  An image not booted yet holds
+# "uninitialized" (or nothing) in /etc/machine-id, which every such image shares.
+_MACHINE_ID = re.compile(r"[0-9a-fA-F]{32}")
+
+
+def own_machine_id(machine_id: str | None) -> str | None:
+    """``machine_id`` when it is one machine's (machine-id(5): 32 hexadecimal digits, not all zeros),
+    else None: "uninitialized", which every unbooted image holds, and whatever else an image's
+    /etc/machine-id says that is no id, tell no two machines apart."""
+    if machine_id is not None and _MACHINE_ID.fullmatch(machine_id) and machine_id.strip("0"):
+        return machine_id
+    return None
+
+
+def names_its_host(hostname: str, machine_id: str | None) -> bool:
+    """Whether a scan names the host it is of: a machine id of its own, or a host name of its own.
+    Two images without either (most container images) both read "unknown (machine id unknown)", or
+    "localhost (machine id uninitialized)": one host to whatever compared or keyed them by those."""
+    return own_machine_id(machine_id) is not None or hostname.strip().lower() not in UNNAMED_HOSTNAMES
 
 
 class Provenance(StrictModel):

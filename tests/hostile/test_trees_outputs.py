@@ -95,6 +95,8 @@ def test_a_history_store_inside_the_image_is_refused_before_it_is_created(image:
 
 def test_control_case_a_history_store_beside_the_image_records_the_run(image: Path) -> None:
     store = image.parent / "history.db"
+    # an image the store can tell from others (one that names no host is not recorded: test_history22_unnamed_hosts)
+    (image / "etc/hostname").write_text("image01\n")
     result = run_cli("evaluate", "--policy", str(_policy(image)), "--root", str(image), "--output",
                      str(image.parent / "evidence.json"), "--record", "--store", str(store), cwd=image.parent,
                      env={"LBAUDIT_STORE": None}, timeout=TIMEOUT)
