@@ -340,6 +340,38 @@ def check_store_file(config: ScheduleConfig, root: Path) -> None:
                          "(give the path of the file, e.g. DIR/history.db)")
 
 
+# The configuration files the scheduled scan reads (root's, as PID 1 or cron runs it: HOME is not set
+# for a system service, and the password database gives /root), lowest precedence first.
+SCHEDULED_CONFIG_FILES = ("/etc/lbaudit/config.yaml", "/root/.config/lbaudit/config.yaml")
+
+
+def check_configured_store(config: ScheduleConfig, root: Path) -> None:
+    """With no store of its own (no --store, nor one in this installer's configuration), the
+    scheduled command leaves the store to the configuration files the scan reads on the scheduled
+    host: one that sets ``store:`` there (an image's own /etc/lbaudit/config.yaml) is refused, as is
+    one that cannot be read.  Left to it, the scan recorded where nothing of this install looked:
+    outside ReadWritePaths= (every nightly run failed to write its store, after exit 0), or a server
+    the unit's IPAddressDeny= blocks.  Given with --store, the store is named on the command line,
+    which the configuration does not override, and checked like any."""
+    if config.store is not None:
+        return
+    from auditor.config import load_file
+
+    for name in SCHEDULED_CONFIG_FILES:
+        path = followed_under_root(root, name)
+        if not os.path.lexists(path):
+            continue
+        try:
+            values = load_file(path)
+        except InputError as exc:
+            raise InputError(f"{name} of the scheduled host cannot be read as every scheduled run would read it "
+                             f"(each would exit 2): {exc}", exc.problems) from None
+        if "store" in values:
+            raise InputError(f"{values['store'].source}: the scheduled host's configuration sets store:, where the "
+                             "scheduled scan would record unchecked by this install; name the store with --store "
+                             "(the unit then passes it, and it is checked)")
+
+
 def check_store_secret(store: str) -> None:
     """A --store URL that holds a password is refused: the unit and the cron file are world-readable
     (mode 0644, and `systemctl show` prints ExecStart= to every user), and so is the scan's command

@@ -136,6 +136,7 @@ def install(backend: str, policy: str | None, on_calendar: str, randomized_delay
         sched.check_sign_key(root, config.sign_key)
     _existing_dir(root, config.out_dir, "--out-dir", parent_will_do=True)
     sched.check_store_file(config, root)
+    sched.check_configured_store(config, root)
     if config.textfile_dir is not None:
         _existing_dir(root, config.textfile_dir, "--textfile-dir")
     if backend == "systemd":
