@@ -287,6 +287,28 @@ def _shown_metadata_changed(reader: Any) -> str | None:
     return None
 
 
+def _weak_algorithm(signer_info: Any, certificate: Any) -> str | None:
+    """The algorithm of the signature that pyHanko's own validation refuses as weak (its default
+    policy: an MD5 or SHA-1 digest, of the file or of the signed attributes; an RSA key under 2048
+    bits, a DSA key under 3192), said as such, else None.
+
+    ``validate_sig_integrity`` checks a signature with whatever algorithms the CMS names: a SHA-1
+    message digest (chosen-prefix collisions are bought, so one signature over a harmless file
+    stands for another) verified as "a valid PAdES signature"."""
+    from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
+
+    policy = DisallowWeakAlgorithmsPolicy()
+    digest = signer_info["digest_algorithm"]
+    if not policy.digest_algorithm_allowed(digest, None).allowed:
+        return f"the digest algorithm {digest['algorithm'].native}"
+    mechanism = signer_info["signature_algorithm"]
+    allowed = policy.signature_algorithm_allowed(mechanism, None, certificate.public_key)
+    if not allowed.allowed:
+        reason = f": {allowed.failure_reason}" if allowed.failure_reason else ""
+        return f"the signature algorithm {mechanism['algorithm'].native}{reason}"
+    return None
+
+
 def check_pades_update(pdf: bytes, rendered_length: int, signer_sha256: str | None = None) -> tuple[bool, str]:
     """Whether the bytes of ``pdf`` after its first ``rendered_length`` (the rendering lbaudit
     reproduced) are exactly one incremental update holding an invisible PAdES signature over the
@@ -356,6 +378,9 @@ def check_pades_update(pdf: bytes, rendered_length: int, signer_sha256: str | No
         # Integrity only, never pyHanko's full validation: lbaudit has no trust roots to judge the
         # certificate with, and with none pyHanko searched every issuer path through the
         # certificates the signature carries (eight naming one issuer took 72 s, ten hours).
+        weak = _weak_algorithm(signature.signer_info, signature.signer_cert)
+        if weak is not None:
+            return False, f"the PAdES signature uses {weak}: too weak to prove what was signed (pyHanko refuses it)"
         signature.compute_integrity_info(skip_diff=True)  # the digest and the coverage; the diff is above
         intact, valid = validate_sig_integrity(signature.signer_info, signature.signer_cert, "data",
                                                signature.compute_digest())
