@@ -39,9 +39,14 @@ def _read(path: Path, what: str) -> bytes:
 
 def _load_certificate(path: Path, data: bytes) -> x509.Certificate:
     try:
-        return x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data else x509.load_der_x509_certificate(data)
+        certificate = (x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data
+                       else x509.load_der_x509_certificate(data))
+        # cryptography parses the subject only when it is read: one of invalid UTF-8 was a
+        # ValueError (exit 70) where the attestation names its signer
+        certificate.subject.rfc4514_string()
     except ValueError as exc:
         raise InputError(f"{path}: not an X.509 certificate (PEM or DER)") from exc
+    return certificate
 
 
 def _load_private_key(path: Path, data: bytes):  # noqa: ANN202 - any of cryptography's key types
@@ -385,7 +390,9 @@ def check_pades_update(pdf: bytes, rendered_length: int, signer_sha256: str | No
         intact, valid = validate_sig_integrity(signature.signer_info, signature.signer_cert, "data",
                                                signature.compute_digest())
         coverage = signature.coverage
-        signer = signature.signer_cert
+        # Read here, as all of the file is: asn1crypto decodes a name only when it is read, and a
+        # signer's common name of invalid UTF-8 was a UnicodeDecodeError (exit 70) below.
+        who, fingerprint = signature.signer_cert.subject.human_friendly, signature.signer_cert.sha256.hex()
     except Exception as exc:  # noqa: BLE001 - a parser failure on an untrusted file is a verdict
         return False, f"not a readable signed revision ({type(exc).__name__}: {cut_text(str(exc), MAX_QUOTED_FINDING)})"
     finally:
@@ -394,11 +401,10 @@ def check_pades_update(pdf: bytes, rendered_length: int, signer_sha256: str | No
         return False, "the PAdES signature does not verify: the signed bytes were altered"
     if coverage is None or coverage.name != "ENTIRE_FILE":
         return False, "the PAdES signature does not cover the whole file"
-    who = signer.subject.human_friendly
-    if signer_sha256 is not None and signer.sha256.hex() != signer_sha256:
+    if signer_sha256 is not None and fingerprint != signer_sha256:
         # Compared with the certificate's own fingerprint, never searched for in the sentence below:
         # a certificate whose common name was the stated fingerprint passed that search.
         return False, (f"{NOT_THE_STATED_SIGNER}: a valid PAdES signature by \u201c{who}\u201d "
-                       f"(certificate SHA-256 {signer.sha256.hex()})")
-    return True, (f"a valid PAdES signature by \u201c{who}\u201d (certificate SHA-256 {signer.sha256.hex()}) "
+                       f"(certificate SHA-256 {fingerprint})")
+    return True, (f"a valid PAdES signature by \u201c{who}\u201d (certificate SHA-256 {fingerprint}) "
                   "covering the whole file; whether to trust that certificate is for the PDF reader to judge")

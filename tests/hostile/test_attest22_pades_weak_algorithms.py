@@ -70,7 +70,7 @@ def _attributes_signed_with_sha1(attested) -> bytes:  # noqa: F811
     pdf = _signed(attested, "sha256")
     start = pdf.rindex(b"/Contents <") + len(b"/Contents <")
     end = pdf.index(b">", start)
-    content = cms.ContentInfo.load(bytes.fromhex(pdf[start:end].decode("ascii")).rstrip(b"\0") or b"\0")
+    content = cms.ContentInfo.load(bytes.fromhex(pdf[start:end].decode("ascii")))
     signer_info = content["content"]["signer_infos"][0]
     key = serialization.load_pem_private_key(attested["cert_key"].read_bytes(), password=None)
     signer_info["signature"] = key.sign(signer_info["signed_attrs"].untag().dump(), ec.ECDSA(hashes.SHA1()))
