@@ -161,6 +161,8 @@ def _reader(pdf: bytes):  # noqa: ANN202 - a pyHanko PdfFileReader
     return PdfFileReader(io.BytesIO(pdf), decode_limits=limits)
 
 
+# The most of a PAdES signer's subject a verdict quotes (a name is a few dozen characters).
+MAX_SHOWN_SUBJECT = 200
 # The most of a message of pyHanko's a verdict quotes (a list of every object it cannot explain).
 MAX_QUOTED_FINDING = 400
 _STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*\Z")
@@ -401,10 +403,13 @@ def check_pades_update(pdf: bytes, rendered_length: int, signer_sha256: str | No
         return False, "the PAdES signature does not verify: the signed bytes were altered"
     if coverage is None or coverage.name != "ENTIRE_FILE":
         return False, "the PAdES signature does not cover the whole file"
+    # The signer by its fingerprint first, then its subject as a quoted name: the subject is the
+    # signer's text, and between curly quotes one holding "” (certificate SHA-256 <another's>) ..."
+    # named another certificate before the one that signed.
+    signer = f"the certificate SHA-256 {fingerprint} (subject {quoted_name(who, MAX_SHOWN_SUBJECT)})"
     if signer_sha256 is not None and fingerprint != signer_sha256:
         # Compared with the certificate's own fingerprint, never searched for in the sentence below:
         # a certificate whose common name was the stated fingerprint passed that search.
-        return False, (f"{NOT_THE_STATED_SIGNER}: a valid PAdES signature by \u201c{who}\u201d "
-                       f"(certificate SHA-256 {fingerprint})")
-    return True, (f"a valid PAdES signature by \u201c{who}\u201d (certificate SHA-256 {fingerprint}) "
-                  "covering the whole file; whether to trust that certificate is for the PDF reader to judge")
+        return False, f"{NOT_THE_STATED_SIGNER}: a valid PAdES signature by {signer}"
+    return True, (f"a valid PAdES signature by {signer} covering the whole file; whether to trust that certificate "
+                  "is for the PDF reader to judge")
