@@ -102,6 +102,12 @@ def verify_pdf(pdf_path: Path, raw: bytes, given: str, evidence: Evidence | None
     # curly quotes one reading '”), followed by a valid PAdES signature by ...' added a signature
     # to the verdict of a PDF that carries none.
     assessor = f"; it prints the assessor {quoted_name(inputs.assessor, MAX_SHOWN_ASSESSOR)}"
+    # So does the organisation and its logo on every cover (--org-name, --org-logo): claims of
+    # whoever rendered it, which no signature over the evidence covers, named as the assessor is.
+    if inputs.org_name is not None:
+        assessor += f" and the organisation {quoted_name(inputs.org_name, MAX_SHOWN_ASSESSOR)}"
+    if inputs.org_logo is not None:
+        assessor += ", with a logo given when it was rendered (--org-logo)"
     end = len(rendering)
     if end == len(data):
         if inputs.pdf_signer is not None:

@@ -8,7 +8,8 @@ any one line), and one reading ``Platform Security”), followed by a valid PAdE
 “Example Corp” (certificate SHA-256 <the organisation's>) covering the whole file; ... (“QA`` made
 the verdict of a PDF that carries no PAdES signature at all say that it is followed by the
 organisation's.  Now the assessor comes after what verify found, quoted as a name (its quotes
-escaped, a long one cut): ``...; it prints the assessor '<assessor>'``.
+escaped, a long one cut): ``...; it prints the assessor '<assessor>'``, and the organisation
+the cover names (``--org-name``), which the verdict did not name at all.
 """
 
 from __future__ import annotations
@@ -54,3 +55,18 @@ def test_an_assessor_claiming_a_pades_signature_is_quoted_after_the_verdict(atte
 def test_the_plain_assessor_is_quoted_last(attested):  # noqa: F811
     line = _pdf_line(_verify(attested, attested["pdf"]).output)
     assert line.endswith("; it prints the assessor 'Platform Security <security@example.test>'"), line
+
+
+@pytest.mark.slow  # renders a second PDF
+def test_the_organisation_a_pdf_prints_is_named_too(attested):  # noqa: F811
+    """The organisation on every cover (``--org-name``) is whoever rendered it's claim as the
+    assessor is; the verdict named the assessor only, so a PDF of signed evidence re-rendered as
+    "Example Auditors LLP"'s verified with nothing said of it."""
+    pdf = render_pdf(attested["model"], ReportContext(evidence_bytes=attested["raw"], evidence_path="evidence.json",
+                                                      signature_fingerprint=attested["fingerprint"],
+                                                      org_name="Example Auditors LLP"))
+    result = _verify(attested, pdf)
+    assert result.exit_code == ExitCode.COMPLIANT, result.output
+    assert _pdf_line(result.output).endswith(
+        "; it prints the assessor 'Platform Security <security@example.test>' and the organisation "
+        "'Example Auditors LLP'"), result.output
