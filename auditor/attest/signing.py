@@ -253,8 +253,8 @@ def has_small_order(public_key: bytes) -> bool:
 
     Under such a key an Ed25519 signature holds for any message, or for one in eight, with no
     private key at all: OpenSSL (so cryptography) verifies ``R = identity, S = 0`` under the
-    identity point for every message.  No key lbaudit keygen makes is one (a clamped scalar is a
-    multiple of 8 of the prime-order base point, never 0 modulo its order)."""
+    identity point for every message.  A key lbaudit keygen makes is a multiple of the prime-order
+    base point, of small order only were it the identity (a chance of about 2^-250)."""
     p = _FIELD_PRIME
     y = int.from_bytes(public_key, "little") & ((1 << 255) - 1)
     y %= p
