@@ -381,13 +381,13 @@ def check_pades_update(pdf: bytes, rendered_length: int, signer_sha256: str | No
         shown = _shown_metadata_changed(reader)
         if shown is not None:
             return False, shown
+        weak = _weak_algorithm(signature.signer_info, signature.signer_cert)
+        if weak is not None:
+            return False, f"the PAdES signature uses {weak}: too weak to prove what was signed (pyHanko refuses it)"
         # No trust roots: lbaudit judges integrity only, and must not consult the system's trust list.
         # Integrity only, never pyHanko's full validation: lbaudit has no trust roots to judge the
         # certificate with, and with none pyHanko searched every issuer path through the
         # certificates the signature carries (eight naming one issuer took 72 s, ten hours).
-        weak = _weak_algorithm(signature.signer_info, signature.signer_cert)
-        if weak is not None:
-            return False, f"the PAdES signature uses {weak}: too weak to prove what was signed (pyHanko refuses it)"
         signature.compute_integrity_info(skip_diff=True)  # the digest and the coverage; the diff is above
         intact, valid = validate_sig_integrity(signature.signer_info, signature.signer_cert, "data",
                                                signature.compute_digest())
