@@ -39,9 +39,14 @@ def _read(path: Path, what: str) -> bytes:
 
 def _load_certificate(path: Path, data: bytes) -> x509.Certificate:
     try:
-        return x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data else x509.load_der_x509_certificate(data)
+        certificate = (x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data
+                       else x509.load_der_x509_certificate(data))
+        # cryptography parses the subject only when it is read: one of invalid UTF-8 was a
+        # ValueError (exit 70) where the attestation names its signer
+        certificate.subject.rfc4514_string()
     except ValueError as exc:
         raise InputError(f"{path}: not an X.509 certificate (PEM or DER)") from exc
+    return certificate
 
 
 def _load_private_key(path: Path, data: bytes):  # noqa: ANN202 - any of cryptography's key types
@@ -156,6 +161,8 @@ def _reader(pdf: bytes):  # noqa: ANN202 - a pyHanko PdfFileReader
     return PdfFileReader(io.BytesIO(pdf), decode_limits=limits)
 
 
+# The most of a PAdES signer's subject a verdict quotes (a name is a few dozen characters).
+MAX_SHOWN_SUBJECT = 200
 # The most of a message of pyHanko's a verdict quotes (a list of every object it cannot explain).
 MAX_QUOTED_FINDING = 400
 _STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*\Z")
@@ -287,6 +294,28 @@ def _shown_metadata_changed(reader: Any) -> str | None:
     return None
 
 
+def _weak_algorithm(signer_info: Any, certificate: Any) -> str | None:
+    """The algorithm of the signature that pyHanko's own validation refuses as weak (its default
+    policy: an MD5 or SHA-1 digest, of the file or of the signed attributes; an RSA key under 2048
+    bits, a DSA key under 3192), said as such, else None.
+
+    ``validate_sig_integrity`` checks a signature with whatever algorithms the CMS names: a SHA-1
+    message digest (chosen-prefix collisions are bought, so one signature over a harmless file
+    stands for another) verified as "a valid PAdES signature"."""
+    from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
+
+    policy = DisallowWeakAlgorithmsPolicy()
+    digest = signer_info["digest_algorithm"]
+    if not policy.digest_algorithm_allowed(digest, None).allowed:
+        return f"the digest algorithm {digest['algorithm'].native}"
+    mechanism = signer_info["signature_algorithm"]
+    allowed = policy.signature_algorithm_allowed(mechanism, None, certificate.public_key)
+    if not allowed.allowed:
+        reason = f": {allowed.failure_reason}" if allowed.failure_reason else ""
+        return f"the signature algorithm {mechanism['algorithm'].native}{reason}"
+    return None
+
+
 def check_pades_update(pdf: bytes, rendered_length: int, signer_sha256: str | None = None) -> tuple[bool, str]:
     """Whether the bytes of ``pdf`` after its first ``rendered_length`` (the rendering lbaudit
     reproduced) are exactly one incremental update holding an invisible PAdES signature over the
@@ -352,6 +381,9 @@ def check_pades_update(pdf: bytes, rendered_length: int, signer_sha256: str | No
         shown = _shown_metadata_changed(reader)
         if shown is not None:
             return False, shown
+        weak = _weak_algorithm(signature.signer_info, signature.signer_cert)
+        if weak is not None:
+            return False, f"the PAdES signature uses {weak}: too weak to prove what was signed (pyHanko refuses it)"
         # No trust roots: lbaudit judges integrity only, and must not consult the system's trust list.
         # Integrity only, never pyHanko's full validation: lbaudit has no trust roots to judge the
         # certificate with, and with none pyHanko searched every issuer path through the
@@ -360,7 +392,9 @@ def check_pades_update(pdf: bytes, rendered_length: int, signer_sha256: str | No
         intact, valid = validate_sig_integrity(signature.signer_info, signature.signer_cert, "data",
                                                signature.compute_digest())
         coverage = signature.coverage
-        signer = signature.signer_cert
+        # Read here, as all of the file is: asn1crypto decodes a name only when it is read, and a
+        # signer's common name of invalid UTF-8 was a UnicodeDecodeError (exit 70) below.
+        who, fingerprint = signature.signer_cert.subject.human_friendly, signature.signer_cert.sha256.hex()
     except Exception as exc:  # noqa: BLE001 - a parser failure on an untrusted file is a verdict
         return False, f"not a readable signed revision ({type(exc).__name__}: {cut_text(str(exc), MAX_QUOTED_FINDING)})"
     finally:
@@ -369,11 +403,13 @@ def check_pades_update(pdf: bytes, rendered_length: int, signer_sha256: str | No
         return False, "the PAdES signature does not verify: the signed bytes were altered"
     if coverage is None or coverage.name != "ENTIRE_FILE":
         return False, "the PAdES signature does not cover the whole file"
-    who = signer.subject.human_friendly
-    if signer_sha256 is not None and signer.sha256.hex() != signer_sha256:
+    # The signer by its fingerprint first, then its subject as a quoted name: the subject is the
+    # signer's text, and between curly quotes one holding "” (certificate SHA-256 <another's>) ..."
+    # named another certificate before the one that signed.
+    signer = f"the certificate SHA-256 {fingerprint} (subject {quoted_name(who, MAX_SHOWN_SUBJECT)})"
+    if signer_sha256 is not None and fingerprint != signer_sha256:
         # Compared with the certificate's own fingerprint, never searched for in the sentence below:
         # a certificate whose common name was the stated fingerprint passed that search.
-        return False, (f"{NOT_THE_STATED_SIGNER}: a valid PAdES signature by \u201c{who}\u201d "
-                       f"(certificate SHA-256 {signer.sha256.hex()})")
-    return True, (f"a valid PAdES signature by \u201c{who}\u201d (certificate SHA-256 {signer.sha256.hex()}) "
-                  "covering the whole file; whether to trust that certificate is for the PDF reader to judge")
+        return False, f"{NOT_THE_STATED_SIGNER}: a valid PAdES signature by {signer}"
+    return True, (f"a valid PAdES signature by {signer} covering the whole file; whether to trust that certificate "
+                  "is for the PDF reader to judge")

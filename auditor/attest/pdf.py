@@ -18,8 +18,10 @@ from auditor.model.evidence import Evidence
 from auditor.report.pdf import find_render_inputs, render_pdf, renderer_id
 from auditor.storage.evidence import parse_evidence
 from auditor.storage.jsonfile import read_bounded
+from auditor.text import quoted_name
 
 MAX_PDF_BYTES = 256 * 1024 * 1024
+MAX_SHOWN_ASSESSOR = 400  # of the assessor a PDF prints, quoted in the verdict (a name and an address)
 
 
 _RECORDED_SHA256 = re.compile(rb"/LbauditEvidenceSHA256\s*\(([0-9a-f]{64})\)")  # _pdf_canvas.INFO_EVIDENCE_SHA256
@@ -95,14 +97,23 @@ def verify_pdf(pdf_path: Path, raw: bytes, given: str, evidence: Evidence | None
     if inputs.signature_key is not None and inputs.signature_key != given:
         return CheckResult("pdf", False, f"{name} prints signing key {inputs.signature_key}, "
                                          f"not the given key {given}")
-    what = (f"{name} is exactly the rendering of this evidence (SHA-256 {sha256_hex(raw)}; "
-            f"assessor \u201c{inputs.assessor}\u201d)")
+    what = f"{name} is exactly the rendering of this evidence (SHA-256 {sha256_hex(raw)})"
+    # Last, and quoted as a name: whoever renders the evidence chooses it (--assessor), and between
+    # curly quotes one reading '”), followed by a valid PAdES signature by ...' added a signature
+    # to the verdict of a PDF that carries none.
+    assessor = f"; it prints the assessor {quoted_name(inputs.assessor, MAX_SHOWN_ASSESSOR)}"
+    # So does the organisation and its logo on every cover (--org-name, --org-logo): claims of
+    # whoever rendered it, which no signature over the evidence covers, named as the assessor is.
+    if inputs.org_name is not None:
+        assessor += f" and the organisation {quoted_name(inputs.org_name, MAX_SHOWN_ASSESSOR)}"
+    if inputs.org_logo is not None:
+        assessor += ", with a logo given when it was rendered (--org-logo)"
     end = len(rendering)
     if end == len(data):
         if inputs.pdf_signer is not None:
             return CheckResult("pdf", False, f"{name} states it is signed (PAdES) with the certificate "
                                              f"{inputs.pdf_signer}, but carries no PAdES signature")
-        return CheckResult("pdf", True, what)
+        return CheckResult("pdf", True, what + assessor)
     named = SIGNER_FINGERPRINT.search(inputs.pdf_signer or "")
     if inputs.pdf_signer is not None and named is None:
         # lbaudit states a certificate with its fingerprint; a name alone holds no signer to it
@@ -113,6 +124,6 @@ def verify_pdf(pdf_path: Path, raw: bytes, given: str, evidence: Evidence | None
         return CheckResult("pdf", False, f"{name} states it is signed with the certificate {inputs.pdf_signer}, "
                                          f"but carries {found.removeprefix(NOT_THE_STATED_SIGNER + ': ')}")
     if ok:
-        return CheckResult("pdf", True, f"{what}, followed by {found}")
+        return CheckResult("pdf", True, f"{what}, followed by {found}{assessor}")
     return CheckResult("pdf", False, f"{name}: the rendering of this evidence ends at byte offset {end}; "
                                      f"the revision from byte offset {end} on is not verified: {found}")

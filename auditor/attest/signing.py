@@ -237,6 +237,42 @@ def _refuse_more_than_one_key(path: Path, data: bytes) -> None:
                          "and nothing else")
 
 
+# Ed25519's curve, -x^2 + y^2 = 1 + d x^2 y^2 over GF(p): only to tell its few points of small order.
+_FIELD_PRIME = 2**255 - 19
+_CURVE_D = -121665 * pow(121666, -1, _FIELD_PRIME) % _FIELD_PRIME
+
+
+def _edwards_double(x: int, y: int) -> tuple[int, int]:
+    p, t = _FIELD_PRIME, _CURVE_D * x * x * y * y % _FIELD_PRIME
+    return 2 * x * y * pow(1 + t, -1, p) % p, (y * y + x * x) * pow(1 - t, -1, p) % p
+
+
+def has_small_order(public_key: bytes) -> bool:
+    """Whether the 32 bytes of an Ed25519 public key encode a point of order 1, 2, 4 or 8 (y read
+    modulo p, its sign bit ignored: OpenSSL accepts those non-canonical encodings too).
+
+    Under such a key an Ed25519 signature holds for any message, or for one in eight, with no
+    private key at all: OpenSSL (so cryptography) verifies ``R = identity, S = 0`` under the
+    identity point for every message.  A key lbaudit keygen makes is a multiple of the prime-order
+    base point, of small order only were it the identity (a chance of about 2^-250)."""
+    p = _FIELD_PRIME
+    y = int.from_bytes(public_key, "little") & ((1 << 255) - 1)
+    y %= p
+    squared = (y * y - 1) * pow(_CURVE_D * y * y + 1, -1, p) % p  # x^2
+    x = pow(squared, (p + 3) // 8, p)
+    if (x * x - squared) % p:
+        x = x * pow(2, (p - 1) // 4, p) % p
+    if (x * x - squared) % p:
+        return False  # no point of the curve: no signature holds under it
+    for _ in range(3):
+        x, y = _edwards_double(x, y)
+    return (x, y) == (0, 1)
+
+
+def _raw_public_key(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
 def load_public_key(path: Path) -> Ed25519PublicKey:
     """A PEM public key as ``lbaudit keygen`` writes it; an OpenSSH ``ssh-ed25519`` line works too."""
     data = read_bounded(Path(path), MAX_KEY_BYTES, "an Ed25519 public key")
@@ -251,6 +287,10 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
         raise InputError(f"{path}: not a PEM public key (lbaudit keygen writes one as NAME.pub)") from exc
     if not isinstance(key, Ed25519PublicKey):
         raise InputError(f"{path}: not an Ed25519 public key (lbaudit keygen makes one)")
+    if has_small_order(_raw_public_key(key)):
+        # a trust anchor that anchors nothing: evidence "signed" by nobody verified under it
+        raise InputError(f"{path}: not a usable Ed25519 public key: it is a point of small order, under which "
+                         "signatures hold without any private key (lbaudit keygen never makes one)")
     return key
 
 
@@ -426,8 +466,8 @@ def parse_signature(raw: bytes, path: Path, kind: SignedKind = EVIDENCE) -> Sign
 def _holds_by_its_own_key(signature: SignatureDocument, kind: SignedKind = EVIDENCE) -> bool:
     """Whether the signature was made over its recorded digest by the key it records, the key whose
     fingerprint it names: what lets a report name that key without the verifier's public key."""
-    if signature.public_key is None:
-        return False
+    if signature.public_key is None or has_small_order(signature.public_key):
+        return False  # a key of small order proves no signer (has_small_order)
     try:
         key = Ed25519PublicKey.from_public_bytes(signature.public_key)
     except ValueError:  # 32 bytes that are no point of the curve: no key signed anything

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from auditor.model.evidence import Evidence
 
 
+MAX_SHOWN_HOSTNAME = 200  # of the signed host name, quoted in what the evidence is of
+
+
 def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None = None) -> VerifyResult:
     """Check the evidence against its detached signature and the given public key (and a PDF).
 
@@ -47,9 +50,14 @@ def verify(evidence_path: Path, pubkey_path: Path, pdf_path: Path | None = None)
 
 def signed_subject(evidence: Evidence) -> str:
     """What the signed evidence is of, from its own content (never the file's name)."""
+    from auditor.text import quoted_name
+
     provenance = evidence.snapshot.provenance
-    machine = f" (machine-id {provenance.machine_id})" if provenance.machine_id else ""
+    # Quoted as names: a host names itself, and one named "db01), policy ..., verdict compliant (exit 0"
+    # put a verdict of its own before the signed one.
+    machine = f" (machine-id {quoted_name(provenance.machine_id)})" if provenance.machine_id else ""
     policy = evidence.policy
-    return (f"host {provenance.hostname}{machine}, policy {policy.id} version {policy.version}, "
+    return (f"host {quoted_name(provenance.hostname, MAX_SHOWN_HOSTNAME)}{machine}, "
+            f"policy {policy.id} version {policy.version}, "
             f"facts collected {provenance.collected_at.isoformat()}, "
             f"verdict {evidence.result.verdict.value} (exit {evidence.result.exit_code})")

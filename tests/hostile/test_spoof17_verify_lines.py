@@ -34,4 +34,4 @@ def test_verify_prints_the_host_name_on_its_own_line_only(tmp_path: Path):
     assert [line for line in lines if line.startswith("verified:")] == [f"verified: {tmp_path / 'e.json'}"]
     subjects = [line for line in lines if line.startswith("signed evidence of")]
     assert len(subjects) == 1
-    assert subjects[0].startswith("signed evidence of host web01\\nverified: prod.json\\nsigned evidence of host db01 (")
+    assert subjects[0].startswith("signed evidence of host 'web01\\nverified: prod.json\\nsigned evidence of host db01' (")

@@ -30,7 +30,7 @@ def test_a_renamed_signed_evidence_file_is_verified_as_the_host_it_is_of(tmp_pat
     assert lines[-1] == f"verified: {renamed}"
     result = evidence.result
     assert lines[-2] == (
-        f"signed evidence of host db07.example.test (machine-id {evidence.snapshot.provenance.machine_id}), "
+        f"signed evidence of host 'db07.example.test' (machine-id '{evidence.snapshot.provenance.machine_id}'), "
         f"policy {evidence.policy.id} version {evidence.policy.version}, "
         f"facts collected {evidence.snapshot.provenance.collected_at.isoformat()}, "
         f"verdict {result.verdict.value} (exit {result.exit_code})")
