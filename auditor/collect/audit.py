@@ -821,10 +821,54 @@ def _init_script_auditd_command(ctx: CollectContext) -> tuple[str | None, list[G
     return " ".join([INIT_AUDITD, *(value or "").split()]), []
 
 
+# auditctl's fileopt() refuses the file given to -R, and loads none of its rules, when it is not
+# owned by root (audit up to 3.1.1) or when every user may write it (up to 3.1.1, and again from 4.2:
+# upstream 3bbe0ab3 dropped both checks, 2f9f91c3 brought the second back).
+
+
+def _rules_file_refusal(ctx: CollectContext, path: str, compiled: bool) -> list[Problem]:
+    """Why ``auditctl -R`` may refuse the rules file ``path`` whole, whatever its lines say.  The
+    target's auditctl version is not known, so each is a doubt, not a failure.  The owner is judged
+    only on a running host: an image's owners may be those of whoever unpacked it.  ``compiled``:
+    the file is augenrules' output, which copies the compiled rules.d into it (keeping its owner)
+    and sets mode 0640 only when they differ from what it holds."""
+    try:
+        entry = os.lstat(ctx.target.resolve(path))  # resolve follows links inside the root, as open() does
+    except OSError:
+        return []  # absent or unreadable: the reading of its text says so
+    found = []
+    if entry.st_mode & stat.S_IWOTH:
+        fixed = (" (augenrules sets mode 0640 only when the rules it compiles from rules.d differ from what the file "
+                 "holds, so a file that holds them stays as it is)" if compiled else "")
+        found.append(Problem(path, None, None, (
+            "writable by every user: auditctl before audit 3.1.2 and from 4.2 refuses it ('is world "
+            f"writable') and loads none of its rules, and which auditctl the target runs is not known{fixed}")))
+    if ctx.target.runtime and entry.st_uid != 0:
+        kept = " (augenrules copies the compiled rules into it, which keeps its owner)" if compiled else ""
+        found.append(Problem(path, None, None, (
+            f"owned by uid {entry.st_uid}, not root: auditctl before audit 3.1.2 refuses it ('isn't owned "
+            f"by root') and loads none of its rules, and which auditctl the target runs is not known{kept}")))
+    return found
+
+
 def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None, list[Gap]]:
+    # Every way the boot loads the rules ends in auditctl -R of one file: the one a unit (or the
+    # init script) names, else audit.rules (augenrules' output where rules.d exists, else as it stands).
     loaded_file, loader_gaps = _boot_rule_file(ctx)
     if loader_gaps:
         return None, None, loader_gaps
+    rules, source, gaps = _persistent_rules(ctx, loaded_file)
+    if rules is None:
+        return rules, source, gaps
+    path = loaded_file[0] if loaded_file is not None else AUDIT_RULES
+    doubts = _rules_file_refusal(ctx, path, compiled=source == SOURCE_RULES_D)
+    return rules, source, gaps + _problem_gaps("persistent_rules", doubts)
+
+
+def _persistent_rules(ctx: CollectContext, loaded_file: tuple[str, str] | None
+                      ) -> tuple[list[AuditRule] | None, str | None, list[Gap]]:
+    """The rules the boot loads, read from ``loaded_file`` (path, the setting that loads it) when
+    a unit or the init script loads one with auditctl -R, else from rules.d or audit.rules."""
     if loaded_file is not None:
         path, setting = loaded_file
         try:
