@@ -608,15 +608,31 @@ def config_dir_exists(ctx: CollectContext) -> bool | None:
 AUGENRULES_PROGRAMS = ("/usr/sbin/augenrules", "/sbin/augenrules")
 
 
-def _augenrules_variant(ctx: CollectContext) -> str | None:
-    """How the target's augenrules lists rules.d ("ls" or "glob"); None when its script is not found
-    or is neither."""
+def _augenrules_script(ctx: CollectContext) -> str | None:
+    """The text of the target's augenrules script; None when it is not found."""
     for path in AUGENRULES_PROGRAMS:
         try:
-            return audit_rules.augenrules_variant(ctx.target.read_text(path, 1 << 20))
+            return ctx.target.read_text(path, 1 << 20)
         except OSError:
             continue
     return None
+
+
+def _augenrules_variant(ctx: CollectContext) -> str | None:
+    """How the target's augenrules lists rules.d ("ls" or "glob"); None when its script is not found
+    or is neither."""
+    script = _augenrules_script(ctx)
+    return audit_rules.augenrules_variant(script) if script is not None else None
+
+
+def _augenrules_strips_cr(ctx: CollectContext) -> bool | None:
+    """Does the target's augenrules strip a carriage return ending a line (audit 3.1.1 and later)?
+    None when its script is not found, or is not one whose way of listing rules.d lbaudit knows
+    (then the absence of the line proves nothing)."""
+    script = _augenrules_script(ctx)
+    if script is None or audit_rules.augenrules_variant(script) is None:
+        return None
+    return audit_rules.augenrules_strips_cr(script)
 
 
 def _rules_d_names(ctx: CollectContext, listed: list[str]) -> tuple[list[str], list[Gap]]:
@@ -914,7 +930,7 @@ def _persistent_rules(ctx: CollectContext, loaded_file: tuple[str, str] | None
                 continue  # augenrules cats it, cat fails, and the rest is still loaded
             except OSError as exc:
                 return None, SOURCE_RULES_D, [_gap("persistent_rules", f"{path}: {rootfs.describe_os_error(exc)}")]
-        parsed = audit_rules.parse_rules_d(files, _machine(ctx), _awk(ctx))
+        parsed = audit_rules.parse_rules_d(files, _machine(ctx), _awk(ctx), _augenrules_strips_cr(ctx))
         return parsed.rules, SOURCE_RULES_D, naming_gaps + _problem_gaps("persistent_rules", parsed.problems)
 
     try:
