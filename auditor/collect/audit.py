@@ -894,7 +894,7 @@ def _persistent_rules(ctx: CollectContext, loaded_file: tuple[str, str] | None
                                                          f"by {setting})")]
         parsed = audit_rules.parse_rules_text(text, path, _machine(ctx))
         # rules.d, if any, is never compiled: the file is loaded as it stands
-        return parsed.rules, f"{path} (auditctl -R, {setting})", _problem_gaps("persistent_rules", parsed.problems)
+        return _read_rules(parsed, f"{path} (auditctl -R, {setting})")
     naming_gaps: list[Gap] = []
     try:
         listed = ctx.target.list_dir(RULES_D)
@@ -931,7 +931,8 @@ def _persistent_rules(ctx: CollectContext, loaded_file: tuple[str, str] | None
             except OSError as exc:
                 return None, SOURCE_RULES_D, [_gap("persistent_rules", f"{path}: {rootfs.describe_os_error(exc)}")]
         parsed = audit_rules.parse_rules_d(files, _machine(ctx), _awk(ctx), _augenrules_strips_cr(ctx))
-        return parsed.rules, SOURCE_RULES_D, naming_gaps + _problem_gaps("persistent_rules", parsed.problems)
+        rules, source, gaps = _read_rules(parsed, SOURCE_RULES_D)
+        return rules, source, naming_gaps + gaps
 
     try:
         text = ctx.target.read_text(AUDIT_RULES)
@@ -939,7 +940,15 @@ def _persistent_rules(ctx: CollectContext, loaded_file: tuple[str, str] | None
         reason = rootfs.describe_os_error(exc)
         return None, None, [_gap("persistent_rules", f"{AUDIT_RULES}: {reason} (and there is no {RULES_D})")]
     parsed = audit_rules.parse_rules_text(text, AUDIT_RULES, _machine(ctx))
-    return parsed.rules, SOURCE_AUDIT_RULES, _problem_gaps("persistent_rules", parsed.problems)
+    return _read_rules(parsed, SOURCE_AUDIT_RULES)
+
+
+def _read_rules(parsed: audit_rules.ParsedRules, source: str) -> tuple[list[AuditRule] | None, str, list[Gap]]:
+    """The persistent rules of one reading, with its problems as gaps; None (a gap) when the
+    reading was abandoned part way (:data:`audit_rules.MAX_RULE_VISITS`)."""
+    if parsed.unread is not None:
+        return None, source, [_gap("persistent_rules", parsed.unread)]
+    return parsed.rules, source, _problem_gaps("persistent_rules", parsed.problems)
 
 
 

@@ -205,6 +205,9 @@ def parse_rules_d(files: Sequence[tuple[str, str]], machine: str | None = None, 
     strips = [strips_cr] if strips_cr is not None else [False, True]
     readings = {(a, c): parse_rules_file(_awk_compile(joined, a, c), machine) for a in awks for c in strips}
     parsed = readings[(awks[0], strips[0])]
+    parsed.unread = next((reading.unread for reading in readings.values() if reading.unread), None)
+    if parsed.unread is not None:
+        return parsed  # one reading was abandoned: what the boot loads is not known, whichever it is
 
     def differ(one: ParsedRules, other: ParsedRules) -> str | None:
         """Where two readings disagree (the origins of the rules only one holds); None when they agree."""
