@@ -873,12 +873,47 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
     loaded_file, loader_gaps = _boot_rule_file(ctx)
     if loader_gaps:
         return None, None, loader_gaps
+    if loaded_file is None:  # augenrules, where rules.d exists: unless it cannot write audit.rules
+        loaded_file, loader_gaps = _unwritable_audit_rules(ctx)
+        if loader_gaps:
+            return None, None, loader_gaps
     rules, source, gaps = _persistent_rules(ctx, loaded_file)
     if rules is None:
         return rules, source, gaps
     path = loaded_file[0] if loaded_file is not None else AUDIT_RULES
     doubts = _rules_file_refusal(ctx, path, compiled=source == SOURCE_RULES_D)
     return rules, source, gaps + _problem_gaps("persistent_rules", doubts)
+
+
+def _unwritable_audit_rules(ctx: CollectContext) -> tuple[tuple[str, str] | None, list[Gap]]:
+    """audit.rules with what keeps augenrules from writing it: augenrules ``cp`` s the rules it
+    compiles from rules.d over it, goes on when that fails, and loads it with ``auditctl -R``, so
+    an immutable (chattr +i) or append-only (chattr +a: cp truncates) audit.rules is loaded as it
+    stands.  None when it can be written (or is absent: augenrules creates it); a gap when its
+    flags cannot be read."""
+    try:
+        flags = ctx.target.inode_flags(AUDIT_RULES)
+    except FileNotFoundError:
+        return None, []
+    except OSError as exc:
+        if not _rules_d_exists(ctx):
+            return None, []  # no augenrules compilation: audit.rules is loaded as it stands anyway
+        return None, [_gap("persistent_rules", f"{AUDIT_RULES}: {rootfs.describe_os_error(exc)} (whether augenrules "
+                                               f"can write the rules it compiles from {RULES_D} into it cannot be told)")]
+    held = [name for bit, name in ((rootfs.FS_IMMUTABLE_FL, "immutable, chattr +i"),
+                                   (rootfs.FS_APPEND_FL, "append-only, chattr +a")) if flags & bit]
+    if not held or not _rules_d_exists(ctx):
+        return None, []
+    return (AUDIT_RULES, f"{' and '.join(held)}: augenrules cannot rewrite it from {RULES_D}, and loads it as it "
+                         "stands"), []
+
+
+def _rules_d_exists(ctx: CollectContext) -> bool:
+    """Is there a rules.d for augenrules to compile (a directory, through links)?"""
+    try:
+        return stat.S_ISDIR(os.stat(ctx.target.resolve(RULES_D)).st_mode)
+    except OSError:
+        return False
 
 
 def _persistent_rules(ctx: CollectContext, loaded_file: tuple[str, str] | None
