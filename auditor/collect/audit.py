@@ -635,10 +635,40 @@ def _augenrules_strips_cr(ctx: CollectContext) -> bool | None:
     return audit_rules.augenrules_strips_cr(script)
 
 
+# augenrules up to audit 3.1 reads each listed name with "cat ${SourceRulesDir}/${rules}", unquoted:
+# the shell expands a name holding a pattern character, and cat reads the files it matches instead
+# (3.1.1 quotes it, 4.2 lists rules.d with a glob and quotes it).
+UNQUOTED_CAT = "cat ${SourceRulesDir}/${rules}"
+PATTERN_CHARACTERS = frozenset("*?[\\")
+
+
+def _pattern_gaps(ctx: CollectContext, names: list[str]) -> list[Gap]:
+    """A problem for each name augenrules may read as a shell pattern (:data:`UNQUOTED_CAT`): which
+    files it reads for that name depends on what the pattern matches and on the shell."""
+    suspect = [n for n in names if PATTERN_CHARACTERS & set(n)]
+    if not suspect:
+        return []
+    script = _augenrules_script(ctx)
+    if script is not None and audit_rules.augenrules_variant(script) is not None and UNQUOTED_CAT not in script:
+        return []  # it quotes the name (audit 3.1.1 and later)
+    whose = ("the target's augenrules (audit before 3.1.1)" if script is not None and UNQUOTED_CAT in script
+             else "augenrules before audit 3.1.1 (which one the target runs cannot be told)")
+    return [Gap(section="audit", path=("persistent_rules", "problems"), reason=(
+        f"{RULES_D}: {name!r} holds a shell pattern character, and {whose} reads each name with an unquoted "
+        f"'{UNQUOTED_CAT}': the shell reads the files the name matches as a pattern, not the file itself"))
+        for name in suspect]
+
+
 def _rules_d_names(ctx: CollectContext, listed: list[str]) -> tuple[list[str], list[Gap]]:
     """The rules.d files the boot's augenrules reads.  When its version cannot be told and the two
     ways of listing differ (a name with a space, tab or newline), the wider list is read and that
-    is a problem: augenrules up to audit 4.1 skips such a file, 4.2 and later read it."""
+    is a problem: augenrules up to audit 4.1 skips such a file, 4.2 and later read it.  A name
+    augenrules may read as a shell pattern is a problem too (:func:`_pattern_gaps`)."""
+    names, gaps = _listed_rules_d_names(ctx, listed)
+    return names, gaps + _pattern_gaps(ctx, names)
+
+
+def _listed_rules_d_names(ctx: CollectContext, listed: list[str]) -> tuple[list[str], list[Gap]]:
     variant = _augenrules_variant(ctx)
     if variant is not None:
         return audit_rules.augenrules_files(listed, variant), []
