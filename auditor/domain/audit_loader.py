@@ -13,6 +13,7 @@ from auditor.domain.audit_statement import (
     ParsedRules,
     RuleError,
     RuleLine,
+    Statement,
     parse_statement,
 )
 from auditor.errors import Problem
@@ -50,13 +51,22 @@ def _fgets_pieces(text: str) -> list[str]:
 # quadratic in any reading.  The looks one reading may take; past them it is abandoned
 # (ParsedRules.unread), never judged on the part read.
 MAX_RULE_VISITS = 2_000_000
+# The rule lines (neither blank nor comments) one reading parses, a few tenths of a millisecond
+# each: 50,000 (ten times a large rule set) take seconds, while the 32 MiB of configuration a
+# collection reads could hold 800,000 and took minutes.  Past them the reading is abandoned too.
+MAX_RULE_LINES = 50_000
+_UNSEEN = object()
 
 
 class _Loader:
     """The kernel's rule list as ``auditctl -R`` builds it, line by line."""
 
-    def __init__(self, machine: str | None) -> None:
+    def __init__(self, machine: str | None, parsed: dict | None = None) -> None:
         self.machine = machine
+        # (text, origin) -> its Statement, None or RuleError: readings of the same lines (rules.d
+        # compiled by gawk and by mawk, with and without carriage returns) parse each once
+        self.parsed: dict[tuple[str, str], Statement | RuleError | None] = {} if parsed is None else parsed
+        self.lines = 0
         self.rules: list[AuditRule] = []
         self.identities: dict[int, tuple] = {}  # id(rule) -> Statement.identity
         # Statement.identity -> how many loaded rules have it: whether a rule exists is asked for
@@ -124,14 +134,27 @@ class _Loader:
             self.locked_by = line.origin
 
     def _apply(self, line: RuleLine) -> None:
-        try:
-            statement = parse_statement(line.text, line.origin, self.machine)
-        except RuleError as exc:
-            self.keep_going = self.keep_going or exc.keep_going
-            self.refuse(line, str(exc))
+        found = self.parsed.get((line.text, line.origin), _UNSEEN)
+        if found is _UNSEEN:
+            try:
+                found = parse_statement(line.text, line.origin, self.machine)
+            except RuleError as exc:
+                found = exc
+            self.parsed[(line.text, line.origin)] = found
+        if found is None:
             return
-        if statement is None:
+        self.lines += 1
+        if self.lines > MAX_RULE_LINES:
+            self.unread = (f"{line.origin}: lbaudit stops reading here: more than {MAX_RULE_LINES:,} rule lines, more "
+                           "than it reads, so the rules the boot loads are not known")
+            self.stopped = True
             return
+        if isinstance(found, RuleError):
+            self.keep_going = self.keep_going or found.keep_going
+            self.refuse(line, str(found))
+            return
+        statement = found
+        assert isinstance(statement, Statement)
         for doubt in statement.doubts:
             self.problems.append(Problem(line.file, line.line, None,
                                          f"lbaudit cannot tell whether auditctl loads this line ({doubt}); "
@@ -197,10 +220,11 @@ class _Loader:
                 self.rules.append(rule)
 
 
-def parse_rules_file(lines: Iterable[RuleLine], machine: str | None = None) -> ParsedRules:
+def parse_rules_file(lines: Iterable[RuleLine], machine: str | None = None, parsed: dict | None = None) -> ParsedRules:
     """Rules as ``auditctl -R`` would leave them after reading these lines on a host whose
-    ``uname -m`` is ``machine`` (see the module doc)."""
-    loader = _Loader(machine)
+    ``uname -m`` is ``machine`` (see the module doc).  ``parsed``: the lines other readings of the
+    same file parsed, shared (filled in here)."""
+    loader = _Loader(machine, parsed)
     for line in lines:
         if loader.stopped:
             break

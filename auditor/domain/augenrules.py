@@ -203,7 +203,8 @@ def parse_rules_d(files: Sequence[tuple[str, str]], machine: str | None = None, 
     joined = _join_files(files)
     awks = [awk] if awk is not None else ["gawk", "mawk"]
     strips = [strips_cr] if strips_cr is not None else [False, True]
-    readings = {(a, c): parse_rules_file(_awk_compile(joined, a, c), machine) for a in awks for c in strips}
+    parsed_lines: dict = {}  # each line parsed once, whichever readings hold it
+    readings = {(a, c): parse_rules_file(_awk_compile(joined, a, c), machine, parsed_lines) for a in awks for c in strips}
     parsed = readings[(awks[0], strips[0])]
     parsed.unread = next((reading.unread for reading in readings.values() if reading.unread), None)
     if parsed.unread is not None:
