@@ -708,8 +708,10 @@ def _loader_command(value: str) -> tuple[str, str | None]:
     program = os.path.basename(argv[0]) if argv else ""
     if program == "augenrules" and "--load" in argv[1:]:
         return "augenrules", None
-    if program == "auditctl" and "-R" in argv[1:-1]:
-        return "auditctl", argv[argv.index("-R", 1) + 1]
+    if program == "auditctl" and len(argv) == 3 and argv[1] == "-R":
+        # auditctl's main() reads a file only as "auditctl -R FILE", alone: anywhere else -R is
+        # setopt's "nested rule files not supported" and nothing is loaded (an "other" command)
+        return "auditctl", argv[2]
     if program == "auditctl" and argv[1:] and set(argv[1:]) <= AUDITCTL_READ_ONLY:
         return "unrelated", None  # prints the status or the rules, changes nothing
     if "augenrules" in value or "auditctl" in value:
