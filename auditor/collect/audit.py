@@ -706,7 +706,8 @@ def _loader_command(value: str) -> tuple[str, str | None]:
     except ValueError:
         argv = []
     program = os.path.basename(argv[0]) if argv else ""
-    if program == "augenrules" and "--load" in argv[1:]:
+    if program == "augenrules" and argv[1:] and set(argv[1:]) == {"--load"}:
+        # any other word is its usage and exit 1, and --check neither writes nor loads changed rules
         return "augenrules", None
     if program == "auditctl" and len(argv) == 3 and argv[1] == "-R":
         # auditctl's main() reads a file only as "auditctl -R FILE", alone: anywhere else -R is

@@ -7,7 +7,9 @@ command line goes to setopt(), whose ``-R`` is "Error - nested rule files not su
 any command naming ``-R`` in a unit that replaces augenrules as loading that file, so a unit running
 ``auditctl -c -R /etc/audit/audit.rules`` (to go on past a bad line) passed the persistent scopes
 on audit.rules while the boot loads no rule.  Only the exact form is a loader now; another command
-that names auditctl is one lbaudit cannot tell the effect of (not reviewed).
+that names auditctl is one lbaudit cannot tell the effect of (not reviewed).  So is augenrules
+run with any argument but ``--load``: another word is its usage and exit 1, and ``--check`` leaves
+changed rules unwritten and unloaded; lbaudit took any augenrules command holding ``--load``.
 """
 
 from __future__ import annotations
@@ -44,3 +46,19 @@ def test_auditctl_r_with_other_arguments_loads_nothing_and_is_not_reviewed(tmp_p
     assert statuses == (NOT_REVIEWED, NOT_REVIEWED)
     assert source is None
     assert len(gaps) == 1 and command in gaps[0]
+
+
+# augenrules reads its arguments in a loop: --check and --load set flags, any other word prints the
+# usage and exits 1 before compiling or loading anything; with --check, rules.d that differs from
+# audit.rules is reported and neither written nor loaded.
+@pytest.mark.parametrize("command", ["/sbin/augenrules --load --quiet", "/sbin/augenrules --check --load"])
+def test_augenrules_with_other_arguments_is_not_vouched_for(tmp_path, command):
+    unit = AUDITD_3.replace("ExecStartPost=-/sbin/augenrules --load", f"ExecStartPost=-{command}")
+    statuses, source, gaps = persistent(image(tmp_path, override=unit))
+    assert statuses == (NOT_REVIEWED, NOT_REVIEWED)
+    assert len(gaps) == 1 and command in gaps[0]
+
+
+def test_control_case_augenrules_load_twice_is_still_augenrules(tmp_path):
+    unit = AUDITD_3.replace("ExecStartPost=-/sbin/augenrules --load", "ExecStartPost=-/sbin/augenrules --load --load")
+    assert persistent(image(tmp_path, override=unit)) == ((PASS, PASS), "/etc/audit/rules.d (augenrules)", [])
