@@ -51,7 +51,7 @@ from auditor.model.facts import (
     IoUringState,
 )
 from auditor.patterns import first_use
-from auditor.safeio import read_regular
+from auditor.safeio import NotRegularFile, read_regular
 
 CONFIG_DIR = "/etc/audit"
 RULES_D = "/etc/audit/rules.d"
@@ -885,6 +885,10 @@ def _rules_file_refusal(ctx: CollectContext, path: str, compiled: bool) -> list[
         entry = os.lstat(ctx.target.resolve(path))  # resolve follows links inside the root, as open() does
     except OSError:
         return []  # absent or unreadable: the reading of its text says so
+    if not stat.S_ISREG(entry.st_mode):
+        # a directory takes augenrules' copy inside it; auditctl -R then refuses it ("is not a
+        # regular file", every version).  (A file loaded as it stands was refused when read.)
+        return [Problem(path, None, None, "not a regular file: auditctl -R refuses it and loads no rule")]
     found = []
     if entry.st_mode & stat.S_IWOTH:
         fixed = (" (augenrules sets mode 0640 only when the rules it compiles from rules.d differ from what the file "
@@ -926,8 +930,8 @@ def _unwritable_audit_rules(ctx: CollectContext) -> tuple[tuple[str, str] | None
     flags cannot be read."""
     try:
         flags = ctx.target.inode_flags(AUDIT_RULES)
-    except FileNotFoundError:
-        return None, []
+    except (FileNotFoundError, NotRegularFile):
+        return None, []  # augenrules creates it; not a file: auditctl -R refuses it (_rules_file_refusal)
     except OSError as exc:
         if not _rules_d_exists(ctx):
             return None, []  # no augenrules compilation: audit.rules is loaded as it stands anyway

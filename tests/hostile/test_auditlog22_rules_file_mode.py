@@ -121,3 +121,14 @@ def test_live_a_rules_file_not_owned_by_root_is_a_problem(tmp_path, rules_d):
     assert len(found) == 1
     assert "/etc/audit/audit.rules: owned by uid 1000, not root" in found[0]
     assert "before audit 3.1.2" in found[0]
+
+
+def test_an_audit_rules_directory_beside_rules_d_loads_nothing(tmp_path):
+    """augenrules' cp puts the compiled rules inside a directory named audit.rules, and auditctl -R
+    refuses the directory ("is not a regular file"): lbaudit judged rules.d and passed."""
+    root = image(tmp_path, mode=0o640, systemd=False, rules_d=True)
+    (root / "etc" / "audit" / "audit.rules").unlink()
+    (root / "etc" / "audit" / "audit.rules").mkdir()
+    statuses, reason = persistent(root)
+    assert statuses == (NOT_REVIEWED, NOT_REVIEWED)
+    assert "/etc/audit/audit.rules: not a regular file" in reason
