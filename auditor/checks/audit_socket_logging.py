@@ -1650,6 +1650,15 @@ A persistent io_uring rule is a line auditctl before 3.1 refuses (loading stops 
 rules.d holding one cannot pass the persistent scopes until lbaudit can tell the target's
 auditctl version (read as 3.1 reads it, the problem named).
 
+augenrules copies what it compiles from rules.d over /etc/audit/audit.rules and loads that file even
+when the copy fails: an audit.rules made immutable or append-only (`chattr +i`, `+a`) is judged as
+it stands.  The file `auditctl -R` loads at boot (the unit's, else /etc/audit/audit.rules, augenrules' output
+where rules.d exists) is refused whole, none of its rules loaded, by auditctl up to 3.1.1 when it
+is not owned by root and by auditctl up to 3.1.1 and from 4.2 when every user may write it; the
+target's auditctl version is not known, so such a file leaves the persistent scopes not_reviewed
+(the owner judged live only: an image's owners may be whoever unpacked it; augenrules sets mode
+0640 on audit.rules only when what it compiles differs from what the file holds).
+
 "audit enabled" also fails when the kernel drops records (auditctl -s or netlink AUDIT_GET):
 `lost` above 0 (records lost since boot, or since `auditctl --reset-lost`: a full backlog, the
 rate limit, or no daemon to take them; the number is in the finding), a `backlog_limit` below

@@ -51,7 +51,7 @@ from auditor.model.facts import (
     IoUringState,
 )
 from auditor.patterns import first_use
-from auditor.safeio import read_regular
+from auditor.safeio import NotRegularFile, read_regular
 
 CONFIG_DIR = "/etc/audit"
 RULES_D = "/etc/audit/rules.d"
@@ -608,21 +608,67 @@ def config_dir_exists(ctx: CollectContext) -> bool | None:
 AUGENRULES_PROGRAMS = ("/usr/sbin/augenrules", "/sbin/augenrules")
 
 
-def _augenrules_variant(ctx: CollectContext) -> str | None:
-    """How the target's augenrules lists rules.d ("ls" or "glob"); None when its script is not found
-    or is neither."""
+def _augenrules_script(ctx: CollectContext) -> str | None:
+    """The text of the target's augenrules script; None when it is not found."""
     for path in AUGENRULES_PROGRAMS:
         try:
-            return audit_rules.augenrules_variant(ctx.target.read_text(path, 1 << 20))
+            return ctx.target.read_text(path, 1 << 20)
         except OSError:
             continue
     return None
 
 
+def _augenrules_variant(ctx: CollectContext) -> str | None:
+    """How the target's augenrules lists rules.d ("ls" or "glob"); None when its script is not found
+    or is neither."""
+    script = _augenrules_script(ctx)
+    return audit_rules.augenrules_variant(script) if script is not None else None
+
+
+def _augenrules_strips_cr(ctx: CollectContext) -> bool | None:
+    """Does the target's augenrules strip a carriage return ending a line (audit 3.1.1 and later)?
+    None when its script is not found, or is not one whose way of listing rules.d lbaudit knows
+    (then the absence of the line proves nothing)."""
+    script = _augenrules_script(ctx)
+    if script is None or audit_rules.augenrules_variant(script) is None:
+        return None
+    return audit_rules.augenrules_strips_cr(script)
+
+
+# augenrules up to audit 3.1 reads each listed name with "cat ${SourceRulesDir}/${rules}", unquoted:
+# the shell expands a name holding a pattern character, and cat reads the files it matches instead
+# (3.1.1 quotes it, 4.2 lists rules.d with a glob and quotes it).
+UNQUOTED_CAT = "cat ${SourceRulesDir}/${rules}"
+PATTERN_CHARACTERS = frozenset("*?[\\")
+
+
+def _pattern_gaps(ctx: CollectContext, names: list[str]) -> list[Gap]:
+    """A problem for each name augenrules may read as a shell pattern (:data:`UNQUOTED_CAT`): which
+    files it reads for that name depends on what the pattern matches and on the shell."""
+    suspect = [n for n in names if PATTERN_CHARACTERS & set(n)]
+    if not suspect:
+        return []
+    script = _augenrules_script(ctx)
+    if script is not None and audit_rules.augenrules_variant(script) is not None and UNQUOTED_CAT not in script:
+        return []  # it quotes the name (audit 3.1.1 and later)
+    whose = ("the target's augenrules (audit before 3.1.1)" if script is not None and UNQUOTED_CAT in script
+             else "augenrules before audit 3.1.1 (which one the target runs cannot be told)")
+    return [Gap(section="audit", path=("persistent_rules", "problems"), reason=(
+        f"{RULES_D}: {name!r} holds a shell pattern character, and {whose} reads each name with an unquoted "
+        f"'{UNQUOTED_CAT}': the shell reads the files the name matches as a pattern, not the file itself"))
+        for name in suspect]
+
+
 def _rules_d_names(ctx: CollectContext, listed: list[str]) -> tuple[list[str], list[Gap]]:
     """The rules.d files the boot's augenrules reads.  When its version cannot be told and the two
     ways of listing differ (a name with a space, tab or newline), the wider list is read and that
-    is a problem: augenrules up to audit 4.1 skips such a file, 4.2 and later read it."""
+    is a problem: augenrules up to audit 4.1 skips such a file, 4.2 and later read it.  A name
+    augenrules may read as a shell pattern is a problem too (:func:`_pattern_gaps`)."""
+    names, gaps = _listed_rules_d_names(ctx, listed)
+    return names, gaps + _pattern_gaps(ctx, names)
+
+
+def _listed_rules_d_names(ctx: CollectContext, listed: list[str]) -> tuple[list[str], list[Gap]]:
     variant = _augenrules_variant(ctx)
     if variant is not None:
         return audit_rules.augenrules_files(listed, variant), []
@@ -660,10 +706,13 @@ def _loader_command(value: str) -> tuple[str, str | None]:
     except ValueError:
         argv = []
     program = os.path.basename(argv[0]) if argv else ""
-    if program == "augenrules" and "--load" in argv[1:]:
+    if program == "augenrules" and argv[1:] and set(argv[1:]) == {"--load"}:
+        # any other word is its usage and exit 1, and --check neither writes nor loads changed rules
         return "augenrules", None
-    if program == "auditctl" and "-R" in argv[1:-1]:
-        return "auditctl", argv[argv.index("-R", 1) + 1]
+    if program == "auditctl" and len(argv) == 3 and argv[1] == "-R":
+        # auditctl's main() reads a file only as "auditctl -R FILE", alone: anywhere else -R is
+        # setopt's "nested rule files not supported" and nothing is loaded (an "other" command)
+        return "auditctl", argv[2]
     if program == "auditctl" and argv[1:] and set(argv[1:]) <= AUDITCTL_READ_ONLY:
         return "unrelated", None  # prints the status or the rules, changes nothing
     if "augenrules" in value or "auditctl" in value:
@@ -821,10 +870,93 @@ def _init_script_auditd_command(ctx: CollectContext) -> tuple[str | None, list[G
     return " ".join([INIT_AUDITD, *(value or "").split()]), []
 
 
+# auditctl's fileopt() refuses the file given to -R, and loads none of its rules, when it is not
+# owned by root (audit up to 3.1.1) or when every user may write it (up to 3.1.1, and again from 4.2:
+# upstream 3bbe0ab3 dropped both checks, 2f9f91c3 brought the second back).
+
+
+def _rules_file_refusal(ctx: CollectContext, path: str, compiled: bool) -> list[Problem]:
+    """Why ``auditctl -R`` may refuse the rules file ``path`` whole, whatever its lines say.  The
+    target's auditctl version is not known, so each is a doubt, not a failure.  The owner is judged
+    only on a running host: an image's owners may be those of whoever unpacked it.  ``compiled``:
+    the file is augenrules' output, which copies the compiled rules.d into it (keeping its owner)
+    and sets mode 0640 only when they differ from what it holds."""
+    try:
+        entry = os.lstat(ctx.target.resolve(path))  # resolve follows links inside the root, as open() does
+    except OSError:
+        return []  # absent or unreadable: the reading of its text says so
+    if not stat.S_ISREG(entry.st_mode):
+        # a directory takes augenrules' copy inside it; auditctl -R then refuses it ("is not a
+        # regular file", every version).  (A file loaded as it stands was refused when read.)
+        return [Problem(path, None, None, "not a regular file: auditctl -R refuses it and loads no rule")]
+    found = []
+    if entry.st_mode & stat.S_IWOTH:
+        fixed = (" (augenrules sets mode 0640 only when the rules it compiles from rules.d differ from what the file "
+                 "holds, so a file that holds them stays as it is)" if compiled else "")
+        found.append(Problem(path, None, None, (
+            "writable by every user: auditctl before audit 3.1.2 and from 4.2 refuses it ('is world "
+            f"writable') and loads none of its rules, and which auditctl the target runs is not known{fixed}")))
+    if ctx.target.runtime and entry.st_uid != 0:
+        kept = " (augenrules copies the compiled rules into it, which keeps its owner)" if compiled else ""
+        found.append(Problem(path, None, None, (
+            f"owned by uid {entry.st_uid}, not root: auditctl before audit 3.1.2 refuses it ('isn't owned "
+            f"by root') and loads none of its rules, and which auditctl the target runs is not known{kept}")))
+    return found
+
+
 def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None, list[Gap]]:
+    # Every way the boot loads the rules ends in auditctl -R of one file: the one a unit (or the
+    # init script) names, else audit.rules (augenrules' output where rules.d exists, else as it stands).
     loaded_file, loader_gaps = _boot_rule_file(ctx)
     if loader_gaps:
         return None, None, loader_gaps
+    if loaded_file is None:  # augenrules, where rules.d exists: unless it cannot write audit.rules
+        loaded_file, loader_gaps = _unwritable_audit_rules(ctx)
+        if loader_gaps:
+            return None, None, loader_gaps
+    rules, source, gaps = _persistent_rules(ctx, loaded_file)
+    if rules is None:
+        return rules, source, gaps
+    path = loaded_file[0] if loaded_file is not None else AUDIT_RULES
+    doubts = _rules_file_refusal(ctx, path, compiled=source == SOURCE_RULES_D)
+    return rules, source, gaps + _problem_gaps("persistent_rules", doubts)
+
+
+def _unwritable_audit_rules(ctx: CollectContext) -> tuple[tuple[str, str] | None, list[Gap]]:
+    """audit.rules with what keeps augenrules from writing it: augenrules ``cp`` s the rules it
+    compiles from rules.d over it, goes on when that fails, and loads it with ``auditctl -R``, so
+    an immutable (chattr +i) or append-only (chattr +a: cp truncates) audit.rules is loaded as it
+    stands.  None when it can be written (or is absent: augenrules creates it); a gap when its
+    flags cannot be read."""
+    try:
+        flags = ctx.target.inode_flags(AUDIT_RULES)
+    except (FileNotFoundError, NotRegularFile):
+        return None, []  # augenrules creates it; not a file: auditctl -R refuses it (_rules_file_refusal)
+    except OSError as exc:
+        if not _rules_d_exists(ctx):
+            return None, []  # no augenrules compilation: audit.rules is loaded as it stands anyway
+        return None, [_gap("persistent_rules", f"{AUDIT_RULES}: {rootfs.describe_os_error(exc)} (whether augenrules "
+                                               f"can write the rules it compiles from {RULES_D} into it cannot be told)")]
+    held = [name for bit, name in ((rootfs.FS_IMMUTABLE_FL, "immutable, chattr +i"),
+                                   (rootfs.FS_APPEND_FL, "append-only, chattr +a")) if flags & bit]
+    if not held or not _rules_d_exists(ctx):
+        return None, []
+    return (AUDIT_RULES, f"{' and '.join(held)}: augenrules cannot rewrite it from {RULES_D}, and loads it as it "
+                         "stands"), []
+
+
+def _rules_d_exists(ctx: CollectContext) -> bool:
+    """Is there a rules.d for augenrules to compile (a directory, through links)?"""
+    try:
+        return stat.S_ISDIR(os.stat(ctx.target.resolve(RULES_D)).st_mode)
+    except OSError:
+        return False
+
+
+def _persistent_rules(ctx: CollectContext, loaded_file: tuple[str, str] | None
+                      ) -> tuple[list[AuditRule] | None, str | None, list[Gap]]:
+    """The rules the boot loads, read from ``loaded_file`` (path, the setting that loads it) when
+    a unit or the init script loads one with auditctl -R, else from rules.d or audit.rules."""
     if loaded_file is not None:
         path, setting = loaded_file
         try:
@@ -834,7 +966,7 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
                                                          f"by {setting})")]
         parsed = audit_rules.parse_rules_text(text, path, _machine(ctx))
         # rules.d, if any, is never compiled: the file is loaded as it stands
-        return parsed.rules, f"{path} (auditctl -R, {setting})", _problem_gaps("persistent_rules", parsed.problems)
+        return _read_rules(parsed, f"{path} (auditctl -R, {setting})")
     naming_gaps: list[Gap] = []
     try:
         listed = ctx.target.list_dir(RULES_D)
@@ -870,8 +1002,9 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
                 continue  # augenrules cats it, cat fails, and the rest is still loaded
             except OSError as exc:
                 return None, SOURCE_RULES_D, [_gap("persistent_rules", f"{path}: {rootfs.describe_os_error(exc)}")]
-        parsed = audit_rules.parse_rules_d(files, _machine(ctx), _awk(ctx))
-        return parsed.rules, SOURCE_RULES_D, naming_gaps + _problem_gaps("persistent_rules", parsed.problems)
+        parsed = audit_rules.parse_rules_d(files, _machine(ctx), _awk(ctx), _augenrules_strips_cr(ctx))
+        rules, source, gaps = _read_rules(parsed, SOURCE_RULES_D)
+        return rules, source, naming_gaps + gaps
 
     try:
         text = ctx.target.read_text(AUDIT_RULES)
@@ -879,7 +1012,15 @@ def _persistent(ctx: CollectContext) -> tuple[list[AuditRule] | None, str | None
         reason = rootfs.describe_os_error(exc)
         return None, None, [_gap("persistent_rules", f"{AUDIT_RULES}: {reason} (and there is no {RULES_D})")]
     parsed = audit_rules.parse_rules_text(text, AUDIT_RULES, _machine(ctx))
-    return parsed.rules, SOURCE_AUDIT_RULES, _problem_gaps("persistent_rules", parsed.problems)
+    return _read_rules(parsed, SOURCE_AUDIT_RULES)
+
+
+def _read_rules(parsed: audit_rules.ParsedRules, source: str) -> tuple[list[AuditRule] | None, str, list[Gap]]:
+    """The persistent rules of one reading, with its problems as gaps; None (a gap) when the
+    reading was abandoned part way (:data:`audit_rules.MAX_RULE_VISITS`)."""
+    if parsed.unread is not None:
+        return None, source, [_gap("persistent_rules", parsed.unread)]
+    return parsed.rules, source, _problem_gaps("persistent_rules", parsed.problems)
 
 
 

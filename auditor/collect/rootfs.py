@@ -17,10 +17,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import errno
+import fcntl
 import os
 import re
 import select
 import stat
+import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -432,6 +434,32 @@ def read_head(root: Path, path: str, size: int, offset: int = 0) -> bytes:
     try:
         safeio.refuse_kernel_file(fd, opened, path, "program")
         return os.pread(fd, size, offset)
+    finally:
+        os.close(fd)
+
+
+FS_IOC_GETFLAGS = 0x80086601  # linux/fs.h: _IOR('f', 1, long) on 64-bit machines
+FS_IMMUTABLE_FL = 0x10  # chattr +i: the file cannot be written, truncated, renamed or removed
+FS_APPEND_FL = 0x20  # chattr +a: it can only be appended to (opening it to truncate fails)
+
+
+def inode_flags(root: Path, path: str) -> int:
+    """The inode flags (``lsattr``) of the regular file at ``path`` under ``root``, opened as
+    :func:`read_head` opens it; 0 where the file system keeps none (tmpfs, overlayfs).  Raises
+    OSError (absent, unreadable, not a regular file)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    with _parent_beneath(root, path) as (directory, name):
+        fd, opened = safeio.open_regular(name, flags, follow_symlinks=False, dir_fd=directory)
+    try:
+        safeio.refuse_kernel_file(fd, opened, path, "configuration file")
+        buffer = bytearray(8)
+        try:
+            fcntl.ioctl(fd, FS_IOC_GETFLAGS, buffer)
+        except OSError as exc:
+            if exc.errno in (errno.ENOTTY, errno.EOPNOTSUPP, errno.EINVAL):
+                return 0  # no inode flags on this file system: none can be set
+            raise
+        return int.from_bytes(buffer[:4], sys.byteorder)  # the kernel reads and writes an int
     finally:
         os.close(fd)
 

@@ -61,6 +61,9 @@ class _FileSystemTarget:
     def file_mode(self, path: str) -> int:
         return rootfs.file_mode(self.root, path)
 
+    def inode_flags(self, path: str) -> int:
+        return rootfs.inode_flags(self.root, path)
+
     def dangling_link(self, path: str) -> str | None:
         return rootfs.dangling_link(self.root, path)
 

@@ -13,6 +13,7 @@ from auditor.domain.audit_statement import (
     ParsedRules,
     RuleError,
     RuleLine,
+    Statement,
     parse_statement,
 )
 from auditor.errors import Problem
@@ -45,17 +46,57 @@ def _fgets_pieces(text: str) -> list[str]:
     return [p.decode("utf-8", "surrogateescape") for p in pieces]
 
 
+# Deletions (-d, -D -k) and insertions at the head of a list (-A) look at the loaded rules one by
+# one, as auditctl and the kernel do: a file of thousands of them after thousands of rules is
+# quadratic in any reading.  The looks one reading may take; past them it is abandoned
+# (ParsedRules.unread), never judged on the part read.
+MAX_RULE_VISITS = 2_000_000
+# The rule lines (neither blank nor comments) one reading parses, a few tenths of a millisecond
+# each: 50,000 (ten times a large rule set) take seconds, while the 32 MiB of configuration a
+# collection reads could hold 800,000 and took minutes.  Past them the reading is abandoned too.
+MAX_RULE_LINES = 50_000
+_UNSEEN = object()
+
+
 class _Loader:
     """The kernel's rule list as ``auditctl -R`` builds it, line by line."""
 
-    def __init__(self, machine: str | None) -> None:
+    def __init__(self, machine: str | None, parsed: dict | None = None) -> None:
         self.machine = machine
+        # (text, origin) -> its Statement, None or RuleError: readings of the same lines (rules.d
+        # compiled by gawk and by mawk, with and without carriage returns) parse each once
+        self.parsed: dict[tuple[str, str], Statement | RuleError | None] = {} if parsed is None else parsed
+        self.lines = 0
         self.rules: list[AuditRule] = []
         self.identities: dict[int, tuple] = {}  # id(rule) -> Statement.identity
+        # Statement.identity -> how many loaded rules have it: whether a rule exists is asked for
+        # every rule added, and asking the loaded rules one by one made loading quadratic
+        self.loaded: dict[tuple, int] = {}
         self.problems: list[Problem] = []
         self.keep_going = False  # -c or -i seen
         self.locked_by: str | None = None  # origin of -e 2
         self.stopped = False
+        self.visits = 0
+        self.unread: str | None = None
+
+    def spend(self, line: RuleLine) -> bool:
+        """Count a look at every loaded rule; False (and the reading abandoned) past the budget."""
+        self.visits += len(self.rules)
+        if self.visits <= MAX_RULE_VISITS:
+            return True
+        self.unread = (f"{line.origin}: lbaudit stops reading here: the deletions and insertions up to this line look "
+                       f"at the loaded rules more than {MAX_RULE_VISITS:,} times, more than it spends on one reading, "
+                       "so the rules the boot loads are not known")
+        self.stopped = True
+        return False
+
+    def _count(self, rule: AuditRule, change: int) -> None:
+        identity = self.identities[id(rule)]
+        left = self.loaded.get(identity, 0) + change
+        if left:
+            self.loaded[identity] = left
+        else:
+            self.loaded.pop(identity, None)
 
     def refuse(self, line: RuleLine, reason: str) -> None:
         if self.keep_going:
@@ -93,14 +134,27 @@ class _Loader:
             self.locked_by = line.origin
 
     def _apply(self, line: RuleLine) -> None:
-        try:
-            statement = parse_statement(line.text, line.origin, self.machine)
-        except RuleError as exc:
-            self.keep_going = self.keep_going or exc.keep_going
-            self.refuse(line, str(exc))
+        found = self.parsed.get((line.text, line.origin), _UNSEEN)
+        if found is _UNSEEN:
+            try:
+                found = parse_statement(line.text, line.origin, self.machine)
+            except RuleError as exc:
+                found = exc
+            self.parsed[(line.text, line.origin)] = found
+        if found is None:
             return
-        if statement is None:
+        self.lines += 1
+        if self.lines > MAX_RULE_LINES:
+            self.unread = (f"{line.origin}: lbaudit stops reading here: more than {MAX_RULE_LINES:,} rule lines, more "
+                           "than it reads, so the rules the boot loads are not known")
+            self.stopped = True
             return
+        if isinstance(found, RuleError):
+            self.keep_going = self.keep_going or found.keep_going
+            self.refuse(line, str(found))
+            return
+        statement = found
+        assert isinstance(statement, Statement)
         for doubt in statement.doubts:
             self.problems.append(Problem(line.file, line.line, None,
                                          f"lbaudit cannot tell whether auditctl loads this line ({doubt}); "
@@ -118,6 +172,9 @@ class _Loader:
         if op == "control":
             self._control(line, rule)
         elif op == "clear":
+            if not self.spend(line):
+                return
+
             def survives(old: AuditRule) -> bool:
                 # -D -k key deletes every rule whose key contains it (auditctl's key_match: strstr
                 # in 3.x, key_contains in 4.x), not only the rules with that very key
@@ -125,38 +182,54 @@ class _Loader:
                     return True
                 return bool(rule.keys) and not any(wanted in key for wanted in rule.keys for key in old.keys)
 
-            self.rules = [r for r in self.rules if survives(r)]
+            kept = []
+            for old in self.rules:
+                if survives(old):
+                    kept.append(old)
+                elif old.kind != "control":
+                    self._count(old, -1)
+            self.rules = kept
             self.rules.append(rule)
         elif op == "delete":  # the kernel deletes the first rule that is the same, field for field
-            match = next((i for i, r in enumerate(self.rules)
-                          if r.kind != "control" and self.identities.get(id(r)) == statement.identity), None)
-            if match is None:
+            if statement.identity not in self.loaded:
                 self.refuse(line, "no loaded rule matches this deletion")
-            else:
-                del self.rules[match]
+                return
+            if not self.spend(line):
+                return
+            match = next(i for i, r in enumerate(self.rules)
+                         if r.kind != "control" and self.identities.get(id(r)) == statement.identity)
+            self._count(self.rules[match], -1)
+            del self.rules[match]
         else:
-            twin = next((r for r in self.rules
-                         if r.kind != "control" and self.identities.get(id(r)) == statement.identity), None)
-            if twin is not None and op == "add":  # -A does not check (auditctl 3.0.9 on Linux 6.x)
+            if statement.identity in self.loaded and op == "add":  # -A does not check (auditctl 3.0.9 on Linux 6.x)
+                if not self.spend(line):  # with -c, one refusal after another
+                    return
+                twin = next(r for r in self.rules
+                            if r.kind != "control" and self.identities.get(id(r)) == statement.identity)
                 self.refuse(line, f"rule exists (same as {twin.origin})")
                 return
+            if op == "prepend" and not self.spend(line):
+                return
             self.identities[id(rule)] = statement.identity
+            self._count(rule, +1)
             if op == "prepend":  # the head of its own list: before the first rule of that list
-                heads = [i for i, r in enumerate(self.rules) if r.kind != "control" and r.rule_list == rule.rule_list]
-                self.rules.insert(heads[0] if heads else len(self.rules), rule)
+                head = next((i for i, r in enumerate(self.rules)
+                             if r.kind != "control" and r.rule_list == rule.rule_list), len(self.rules))
+                self.rules.insert(head, rule)
             else:
                 self.rules.append(rule)
 
 
-def parse_rules_file(lines: Iterable[RuleLine], machine: str | None = None) -> ParsedRules:
+def parse_rules_file(lines: Iterable[RuleLine], machine: str | None = None, parsed: dict | None = None) -> ParsedRules:
     """Rules as ``auditctl -R`` would leave them after reading these lines on a host whose
-    ``uname -m`` is ``machine`` (see the module doc)."""
-    loader = _Loader(machine)
+    ``uname -m`` is ``machine`` (see the module doc).  ``parsed``: the lines other readings of the
+    same file parsed, shared (filled in here)."""
+    loader = _Loader(machine, parsed)
     for line in lines:
         if loader.stopped:
             break
         loader.apply(line)
-    return ParsedRules(rules=loader.rules, problems=loader.problems)
+    return ParsedRules(rules=loader.rules, problems=loader.problems, unread=loader.unread)
 
 
 def parse_rules_text(text: str, file: str, machine: str | None = None) -> ParsedRules:

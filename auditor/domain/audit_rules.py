@@ -19,7 +19,7 @@ from __future__ import annotations
 # Split along its seams (one statement and its fields; rules files as auditctl -R loads them; rules.d
 # as augenrules compiles it; auditctl -l / -s output); every name stays importable from here.
 from auditor.domain import auditctl_grammar as grammar
-from auditor.domain.audit_loader import parse_rules_file, parse_rules_text, rule_lines
+from auditor.domain.audit_loader import MAX_RULE_VISITS, parse_rules_file, parse_rules_text, rule_lines
 from auditor.domain.audit_statement import (
     ACTIONS,
     AUDITCTL_LIST,
@@ -56,6 +56,7 @@ from auditor.domain.auditctl_output import (
 )
 from auditor.domain.augenrules import (
     augenrules_files,
+    augenrules_strips_cr,
     augenrules_variant,
     compile_rules_d,
     parse_rules_d,
@@ -63,9 +64,9 @@ from auditor.domain.augenrules import (
 )
 
 __all__ = [
-    "ACTIONS", "AUDITCTL_LIST", "boot_audit_param", "boot_backlog_limit_param", "AUDITCTL_STATUS", "CLIENT_FLAGS", "CONTROL_SETTINGS", "FIELD_ALIASES", "FIELD_NAMES",
+    "ACTIONS", "MAX_RULE_VISITS", "AUDITCTL_LIST", "boot_audit_param", "boot_backlog_limit_param", "AUDITCTL_STATUS", "CLIENT_FLAGS", "CONTROL_SETTINGS", "FIELD_ALIASES", "FIELD_NAMES",
     "ID_FIELDS", "LISTS", "OPERATORS", "RULES_D_LABEL", "UNSET", "WATCH_PERMISSIONS", "ParsedRules", "RuleError",
-    "RuleLine", "Statement", "augenrules_files", "augenrules_variant", "compile_rules_d", "enabled_from_status", "format_field", "grammar",
+    "RuleLine", "Statement", "augenrules_files", "augenrules_strips_cr", "augenrules_variant", "compile_rules_d", "enabled_from_status", "format_field", "grammar",
     "parse_auditctl_list", "parse_auditctl_status", "parse_field", "parse_rules_d", "parse_rules_file",
     "number_from_status", "parse_rules_text", "parse_statement", "pid_from_status", "rate_limit_from_status", "rule_lines", "semantic_key", "split_field", "version_compare",
 ]

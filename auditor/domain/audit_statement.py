@@ -60,6 +60,8 @@ class RuleLine:
 class ParsedRules:
     rules: list[AuditRule] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Why the reading was abandoned part way (then ``rules`` are not what the kernel would hold)
+    unread: str | None = None
 
 
 # ---------------------------------------------------------------- fields

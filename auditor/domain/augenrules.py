@@ -141,8 +141,22 @@ def _join_files(files: Sequence[tuple[str, str]]) -> list[RuleLine]:
 _AWK_SPACE = {"gawk": r"[ \t\n\r\f\v]", "mawk": "s"}
 
 
-def _awk_compile(lines: list[RuleLine], awk: str) -> list[RuleLine]:
+# augenrules' awk program from audit 3.1.1 (upstream 8971c152, for rules "copied from Windows")
+# starts with this: a carriage return ending a line is gone before any pattern sees it, and from
+# the line written to audit.rules.  3.0.9's has no such line, and auditctl never strips one.
+CR_STRIP = 'sub(/\\r$/, "")'
+
+
+def augenrules_strips_cr(script: str) -> bool:
+    """Does the augenrules script ``script`` strip a carriage return ending a line (:data:`CR_STRIP`)?"""
+    return CR_STRIP in script
+
+
+def _awk_compile(lines: list[RuleLine], awk: str, strips_cr: bool = False) -> list[RuleLine]:
     space = _AWK_SPACE[awk]
+    if strips_cr:
+        lines = [RuleLine(line.file, line.line, line.text[:-1]) if line.text.endswith("\r") else line
+                 for line in lines]
     patterns = {name: re.compile(pattern.replace("\\s", space)) for name, pattern in (
         ("#", r"^\s*#"), ("-e", r"^\s*-e"), ("-D", r"^\s*-D\s*$"), ("-f", r"^\s*-f"), ("-b", r"^\s*-b"))}
     first: dict[str, RuleLine] = {}
@@ -166,41 +180,63 @@ def _awk_compile(lines: list[RuleLine], awk: str) -> list[RuleLine]:
     return head + rest + ([last_e] if last_e else [])
 
 
-def compile_rules_d(files: Sequence[tuple[str, str]], awk: str = "gawk") -> list[RuleLine]:
+def compile_rules_d(files: Sequence[tuple[str, str]], awk: str = "gawk", strips_cr: bool = False) -> list[RuleLine]:
     """Concatenate rules.d files as augenrules does.
 
     ``files`` are (path, text) in augenrules order.  The files are joined as ``cat`` joins them (a
     file without a final newline runs into the next file's first line); blank and comment lines are
     dropped; the last bare ``-D``, ``-b`` and ``-f`` lines go first, in that order, and the last
-    ``-e`` line goes last, each as ``awk`` (gawk or mawk) matches augenrules' patterns.  Every line
-    keeps its ``file:line`` origin.
+    ``-e`` line goes last, each as ``awk`` (gawk or mawk) matches augenrules' patterns; with
+    ``strips_cr`` (augenrules from audit 3.1.1) a carriage return ending a line is dropped first.
+    Every line keeps its ``file:line`` origin.
     """
-    return _awk_compile(_join_files(files), awk)
+    return _awk_compile(_join_files(files), awk, strips_cr)
 
 
-def parse_rules_d(files: Sequence[tuple[str, str]], machine: str | None = None, awk: str | None = None) -> ParsedRules:
+def parse_rules_d(files: Sequence[tuple[str, str]], machine: str | None = None, awk: str | None = None,
+                  strips_cr: bool | None = False) -> ParsedRules:
     """What ``augenrules --load`` leaves loaded from these rules.d files, compiled by the target's
-    ``awk`` ("gawk" or "mawk").  With ``awk`` None (not known) and files that gawk and mawk compile
-    into different rule sets, that is reported as a problem (lbaudit cannot tell which the boot
-    gets), and the gawk reading is returned."""
+    ``awk`` ("gawk" or "mawk") and augenrules (``strips_cr``: whether it strips a carriage return
+    ending a line, :func:`augenrules_strips_cr`).  Either None is not known: where the ways it may
+    be compile the files into different rule sets, that is reported as a problem (lbaudit cannot
+    tell which the boot gets), and the reading of gawk without stripping is returned."""
     joined = _join_files(files)
-    if awk is not None:
-        return parse_rules_file(_awk_compile(joined, awk), machine)
-    parsed = parse_rules_file(_awk_compile(joined, "gawk"), machine)
-    other = parse_rules_file(_awk_compile(joined, "mawk"), machine)
+    awks = [awk] if awk is not None else ["gawk", "mawk"]
+    strips = [strips_cr] if strips_cr is not None else [False, True]
+    parsed_lines: dict = {}  # each line parsed once, whichever readings hold it
+    readings = {(a, c): parse_rules_file(_awk_compile(joined, a, c), machine, parsed_lines) for a in awks for c in strips}
+    parsed = readings[(awks[0], strips[0])]
+    parsed.unread = next((reading.unread for reading in readings.values() if reading.unread), None)
+    if parsed.unread is not None:
+        return parsed  # one reading was abandoned: what the boot loads is not known, whichever it is
+
+    def differ(one: ParsedRules, other: ParsedRules) -> str | None:
+        """Where two readings disagree (the origins of the rules only one holds); None when they agree."""
+        if [semantic_key(r) for r in one.rules] == [semantic_key(r) for r in other.rules] and \
+                controls(one.rules) == controls(other.rules):
+            return None
+        lines = {(r.origin, r.text) for r in one.rules} ^ {(r.origin, r.text) for r in other.rules}
+        return ", ".join(sorted({origin for origin, _ in lines})) or "the order of control lines"
 
     def controls(rules: list[AuditRule]) -> list:
         return [r.fields for r in rules if r.kind == "control"]
 
-    if [semantic_key(r) for r in parsed.rules] != [semantic_key(r) for r in other.rules] or \
-            controls(parsed.rules) != controls(other.rules):
-        gawk_lines = {(r.origin, r.text) for r in parsed.rules}
-        mawk_lines = {(r.origin, r.text) for r in other.rules}
-        where = ", ".join(sorted({origin for origin, _ in gawk_lines ^ mawk_lines})) or "the order of control lines"
+    by_awk = next(filter(None, (differ(readings[("gawk", c)], readings[("mawk", c)]) for c in strips
+                                if len(awks) > 1)), None)
+    if by_awk is not None:
         parsed.problems.append(Problem(
             RULES_D_LABEL, None, None,
-            f"augenrules compiles these files differently with gawk and with mawk ({where}): "
+            f"augenrules compiles these files differently with gawk and with mawk ({by_awk}): "
             "an indented comment, -e, -D, -b or -f line is matched by gawk's \\s but not by mawk's; "
             "lbaudit cannot tell which awk the target runs",
+        ))
+    by_cr = next(filter(None, (differ(readings[(a, False)], readings[(a, True)]) for a in awks
+                               if len(strips) > 1)), None)
+    if by_cr is not None:
+        parsed.problems.append(Problem(
+            RULES_D_LABEL, None, None,
+            f"augenrules compiles these files differently as audit 3.1.1 and later and as earlier audit do "
+            f"({by_cr}): from 3.1.1 it strips the carriage return ending a line (CRLF line ends), before "
+            "it keeps it, and lbaudit cannot tell which augenrules the target runs",
         ))
     return parsed
