@@ -1488,7 +1488,7 @@ class HistoryStore:
         if ahead:
             raise InputError(f"this evidence {ahead}")
         refuse_unnamed_host(item.machine_id, item.hostname, inventory_name)
-        host_id = self._host(conn, item.machine_id, item.hostname, inventory_name)
+        host_id = self._host(conn, item.machine_id, item.hostname, inventory_name, item.started)
         # read once the host's chain is locked (SQLite: the write lock), so that of two recorders
         # waiting for each other the later-recorded run has the later time
         now = _naive_utc(recorded_at or datetime.now(timezone.utc))
@@ -1564,7 +1564,12 @@ class HistoryStore:
             self._insert_statements[table.name] = statement
         conn.execute(statement, values)
 
-    def _host(self, conn: Connection, machine_id: str | None, hostname: str, inventory_name: str | None) -> int:
+    def _host(self, conn: Connection, machine_id: str | None, hostname: str, inventory_name: str | None,
+              started: datetime | None = None) -> int:
+        """The host's id (its row made if new), its name and machine id brought up to those of a run
+        that started at ``started``, unless a run of the host recorded before started later: a
+        backfill (``history import`` of an older scan) set the host's name back to the one it had
+        then, and every list, report and diff named the host by its old name."""
         key = host_key(machine_id, hostname, inventory_name)
         refuse_unkeepable(t.hosts, {"inventory_name": inventory_name, "host_key": key})
         # Locked for the rest of the transaction (PostgreSQL; SQLite's transaction is immediate), so
@@ -1575,6 +1580,10 @@ class HistoryStore:
                                                              "hostname": hostname, "inventory_name": inventory_name})
             row = conn.execute(_HOST_FOR_UPDATE, {"key": key}).one()
         changes: dict[str, Any] = {}
+        if started is not None and (row.hostname != hostname or row.machine_id != machine_id):
+            later = sa.select(t.runs.c.id).where(t.runs.c.host_id == row.id, t.runs.c.started_at > started).limit(1)
+            if conn.execute(later).first() is not None:
+                hostname, machine_id = row.hostname, row.machine_id  # an older scan: the newer one's names stand
         if row.hostname != hostname:
             changes["hostname"] = hostname  # renamed; the machine id says it is the same host
         if row.machine_id != machine_id:
