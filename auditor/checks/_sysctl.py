@@ -527,7 +527,27 @@ def _refused_at_boot(snapshot: HostSnapshot, setting: SysctlSetting, low: int, h
     if low < 1:
         return f"{head} (EINVAL): the low end {low} is below 1; {tail}"
     refused = refused_by_order(facts.persistent, PORT_RANGE)
-    return f"{head}: {refused.problem}; {tail}" if refused is not None else None
+    if refused is not None:
+        return f"{head}: {refused.problem}; {tail}"
+    unknown = _boot_value_unknown(snapshot, UNPRIVILEGED_PORT_START)
+    if unknown is not None:
+        # The replay above took the kernel default 1024 for it: with a start of 2000 from the
+        # kernel command line, "1024 65535" is refused and the kernel keeps 32768-60999.
+        return (f"whether the kernel takes {PORT_RANGE} = {setting.value} ({setting.origin}) when the boot applies it "
+                f"is not known: since Linux 4.11 it refuses (EINVAL) a low end below {UNPRIVILEGED_PORT_START} in "
+                f"force at that moment and keeps the range it had, and that key's boot value is not known: {unknown}")
+    return None
+
+
+def _boot_value_unknown(snapshot: HostSnapshot, key: str) -> str | None:
+    """Why ``key``'s boot value is not known (the collector's gaps for it: the image's kernel command
+    line may set it, its boot loader files could not all be read), where no configuration file sets
+    it; None where it is known (a file sets it, or the kernel default applies)."""
+    facts = snapshot.facts.sysctl
+    if facts is None or facts.persistent is None or configured_setting(facts.persistent, key) is not None:
+        return None
+    reasons = sorted({g.reason for g in snapshot.gaps if g.section == "sysctl" and g.path == ("persistent", key)})
+    return "; ".join(reasons) or None
 
 
 class RefusedAtBoot(SysctlValueError):

@@ -536,7 +536,11 @@ not_reviewed, naming it (judged as read, port 0 counted in the pool).
 An offline image is judged on the range its configuration sets only when the kernel takes it at
 boot: a low end below 1, or below ip_unprivileged_port_start at the moment it is written (1024,
 or the value set before it if the kernel took that), is refused (EINVAL) and the kernel keeps its own default, so the pool,
-bounds and listener findings are not_reviewed, naming the value and the file.  Where the boot
+bounds and listener findings are not_reviewed, naming the value and the file; so are they (and
+net.time_wait's headroom and share) where no file sets ip_unprivileged_port_start and its boot value
+is not known (the image's kernel command line may set it, or its boot loader files could not all be
+read): whether the kernel takes the range is then not known (1024 65535 passed where a command
+line start of 2000 makes the kernel refuse it and keep 32768-60999).  Where the boot
 writes both keys and one of them more than once with different values (the kernel command line,
 then a file; or two lines, which `sysctl --system` writes in turn), which writes the kernel took
 is not replayed: the findings are not_reviewed, naming the two writes.  An image in which nothing
