@@ -67,9 +67,21 @@ KERNEL_TAKES: dict[str, tuple[int, int, int]] = {  # key -> (lowest, highest on 
 UNSIGNED_KEYS = frozenset({TW_REUSE, TIMESTAMPS, BINDV6ONLY})  # u8 handlers: no sign at all
 
 
+# The most characters of a value (or of a part of it) a message quotes: a sysctl.d line may be
+# megabytes long (procps reads a line of any length), and each finding that names it would carry it.
+_QUOTED_CHARACTERS = 200
+
+
+def quoted(text: str) -> str:
+    """``text`` as a message quotes it: repr, cut to its first :data:`_QUOTED_CHARACTERS` characters."""
+    if len(text) <= _QUOTED_CHARACTERS:
+        return repr(text)
+    return f"{text[:_QUOTED_CHARACTERS]!r}... ({len(text):,} characters)"
+
+
 class SysctlValueError(ValueError):
     def __init__(self, key: str, value: str, problem: str) -> None:
-        super().__init__(f"{key} = {value!r}: {problem}")
+        super().__init__(f"{key} = {quoted(value)}: {problem}")
         self.key = key
         self.value = value
 
@@ -89,10 +101,10 @@ def kernel_number(key: str, value: str, token: str, what: str = "a number", conf
     (decimal); SysctlValueError where the kernel answers EINVAL, or would never print it."""
     if not configured:
         if not _PRINTED_NUMBER.fullmatch(token):
-            raise SysctlValueError(key, value, f"{token!r} is not {what} (a running value is printed in decimal)")
+            raise SysctlValueError(key, value, f"{quoted(token)} is not {what} (a running value is printed in decimal)")
         return int(token)
     if len(token) > 20 or not _KERNEL_NUMBER().fullmatch(token):  # proc_get_long: 21 characters are EINVAL
-        raise SysctlValueError(key, value, f"{token!r} is not {what} the kernel reads (decimal, 0x hex or "
+        raise SysctlValueError(key, value, f"{quoted(token)} is not {what} the kernel reads (decimal, 0x hex or "
                                            f"0-prefixed octal)")
     if token[:2] in ("0x", "0X"):
         return int(token[2:], 16)
@@ -122,6 +134,12 @@ def printed_numbers(value: str) -> list[str]:
     return PRINTED_SEPARATORS.split(text) if text else []
 
 
+# What a write's number reader skips (KERNEL_SKIPS), then the next number (up to the next of them).
+_WRITTEN_TOKEN = re.compile(f"[{re.escape(KERNEL_SKIPS)}]*([^{re.escape(KERNEL_SKIPS)}]*)")
+# str.isspace() (the same test: \x1c-\x1f, U+0085, U+00A0, U+2028 are white space to both)
+_WHITE_SPACE = re.compile(r"\s")
+
+
 def written_numbers(key: str, value: str, count: int) -> list[str]:
     """The numbers a /proc/sys write of ``value`` gives a key that holds ``count`` of them.  The
     kernel's vector handlers (proc_dointvec_minmax, proc_dou8vec_minmax) read at most ``count``
@@ -133,17 +151,17 @@ def written_numbers(key: str, value: str, count: int) -> list[str]:
     tokens: list[str] = []
     position = 0
     while len(tokens) < count:
-        while position < len(value) and value[position] in KERNEL_SKIPS:
-            position += 1
-        if position == len(value):
-            break
-        end = position
-        while end < len(value) and value[end] not in KERNEL_SKIPS:
-            end += 1
+        # by the regular expression engine: a character at a time in Python, a line of megabytes of
+        # white space took seconds for each check that read it
+        found = _WRITTEN_TOKEN.match(value, position)
+        assert found is not None  # both parts may be empty: it always matches
+        token, end = found.group(1), found.end()
+        if not token:
+            break  # only white space was left
         if end < len(value) and value[end] not in KERNEL_SEPARATORS:
-            raise SysctlValueError(key, value, f"{value[position:end]!r} is followed by {value[end]!r}: after a "
+            raise SysctlValueError(key, value, f"{quoted(token)} is followed by {value[end]!r}: after a "
                                                "number the kernel takes only a space, a tab or a newline (EINVAL)")
-        tokens.append(value[position:end])
+        tokens.append(token)
         position = end
     if not tokens:
         raise SysctlValueError(key, value, "no number to write (EINVAL)")
@@ -193,20 +211,22 @@ def parse_port_list(value: str, key: str = RESERVED_PORTS, configured: bool = Fa
     text = value.strip("\n") if configured else value.strip(KERNEL_SEPARATORS)
     if not text:
         return ()
-    if any(ch.isspace() for ch in text):  # str.isspace: \x1c-\x1f, U+0085, U+00A0, U+2028 too
+    if _WHITE_SPACE.search(text):  # str.isspace: \x1c-\x1f, U+0085, U+00A0, U+2028 too
         raise SysctlValueError(key, value, "the kernel refuses white space in or around the list (EINVAL)")
     spans: list[tuple[int, int]] = []
     items = text.split(",")
     if len(items) > 1 and items[-1] == "":
         items.pop()  # "8080,9000," is taken as "8080,9000"
-    for item in items:
+    # each distinct item read once: a list may repeat one millions of times (a line of megabytes),
+    # and reading each anew took half a minute for every check that asked
+    for item in dict.fromkeys(items):
         if not item:
             raise SysctlValueError(key, value, "empty item in the comma-separated list")
         low_text, dash, high_text = item.partition("-")
         low = _port(key, value, low_text, configured)
         high = _port(key, value, high_text, configured) if dash else low
         if low > high:
-            raise SysctlValueError(key, value, f"range {item!r} runs backwards")
+            raise SysctlValueError(key, value, f"range {quoted(item)} runs backwards")
         spans.append((low, high))
     return merged_spans(spans)
 
