@@ -148,6 +148,34 @@ def written_numbers(key: str, value: str, count: int) -> list[str]:
     ignores the rest when the writer sends it again); fewer numbers leave the others as they were.
     No number at all is EINVAL, and so is a number followed by anything but a space, a tab or a
     newline (:data:`KERNEL_SKIPS`, :data:`KERNEL_SEPARATORS`)."""
+    tokens = _numbers_of_a_write(key, value, count)
+    if len(value) > _SURELY_READ_BYTES // 4 or len(value.encode("utf-8", "surrogatepass")) > _SURELY_READ_BYTES:
+        # The kernel reads at most PAGE_SIZE - 1 bytes of one write (__do_proc_dointvec,
+        # __do_proc_douintvec: 4,095 with 4 KiB pages, more with 16 or 64 KiB) and takes the rest as
+        # read; a boot tool that writes through a stdio buffer may send a long value in pieces, the
+        # later ones ignored (kernel.sysctl_writes_strict).  Read whole, "1024", 5,000 spaces and
+        # "65535" was the range 1024-65535, where the kernel takes 1024 alone and keeps the high end.
+        head = value.encode("utf-8", "surrogatepass")[:_SURELY_READ_BYTES].decode("utf-8", "ignore")
+        try:
+            cut = _numbers_of_a_write(key, head, count)
+        except SysctlValueError:
+            cut = None
+        if cut != tokens:
+            raise SysctlValueError(key, value, f"the value is {len(value.encode('utf-8', 'surrogatepass')):,} bytes "
+                                               "long, and the kernel reads only the first PAGE_SIZE - 1 bytes of a write "
+                                               "(4,095 with 4 KiB pages; a boot tool may write it in smaller pieces, of "
+                                               "which it reads only the first): what it takes depends on where the "
+                                               "write is cut")
+    return tokens
+
+
+# The first bytes of a write every kernel reads whatever its page size, and that reach it in the first
+# write(2) of any boot tool (stdio buffers hold 1 KiB at the least): what lies within them is read.
+_SURELY_READ_BYTES = 1023
+
+
+def _numbers_of_a_write(key: str, value: str, count: int) -> list[str]:
+    """:func:`written_numbers` of the whole of ``value``."""
     tokens: list[str] = []
     position = 0
     while len(tokens) < count:

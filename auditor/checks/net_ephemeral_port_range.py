@@ -528,7 +528,10 @@ and one number alone moves only the low end: the boot leaves the high end at the
 `sysctl --system` applies the files (it writes every assignment in order); the range at boot then
 depends on whether the kernel took that write, and the findings are not_reviewed, naming both), and a reserved-port list with no white
 space inside it (`8080, 9000` is refused whole: EINVAL) and at most a trailing comma; a value the
-kernel refuses leaves the findings that need it not_reviewed.
+kernel refuses leaves the findings that need it not_reviewed, and so does a range whose numbers do
+not all lie within the first 1,023 bytes of the value (the kernel reads at most PAGE_SIZE - 1 bytes
+of a write, and a boot tool may write a long value in pieces: `1024`, 5,000 spaces and `65535` sets
+the low end alone).
 
 A running range that starts at port 0 is not a value any kernel holds (nor prints): its findings are
 not_reviewed, naming it (judged as read, port 0 counted in the pool).
