@@ -21,6 +21,7 @@ from auditor.checks.net_ephemeral_port_range import EphemeralRangeParams, net_ep
 from auditor.model.facts import Gap, SysctlFacts, SysctlSetting
 from auditor.model.result import Status
 from tests.factories import snapshot
+from tests.netns_env import boot_sysctl_files, procps_sysctl_or_skip, systemd_sysctl_or_skip
 
 POOL = "ephemeral port pool"
 
@@ -56,3 +57,15 @@ def test_control_case_a_short_value_and_a_long_tail_are_read_as_before():
     assert _sysctl.parse_port_range(" " * 1000 + "1024 65535", configured=True) == (1024, 65535)
     with pytest.raises(_sysctl.SysctlValueError, match="depends on where the write is cut"):
         _sysctl.parse_port_range(" " * 1020 + "1024 65535", configured=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tool", ["systemd-sysctl", "procps"])
+def test_the_boot_tools_set_the_low_end_alone(tmp_path, tool):
+    """What the booted kernel holds, with each boot tool applying the line in a fresh namespace: the
+    high end written past the first page is not taken (on this kernel's 4 KiB pages)."""
+    command = ([systemd_sysctl_or_skip()] if tool == "systemd-sysctl" else [procps_sysctl_or_skip(), "--system"])
+    before, booted = boot_sysctl_files(command, tmp_path, {"60-net.conf": "net.ipv4.ip_local_port_range = 1024"
+                                                           + " " * 5000 + "65535\n"}, "net.ipv4.ip_local_port_range")
+    assert before.split() == ["32768", "60999"]
+    assert booted.split() == ["1024", "60999"], booted  # what lbaudit judged as 1024-65535
