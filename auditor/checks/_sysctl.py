@@ -149,13 +149,13 @@ def written_numbers(key: str, value: str, count: int) -> list[str]:
     No number at all is EINVAL, and so is a number followed by anything but a space, a tab or a
     newline (:data:`KERNEL_SKIPS`, :data:`KERNEL_SEPARATORS`)."""
     tokens = _numbers_of_a_write(key, value, count)
-    if len(value) > _SURELY_READ_BYTES // 4 or len(value.encode("utf-8", "surrogatepass")) > _SURELY_READ_BYTES:
+    if len(value) > SURELY_READ_BYTES // 4 or len(value.encode("utf-8", "surrogatepass")) > SURELY_READ_BYTES:
         # The kernel reads at most PAGE_SIZE - 1 bytes of one write (__do_proc_dointvec,
         # __do_proc_douintvec: 4,095 with 4 KiB pages, more with 16 or 64 KiB) and takes the rest as
         # read; a boot tool that writes through a stdio buffer may send a long value in pieces, the
         # later ones ignored (kernel.sysctl_writes_strict).  Read whole, "1024", 5,000 spaces and
         # "65535" was the range 1024-65535, where the kernel takes 1024 alone and keeps the high end.
-        head = value.encode("utf-8", "surrogatepass")[:_SURELY_READ_BYTES].decode("utf-8", "ignore")
+        head = value.encode("utf-8", "surrogatepass")[:SURELY_READ_BYTES].decode("utf-8", "ignore")
         try:
             cut = _numbers_of_a_write(key, head, count)
         except SysctlValueError:
@@ -171,7 +171,7 @@ def written_numbers(key: str, value: str, count: int) -> list[str]:
 
 # The first bytes of a write every kernel reads whatever its page size, and that reach it in the first
 # write(2) of any boot tool (stdio buffers hold 1 KiB at the least): what lies within them is read.
-_SURELY_READ_BYTES = 1023
+SURELY_READ_BYTES = 1023
 
 
 def _numbers_of_a_write(key: str, value: str, count: int) -> list[str]:
@@ -257,6 +257,24 @@ def parse_port_list(value: str, key: str = RESERVED_PORTS, configured: bool = Fa
             raise SysctlValueError(key, value, f"range {quoted(item)} runs backwards")
         spans.append((low, high))
     return merged_spans(spans)
+
+
+def surely_written_list(value: str, key: str = RESERVED_PORTS) -> tuple[tuple[int, int], ...] | None:
+    """The spans of a configured reserved-port list that every boot writes, where the list is longer
+    than the first :data:`SURELY_READ_BYTES` bytes; None when it is not (all of it is written).
+    proc_do_large_bitmap takes a long list a page at a time, and systemd-sysctl's one write reaches it
+    whole, but procps' ``sysctl --system`` writes through a stdio buffer and only its first piece is
+    taken (a 4,199-byte list was reserved up to its 4,091st byte, checked on Linux 6.18): the items
+    wholly within the first bytes are reserved whichever tool boots the image.  ``value`` parses
+    (:func:`parse_port_list`)."""
+    text = value.strip("\n")
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= SURELY_READ_BYTES:
+        return None
+    head = data[:SURELY_READ_BYTES + 1].decode("utf-8", "ignore")
+    # the items before the last comma within the bytes (the one after it may be cut)
+    whole = head[:head.rfind(",")] if "," in head else ""
+    return parse_port_list(whole, key, configured=True) if whole else ()
 
 
 def merged_spans(spans: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
@@ -377,6 +395,9 @@ class EphemeralPool:
     # :func:`listener_held_ports`), and whether every listener was read (else more may be held).
     held: tuple[int, ...] = ()
     held_complete: bool = True
+    # Linux, a configured reserved list longer than a boot tool surely writes at once: the spans of
+    # ``reserved`` that every boot reserves (:func:`surely_written_list`); None: all of them.
+    surely_reserved: tuple[tuple[int, int], ...] | None = None
 
     def __post_init__(self) -> None:
         # Counted span by span, a port in two of them left the pool twice (and two identical
@@ -421,6 +442,13 @@ class EphemeralPool:
         # every span took hours for a capture of 100,000 listeners and 32,000 excluded spans.
         index = bisect.bisect_right(self.reserved, (port, _PAST_EVERY_PORT)) - 1
         return index >= 0 and self.reserved[index][0] <= port <= self.reserved[index][1]
+
+    def is_surely_reserved(self, port: int) -> bool:
+        """Whether every boot reserves ``port`` (:attr:`surely_reserved`), not only the one that
+        writes the whole configured list."""
+        if self.surely_reserved is None:
+            return self.is_reserved(port)
+        return any(low <= port <= high for low, high in self.surely_reserved)
 
     def describe(self) -> str:
         return f"{self.low}-{self.high}, reserved {format_ports(self.reserved)}"
@@ -481,7 +509,9 @@ def ephemeral_pool(snapshot: HostSnapshot) -> PoolLookup:
     except SysctlValueError as exc:
         return PoolLookup(None, low, high, port_range.pointer, f"malformed value: {exc}")
     evidence = tuple(p for p in (port_range.pointer, reserved.pointer) if p)
-    pool = with_held_ports(snapshot, EphemeralPool(low, high, spans, evidence, parity_search=True))
+    surely = surely_written_list(reserved.setting.value) if is_configured(reserved) else None
+    pool = with_held_ports(snapshot, EphemeralPool(low, high, spans, evidence, parity_search=True,
+                                                   surely_reserved=surely))
     return PoolLookup(pool, low, high, port_range.pointer, None)
 
 
@@ -558,7 +588,7 @@ def with_held_ports(snapshot: HostSnapshot, pool: EphemeralPool,
     held, complete = listener_held_ports(snapshot, pool, families)
     evidence = pool.evidence + (("/facts/sockets/listeners",) if held else ())
     return EphemeralPool(pool.low, pool.high, pool.reserved, evidence, parity_search=pool.parity_search, held=held,
-                         held_complete=complete)
+                         held_complete=complete, surely_reserved=pool.surely_reserved)
 
 
 def _refused_at_boot(snapshot: HostSnapshot, setting: SysctlSetting, low: int, high: int) -> str | None:

@@ -194,8 +194,17 @@ def _listener_outcomes(snapshot: HostSnapshot, lookup: _sysctl.PoolLookup, param
                 key=listener.identity, subject_detail=detail,
                 evidence=[pointer, *([lookup.range_pointer] if lookup.range_pointer else [])],
             ))
-        elif pool.is_reserved(listener.port):
+        elif pool.is_surely_reserved(listener.port):
             reserved_listeners.append(f"{listener.protocol}/{listener.port}")
+        elif pool.is_reserved(listener.port):
+            outcomes.append(not_reviewed(
+                listener.subject,
+                f"port {listener.port} ({who}) is inside the ephemeral range {low}-{high} and in "
+                f"{_sysctl.RESERVED_PORTS} as configured, but past the first {_sysctl.SURELY_READ_BYTES:,} bytes of "
+                f"that list: a boot tool that writes it in pieces (procps' sysctl --system; systemd-sysctl writes "
+                f"it whole) reserves only the first, and which tool boots this image is not recorded",
+                key=listener.identity, subject_detail=detail, evidence=[pointer, *pool_evidence],
+            ))
         else:
             outcomes.append(failed(
                 listener.subject,
@@ -531,7 +540,9 @@ space inside it (`8080, 9000` is refused whole: EINVAL) and at most a trailing c
 kernel refuses leaves the findings that need it not_reviewed, and so does a range whose numbers do
 not all lie within the first 1,023 bytes of the value (the kernel reads at most PAGE_SIZE - 1 bytes
 of a write, and a boot tool may write a long value in pieces: `1024`, 5,000 spaces and `65535` sets
-the low end alone).
+the low end alone).  A configured reserved-port list longer than that is reserved whole by
+systemd-sysctl but only up to its first page by procps' `sysctl --system`: the pool counts every port
+of it, and a listener on a port the list reserves only past its first 1,023 bytes is not_reviewed.
 
 A running range that starts at port 0 is not a value any kernel holds (nor prints): its findings are
 not_reviewed, naming it (judged as read, port 0 counted in the pool).
