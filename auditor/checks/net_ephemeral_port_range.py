@@ -557,7 +557,10 @@ read): whether the kernel takes the range is then not known (1024 65535 passed w
 line start of 2000 makes the kernel refuse it and keep 32768-60999).  Where the boot
 writes both keys and one of them more than once with different values (the kernel command line,
 then a file; or two lines, which `sysctl --system` writes in turn), which writes the kernel took
-is not replayed: the findings are not_reviewed, naming the two writes.  An image in which nothing
+is not replayed: the findings are not_reviewed, naming the two writes; an image's boot entries
+count as such writes (each entry's kernel command line, since which one boots is not known), and so
+does an entry's range under a file's one-number range, which keeps that entry's high end (40000
+over "30000 40500" is 40000-40500, not 40000-60999).  An image in which nothing
 applies its sysctl configuration at boot (no systemd-sysctl, and no procps sysctl that an init
 script an init starts runs: a container image, whose containers start in a network namespace that
 holds the kernel's defaults and what the runtime sets) has no configured range: the pool, bounds and
