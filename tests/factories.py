@@ -87,7 +87,7 @@ def listener(address: str, port: int, protocol: str = "tcp", **kw: Any) -> Liste
 def snapshot(
     *,
     listeners: list[Listener] | None = None,
-    time_wait: int | None = 0,
+    time_wait: int | None | str = "default",
     sysctl: SysctlFacts | None | str = "default",
     audit: AuditFacts | None = None,
     gaps: list[Gap] | None = None,
@@ -95,14 +95,22 @@ def snapshot(
     **prov: Any,
 ) -> HostSnapshot:
     """A snapshot with Linux defaults; pass ``sysctl=None`` / ``audit=None`` for missing sections.
-    By default no network namespace but the host's (``netns=None``: not collected, as in an old snapshot)."""
+    By default no network namespace but the host's (``netns=None``: not collected, as in an old snapshot).
+    An offline image's (``source="root"``) has by default what ``collect --root`` writes: no socket
+    counts and no running sysctl values (a snapshot file holding them contradicts itself, exit 2)."""
+    image = prov.get("source") == "root"
+    if time_wait == "default":
+        time_wait = None if image else 0
+    if sysctl == "default":
+        sysctl = SysctlFacts(runtime=None, persistent={}) if image else sysctl_facts()
+    assert not isinstance(time_wait, str)
     sockets = None
     if listeners is not None or time_wait is not None:
         counts = SocketCounts(time_wait=time_wait, tcp_by_state={"TIME_WAIT": time_wait}) if time_wait is not None else None
         sockets = SocketFacts(listeners=listeners, counts=counts)
     return HostSnapshot(
         provenance=provenance(**prov),
-        facts=Facts(sockets=sockets, sysctl=sysctl_facts() if sysctl == "default" else sysctl, audit=audit,
+        facts=Facts(sockets=sockets, sysctl=sysctl, audit=audit,  # type: ignore[arg-type]
                     netns=NamespaceFacts(published=[], published_sources=["nat"]) if netns == "default" else netns),  # type: ignore[arg-type]
         gaps=gaps or [],
     )

@@ -67,9 +67,21 @@ KERNEL_TAKES: dict[str, tuple[int, int, int]] = {  # key -> (lowest, highest on 
 UNSIGNED_KEYS = frozenset({TW_REUSE, TIMESTAMPS, BINDV6ONLY})  # u8 handlers: no sign at all
 
 
+# The most characters of a value (or of a part of it) a message quotes: a sysctl.d line may be
+# megabytes long (procps reads a line of any length), and each finding that names it would carry it.
+_QUOTED_CHARACTERS = 200
+
+
+def quoted(text: str) -> str:
+    """``text`` as a message quotes it: repr, cut to its first :data:`_QUOTED_CHARACTERS` characters."""
+    if len(text) <= _QUOTED_CHARACTERS:
+        return repr(text)
+    return f"{text[:_QUOTED_CHARACTERS]!r}... ({len(text):,} characters)"
+
+
 class SysctlValueError(ValueError):
     def __init__(self, key: str, value: str, problem: str) -> None:
-        super().__init__(f"{key} = {value!r}: {problem}")
+        super().__init__(f"{key} = {quoted(value)}: {problem}")
         self.key = key
         self.value = value
 
@@ -89,10 +101,10 @@ def kernel_number(key: str, value: str, token: str, what: str = "a number", conf
     (decimal); SysctlValueError where the kernel answers EINVAL, or would never print it."""
     if not configured:
         if not _PRINTED_NUMBER.fullmatch(token):
-            raise SysctlValueError(key, value, f"{token!r} is not {what} (a running value is printed in decimal)")
+            raise SysctlValueError(key, value, f"{quoted(token)} is not {what} (a running value is printed in decimal)")
         return int(token)
     if len(token) > 20 or not _KERNEL_NUMBER().fullmatch(token):  # proc_get_long: 21 characters are EINVAL
-        raise SysctlValueError(key, value, f"{token!r} is not {what} the kernel reads (decimal, 0x hex or "
+        raise SysctlValueError(key, value, f"{quoted(token)} is not {what} the kernel reads (decimal, 0x hex or "
                                            f"0-prefixed octal)")
     if token[:2] in ("0x", "0X"):
         return int(token[2:], 16)
@@ -122,6 +134,12 @@ def printed_numbers(value: str) -> list[str]:
     return PRINTED_SEPARATORS.split(text) if text else []
 
 
+# What a write's number reader skips (KERNEL_SKIPS), then the next number (up to the next of them).
+_WRITTEN_TOKEN = re.compile(f"[{re.escape(KERNEL_SKIPS)}]*([^{re.escape(KERNEL_SKIPS)}]*)")
+# str.isspace() (the same test: \x1c-\x1f, U+0085, U+00A0, U+2028 are white space to both)
+_WHITE_SPACE = re.compile(r"\s")
+
+
 def written_numbers(key: str, value: str, count: int) -> list[str]:
     """The numbers a /proc/sys write of ``value`` gives a key that holds ``count`` of them.  The
     kernel's vector handlers (proc_dointvec_minmax, proc_dou8vec_minmax) read at most ``count``
@@ -130,20 +148,48 @@ def written_numbers(key: str, value: str, count: int) -> list[str]:
     ignores the rest when the writer sends it again); fewer numbers leave the others as they were.
     No number at all is EINVAL, and so is a number followed by anything but a space, a tab or a
     newline (:data:`KERNEL_SKIPS`, :data:`KERNEL_SEPARATORS`)."""
+    tokens = _numbers_of_a_write(key, value, count)
+    if len(value) > SURELY_READ_BYTES // 4 or len(value.encode("utf-8", "surrogatepass")) > SURELY_READ_BYTES:
+        # The kernel reads at most PAGE_SIZE - 1 bytes of one write (__do_proc_dointvec,
+        # __do_proc_douintvec: 4,095 with 4 KiB pages, more with 16 or 64 KiB) and takes the rest as
+        # read; a boot tool that writes through a stdio buffer may send a long value in pieces, the
+        # later ones ignored (kernel.sysctl_writes_strict).  Read whole, "1024", 5,000 spaces and
+        # "65535" was the range 1024-65535, where the kernel takes 1024 alone and keeps the high end.
+        head = value.encode("utf-8", "surrogatepass")[:SURELY_READ_BYTES].decode("utf-8", "ignore")
+        try:
+            cut = _numbers_of_a_write(key, head, count)
+        except SysctlValueError:
+            cut = None
+        if cut != tokens:
+            raise SysctlValueError(key, value, f"the value is {len(value.encode('utf-8', 'surrogatepass')):,} bytes "
+                                               "long, and the kernel reads only the first PAGE_SIZE - 1 bytes of a write "
+                                               "(4,095 with 4 KiB pages; a boot tool may write it in smaller pieces, of "
+                                               "which it reads only the first): what it takes depends on where the "
+                                               "write is cut")
+    return tokens
+
+
+# The first bytes of a write every kernel reads whatever its page size, and that reach it in the first
+# write(2) of any boot tool (stdio buffers hold 1 KiB at the least): what lies within them is read.
+SURELY_READ_BYTES = 1023
+
+
+def _numbers_of_a_write(key: str, value: str, count: int) -> list[str]:
+    """:func:`written_numbers` of the whole of ``value``."""
     tokens: list[str] = []
     position = 0
     while len(tokens) < count:
-        while position < len(value) and value[position] in KERNEL_SKIPS:
-            position += 1
-        if position == len(value):
-            break
-        end = position
-        while end < len(value) and value[end] not in KERNEL_SKIPS:
-            end += 1
+        # by the regular expression engine: a character at a time in Python, a line of megabytes of
+        # white space took seconds for each check that read it
+        found = _WRITTEN_TOKEN.match(value, position)
+        assert found is not None  # both parts may be empty: it always matches
+        token, end = found.group(1), found.end()
+        if not token:
+            break  # only white space was left
         if end < len(value) and value[end] not in KERNEL_SEPARATORS:
-            raise SysctlValueError(key, value, f"{value[position:end]!r} is followed by {value[end]!r}: after a "
+            raise SysctlValueError(key, value, f"{quoted(token)} is followed by {value[end]!r}: after a "
                                                "number the kernel takes only a space, a tab or a newline (EINVAL)")
-        tokens.append(value[position:end])
+        tokens.append(token)
         position = end
     if not tokens:
         raise SysctlValueError(key, value, "no number to write (EINVAL)")
@@ -193,22 +239,42 @@ def parse_port_list(value: str, key: str = RESERVED_PORTS, configured: bool = Fa
     text = value.strip("\n") if configured else value.strip(KERNEL_SEPARATORS)
     if not text:
         return ()
-    if any(ch.isspace() for ch in text):  # str.isspace: \x1c-\x1f, U+0085, U+00A0, U+2028 too
+    if _WHITE_SPACE.search(text):  # str.isspace: \x1c-\x1f, U+0085, U+00A0, U+2028 too
         raise SysctlValueError(key, value, "the kernel refuses white space in or around the list (EINVAL)")
     spans: list[tuple[int, int]] = []
     items = text.split(",")
     if len(items) > 1 and items[-1] == "":
         items.pop()  # "8080,9000," is taken as "8080,9000"
-    for item in items:
+    # each distinct item read once: a list may repeat one millions of times (a line of megabytes),
+    # and reading each anew took half a minute for every check that asked
+    for item in dict.fromkeys(items):
         if not item:
             raise SysctlValueError(key, value, "empty item in the comma-separated list")
         low_text, dash, high_text = item.partition("-")
         low = _port(key, value, low_text, configured)
         high = _port(key, value, high_text, configured) if dash else low
         if low > high:
-            raise SysctlValueError(key, value, f"range {item!r} runs backwards")
+            raise SysctlValueError(key, value, f"range {quoted(item)} runs backwards")
         spans.append((low, high))
     return merged_spans(spans)
+
+
+def surely_written_list(value: str, key: str = RESERVED_PORTS) -> tuple[tuple[int, int], ...] | None:
+    """The spans of a configured reserved-port list that every boot writes, where the list is longer
+    than the first :data:`SURELY_READ_BYTES` bytes; None when it is not (all of it is written).
+    proc_do_large_bitmap takes a long list a page at a time, and systemd-sysctl's one write reaches it
+    whole, but procps' ``sysctl --system`` writes through a stdio buffer and only its first piece is
+    taken (a 4,199-byte list was reserved up to its 4,091st byte, checked on Linux 6.18): the items
+    wholly within the first bytes are reserved whichever tool boots the image.  ``value`` parses
+    (:func:`parse_port_list`)."""
+    text = value.strip("\n")
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= SURELY_READ_BYTES:
+        return None
+    head = data[:SURELY_READ_BYTES + 1].decode("utf-8", "ignore")
+    # the items before the last comma within the bytes (the one after it may be cut)
+    whole = head[:head.rfind(",")] if "," in head else ""
+    return parse_port_list(whole, key, configured=True) if whole else ()
 
 
 def merged_spans(spans: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
@@ -329,6 +395,9 @@ class EphemeralPool:
     # :func:`listener_held_ports`), and whether every listener was read (else more may be held).
     held: tuple[int, ...] = ()
     held_complete: bool = True
+    # Linux, a configured reserved list longer than a boot tool surely writes at once: the spans of
+    # ``reserved`` that every boot reserves (:func:`surely_written_list`); None: all of them.
+    surely_reserved: tuple[tuple[int, int], ...] | None = None
 
     def __post_init__(self) -> None:
         # Counted span by span, a port in two of them left the pool twice (and two identical
@@ -373,6 +442,13 @@ class EphemeralPool:
         # every span took hours for a capture of 100,000 listeners and 32,000 excluded spans.
         index = bisect.bisect_right(self.reserved, (port, _PAST_EVERY_PORT)) - 1
         return index >= 0 and self.reserved[index][0] <= port <= self.reserved[index][1]
+
+    def is_surely_reserved(self, port: int) -> bool:
+        """Whether every boot reserves ``port`` (:attr:`surely_reserved`), not only the one that
+        writes the whole configured list."""
+        if self.surely_reserved is None:
+            return self.is_reserved(port)
+        return any(low <= port <= high for low, high in self.surely_reserved)
 
     def describe(self) -> str:
         return f"{self.low}-{self.high}, reserved {format_ports(self.reserved)}"
@@ -433,7 +509,9 @@ def ephemeral_pool(snapshot: HostSnapshot) -> PoolLookup:
     except SysctlValueError as exc:
         return PoolLookup(None, low, high, port_range.pointer, f"malformed value: {exc}")
     evidence = tuple(p for p in (port_range.pointer, reserved.pointer) if p)
-    pool = with_held_ports(snapshot, EphemeralPool(low, high, spans, evidence, parity_search=True))
+    surely = surely_written_list(reserved.setting.value) if is_configured(reserved) else None
+    pool = with_held_ports(snapshot, EphemeralPool(low, high, spans, evidence, parity_search=True,
+                                                   surely_reserved=surely))
     return PoolLookup(pool, low, high, port_range.pointer, None)
 
 
@@ -510,7 +588,7 @@ def with_held_ports(snapshot: HostSnapshot, pool: EphemeralPool,
     held, complete = listener_held_ports(snapshot, pool, families)
     evidence = pool.evidence + (("/facts/sockets/listeners",) if held else ())
     return EphemeralPool(pool.low, pool.high, pool.reserved, evidence, parity_search=pool.parity_search, held=held,
-                         held_complete=complete)
+                         held_complete=complete, surely_reserved=pool.surely_reserved)
 
 
 def _refused_at_boot(snapshot: HostSnapshot, setting: SysctlSetting, low: int, high: int) -> str | None:
@@ -527,7 +605,27 @@ def _refused_at_boot(snapshot: HostSnapshot, setting: SysctlSetting, low: int, h
     if low < 1:
         return f"{head} (EINVAL): the low end {low} is below 1; {tail}"
     refused = refused_by_order(facts.persistent, PORT_RANGE)
-    return f"{head}: {refused.problem}; {tail}" if refused is not None else None
+    if refused is not None:
+        return f"{head}: {refused.problem}; {tail}"
+    unknown = _boot_value_unknown(snapshot, UNPRIVILEGED_PORT_START)
+    if unknown is not None:
+        # The replay above took the kernel default 1024 for it: with a start of 2000 from the
+        # kernel command line, "1024 65535" is refused and the kernel keeps 32768-60999.
+        return (f"whether the kernel takes {PORT_RANGE} = {setting.value} ({setting.origin}) when the boot applies it "
+                f"is not known: since Linux 4.11 it refuses (EINVAL) a low end below {UNPRIVILEGED_PORT_START} in "
+                f"force at that moment and keeps the range it had, and that key's boot value is not known: {unknown}")
+    return None
+
+
+def _boot_value_unknown(snapshot: HostSnapshot, key: str) -> str | None:
+    """Why ``key``'s boot value is not known (the collector's gaps for it: the image's kernel command
+    line may set it, its boot loader files could not all be read), where no configuration file sets
+    it; None where it is known (a file sets it, or the kernel default applies)."""
+    facts = snapshot.facts.sysctl
+    if facts is None or facts.persistent is None or configured_setting(facts.persistent, key) is not None:
+        return None
+    reasons = sorted({g.reason for g in snapshot.gaps if g.section == "sysctl" and g.path == ("persistent", key)})
+    return "; ".join(reasons) or None
 
 
 class RefusedAtBoot(SysctlValueError):

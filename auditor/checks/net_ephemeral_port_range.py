@@ -196,8 +196,17 @@ def _listener_outcomes(snapshot: HostSnapshot, lookup: _sysctl.PoolLookup, param
                 key=listener.identity, subject_detail=detail,
                 evidence=[pointer, *([lookup.range_pointer] if lookup.range_pointer else [])],
             ))
-        elif pool.is_reserved(listener.port):
+        elif pool.is_surely_reserved(listener.port):
             reserved_listeners.append(f"{listener.protocol}/{listener.port}")
+        elif pool.is_reserved(listener.port):
+            outcomes.append(not_reviewed(
+                listener.subject,
+                f"port {listener.port} ({who}) is inside the ephemeral range {low}-{high} and in "
+                f"{_sysctl.RESERVED_PORTS} as configured, but past the first {_sysctl.SURELY_READ_BYTES:,} bytes of "
+                f"that list: a boot tool that writes it in pieces (procps' sysctl --system; systemd-sysctl writes "
+                f"it whole) reserves only the first, and which tool boots this image is not recorded",
+                key=listener.identity, subject_detail=detail, evidence=[pointer, *pool_evidence],
+            ))
         else:
             outcomes.append(failed(
                 listener.subject,
@@ -530,7 +539,12 @@ and one number alone moves only the low end: the boot leaves the high end at the
 `sysctl --system` applies the files (it writes every assignment in order); the range at boot then
 depends on whether the kernel took that write, and the findings are not_reviewed, naming both), and a reserved-port list with no white
 space inside it (`8080, 9000` is refused whole: EINVAL) and at most a trailing comma; a value the
-kernel refuses leaves the findings that need it not_reviewed.
+kernel refuses leaves the findings that need it not_reviewed, and so does a range whose numbers do
+not all lie within the first 1,023 bytes of the value (the kernel reads at most PAGE_SIZE - 1 bytes
+of a write, and a boot tool may write a long value in pieces: `1024`, 5,000 spaces and `65535` sets
+the low end alone).  A configured reserved-port list longer than that is reserved whole by
+systemd-sysctl but only up to its first page by procps' `sysctl --system`: the pool counts every port
+of it, and a listener on a port the list reserves only past its first 1,023 bytes is not_reviewed.
 
 A running range that starts at port 0 is not a value any kernel holds (nor prints): its findings are
 not_reviewed, naming it (judged as read, port 0 counted in the pool).
@@ -538,10 +552,17 @@ not_reviewed, naming it (judged as read, port 0 counted in the pool).
 An offline image is judged on the range its configuration sets only when the kernel takes it at
 boot: a low end below 1, or below ip_unprivileged_port_start at the moment it is written (1024,
 or the value set before it if the kernel took that), is refused (EINVAL) and the kernel keeps its own default, so the pool,
-bounds and listener findings are not_reviewed, naming the value and the file.  Where the boot
+bounds and listener findings are not_reviewed, naming the value and the file; so are they (and
+net.time_wait's headroom and share) where no file sets ip_unprivileged_port_start and its boot value
+is not known (the image's kernel command line may set it, or its boot loader files could not all be
+read): whether the kernel takes the range is then not known (1024 65535 passed where a command
+line start of 2000 makes the kernel refuse it and keep 32768-60999).  Where the boot
 writes both keys and one of them more than once with different values (the kernel command line,
 then a file; or two lines, which `sysctl --system` writes in turn), which writes the kernel took
-is not replayed: the findings are not_reviewed, naming the two writes.  An image in which nothing
+is not replayed: the findings are not_reviewed, naming the two writes; an image's boot entries
+count as such writes (each entry's kernel command line, since which one boots is not known), and so
+does an entry's range under a file's one-number range, which keeps that entry's high end (40000
+over "30000 40500" is 40000-40500, not 40000-60999).  An image in which nothing
 applies its sysctl configuration at boot (no systemd-sysctl, and no procps sysctl that an init
 script an init starts runs: a container image, whose containers start in a network namespace that
 holds the kernel's defaults and what the runtime sets) has no configured range: the pool, bounds and

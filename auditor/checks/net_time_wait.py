@@ -732,7 +732,9 @@ the host's sysctl.d): every other namespace's settings are judged on findings of
 `... in netns N`.
 
 Values are read as the kernel reads them (`0x` hex, `0`-prefixed octal: `0100000` is 32,768; only
-the first number of a configured value, as the kernel leaves the rest of a write unread: `30 60` is 30).
+the first number of a configured value, as the kernel leaves the rest of a write unread: `30 60` is 30;
+one that does not lie within the value's first 1,023 bytes is not read, since the kernel reads at most
+PAGE_SIZE - 1 bytes of a write and a boot tool may write a long value in pieces).
 A value the kernel refuses (EINVAL) is never judged as written: tcp_tw_reuse outside 0-2,
 tcp_max_tw_buckets outside a C int, tcp_fin_timeout whose seconds x HZ overflow an int (up to
 2,147,483 s is taken on every HZ).  An offline image's boot then keeps the kernel default, which

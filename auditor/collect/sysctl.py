@@ -49,6 +49,7 @@ from auditor.domain.sysctl import (
     SysctlLine,
     cmdline_sysctls,
     collected_runtime_keys,
+    order_dependent_writes,
 )
 from auditor.model.facts import SNAPSHOT_SCHEMA_VERSION, Gap, GapKind, SysctlFacts, SysctlSetting
 from auditor.safeio import read_regular
@@ -283,6 +284,18 @@ def image_cmdline_gaps(root: Path, persistent: dict[str, SysctlSetting]) -> list
                 reason=f"the image's kernel command line may set {key} ({'; '.join(origins)}), and which boot entry "
                        "it starts is not known offline; no sysctl.d file sets the key, so its value at boot is unknown")
             for key, origins in sorted(found.items()) if key not in persistent]
+    # A file's write that the command line's earlier write changes (a one-number range keeps the
+    # command line's high end; a range below the command line's ip_unprivileged_port_start is
+    # refused): judged as the file's alone, 40000 was 40000-60999 where the entry boots 40000-40500.
+    doubts: dict[str, list[str]] = {}
+    for origin, cmdline in cmdlines:
+        for key, why in order_dependent_writes([], cmdline_sysctls(cmdline), persistent).items():
+            # (the replay names the running kernel's command line: here it is this entry's)
+            doubts.setdefault(key, []).append(f"{origin}: {why.replace(f'({KERNEL_CMDLINE})', f'({origin})')}")
+    gaps += [Gap(section="sysctl", path=("persistent", key), kind=GapKind.UNREADABLE,
+                 reason=f"the image's kernel command line writes before its sysctl.d files ({'; '.join(whys)}), and "
+                        "which boot entry it starts is not known offline, so the value of the key at boot is unknown")
+             for key, whys in sorted(doubts.items())]
     if problems:
         reason = ("the image's boot loader configuration could not be read completely (" + "; ".join(problems)
                   + "): its kernel command line may set this key, which no sysctl.d file sets")
@@ -378,7 +391,11 @@ def _read_boot_sysctls(ctx: CollectContext) -> tuple[dict[str, SysctlSetting] | 
         reason = "the boot's sysctl configuration could not be read completely: " + "; ".join(problems)
         return None, [*gaps, Gap(section="sysctl", field="persistent", reason=reason, kind=GapKind.UNREADABLE)]
     if persistent is not None and not ctx.target.runtime:
-        gaps += image_cmdline_gaps(ctx.root, persistent)
+        image_gaps = image_cmdline_gaps(ctx.root, persistent)
+        gaps += image_gaps
+        # a key the files set whose boot value an entry's command line makes unknown has no value
+        unknown = {gap.path[1] for gap in image_gaps}
+        persistent = {key: setting for key, setting in persistent.items() if key not in unknown}
     if persistent is not None and scope in (BOOT_NETNS_OTHER, None):
         persistent = {key: setting for key, setting in persistent.items() if not _per_netns(key)}
         kind = GapKind.NOT_APPLICABLE if scope == BOOT_NETNS_OTHER else GapKind.UNREADABLE

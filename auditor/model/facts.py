@@ -1225,6 +1225,33 @@ OFFLINE_ONLY_GAPS: frozenset[tuple[str, GapPath]] = frozenset({
 })
 
 
+# The running state an offline root directory has none of, by where it sits in the facts, and what
+# it is: its collectors leave each null (saying so with the gaps above), and a check reads a running
+# value first wherever one is present.
+RUNNING_STATE: tuple[tuple[str, str, str], ...] = (
+    ("sysctl", "runtime", "running sysctl values"),
+    ("sockets", "counts", "live socket counts"),
+    ("audit", "enabled", "the running kernel's audit state"),
+    ("audit", "loaded_rules", "the running kernel's audit rules"),
+    ("audit", "io_uring", "the running kernel's io_uring state"),
+    ("netns", "namespaces", "running network namespaces"),
+)
+
+
+def _running_state_of_an_image(facts: Facts) -> list[tuple[str, str]]:
+    """Where the facts of an offline root directory hold running state it cannot have.  Judged on it,
+    an image whose sysctl.d sets a 101-port range passed net.ephemeral_port_range on a running
+    1024-65535 stitched into its snapshot (exit 0)."""
+    found = []
+    for section, field, what in RUNNING_STATE:
+        value = getattr(getattr(facts, section), field, None)
+        if value is not None and not (section == "netns" and not value):  # no namespace listed is none held
+            found.append((f"/facts/{section}/{field}",
+                          f"{what}, but the facts were collected from an offline root directory, which has no "
+                          "running kernel: its collector leaves them out (the image is judged on its configuration)"))
+    return found
+
+
 def contradictions(snapshot: HostSnapshot) -> list[tuple[str, str]]:
     """Where a snapshot contradicts itself, as (JSON pointer, what is wrong).
 
@@ -1286,6 +1313,8 @@ def contradictions(snapshot: HostSnapshot) -> list[tuple[str, str]]:
     }
     provenance = snapshot.provenance
     origin = provenance.collected_from if provenance.source == "snapshot" else provenance.source
+    if origin == "root":
+        found += _running_state_of_an_image(facts)
     for index, gap in enumerate(snapshot.gaps):
         pointer = json_pointer("gaps", index)
         section = getattr(facts, gap.section)

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from auditor.checks import _sysctl
 from auditor.checks.net_time_wait import TIME_WAIT_SECONDS, TimeWaitParams, net_time_wait, pool_utilization
 from auditor.engine.registry import build_registry
-from auditor.model.facts import Gap, GapKind
+from auditor.model.facts import Gap, GapKind, SysctlFacts, SysctlSetting
 from auditor.model.result import Status
 from tests.factories import LINUX_DEFAULT_SYSCTLS, snapshot, sysctl_facts
 
@@ -90,7 +90,9 @@ def test_missing_count_is_not_reviewed_live_and_not_applicable_offline():
 
 
 def test_headroom_needs_no_live_count():
-    offline = snapshot(listeners=[], time_wait=None, source="root")
+    # an image's boot configuration (it has no running values): the kernel's default range
+    configured = {_sysctl.PORT_RANGE: SysctlSetting(value="32768 60999", origin="/etc/sysctl.d/90.conf:1")}
+    offline = snapshot(listeners=[], time_wait=None, source="root", sysctl=SysctlFacts(persistent=configured))
     assert run(offline, peak_new_connections_per_second=100)[HEADROOM].status == Status.PASS
 
 

@@ -15,10 +15,11 @@ the same gaps in an offline image's snapshot are what its collector writes, and 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from auditor.model.facts import Gap
+from auditor.model.facts import Gap, SysctlFacts, SysctlSetting
 from auditor.storage.snapshot import snapshot_bytes
 from tests.cli import run_cli
 from tests.factories import snapshot
@@ -30,7 +31,7 @@ LISTENERS = Gap(section="sockets", path=("listeners",), kind="not_applicable",
 NETNS = Gap(section="netns", kind="not_applicable", reason="an offline root directory has no running network namespaces")
 
 
-def _evaluate(tmp_path: Path, gaps: list[Gap], **provenance: str):
+def _evaluate(tmp_path: Path, gaps: list[Gap], **provenance: Any):
     path, policy = tmp_path / "host.snapshot.json", tmp_path / "policy.yaml"
     path.write_bytes(snapshot_bytes(snapshot(listeners=[], time_wait=None, netns=None, gaps=gaps, **provenance)))
     policy.write_text(POLICY, encoding="utf-8")
@@ -53,6 +54,10 @@ def test_an_offline_only_gap_in_a_running_hosts_facts_is_refused(tmp_path: Path,
 
 
 def test_control_case_the_same_gap_in_an_offline_images_facts_is_judged(tmp_path: Path) -> None:
-    run, _ = _evaluate(tmp_path, [LISTENERS, NETNS], source="root")
+    # with the image's boot configuration, not running values it cannot have (exit 2 too:
+    # test_pool22_running_values_in_an_image.py)
+    configured = SysctlFacts(persistent={"net.ipv4.ip_local_port_range": SysctlSetting(
+        value="32768 60999", origin="/etc/sysctl.d/90-ports.conf:1")})
+    run, _ = _evaluate(tmp_path, [LISTENERS, NETNS], source="root", sysctl=configured)
     assert run.returncode == 0, (run.stdout, run.stderr)
     assert "bind | high | not_applicable | listeners (collection)" in run.stdout

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from auditor.model.facts import Gap, GapKind
+from auditor.model.facts import Gap, GapKind, SysctlFacts, SysctlSetting
 from auditor.storage.snapshot import snapshot_bytes
 from tests.bundles import replay_edited
 from tests.cli import evaluate_snapshot
@@ -48,8 +48,13 @@ def _run(tmp_path: Path, minimum: int, kind: GapKind = GapKind.UNREADABLE, sourc
     tmp_path.mkdir(parents=True, exist_ok=True)
     host = tmp_path / "host.snapshot.json"
     sysctl = sysctl_facts({"net.ipv4.ip_local_port_range": "40000\t40003", "net.ipv4.ip_local_reserved_ports": ""})
+    if source == "root":  # an image has no running values: its boot configuration sets the same
+        sysctl = SysctlFacts(persistent={key: SysctlSetting(value=setting.value, origin=f"/etc/sysctl.d/90.conf:{n}")
+                                         for n, (key, setting) in enumerate(sysctl.runtime.items(), 1)})
     gaps = [Gap(section="sockets", field="listeners", reason=UNREAD, kind=kind)]
-    host.write_bytes(snapshot_bytes(snapshot(listeners=None, sysctl=sysctl, gaps=gaps, netns=None, source=source)))
+    # (an image's list, as `collect --root` writes it: the listeners its socket units declare, none here)
+    listeners = [] if source == "root" else None
+    host.write_bytes(snapshot_bytes(snapshot(listeners=listeners, sysctl=sysctl, gaps=gaps, netns=None, source=source)))
     run, evidence = evaluate_snapshot(tmp_path, _policy(minimum), host)
     assert run.returncode in (0, 1, 3), run.stdout + run.stderr
     [finding] = [f for f in json.loads(evidence.read_bytes())["result"]["findings"] if f["subject"] == POOL]

@@ -150,5 +150,9 @@ def test_gap_kinds_survive_the_round_trip(tmp_path: Path):
     gap = Gap(section="sockets", field="listeners", reason="offline", kind=GapKind.NOT_APPLICABLE)
     # an offline image's: a running host's facts cannot say its listeners do not exist (exit 2)
     image = sample().provenance.model_copy(update={"source": "root"})
-    snap = sample().model_copy(update={"gaps": [gap], "provenance": image})
+    # and without the running sysctl values and socket counts no image has (exit 2 too)
+    offline = sample().facts.model_copy(update={
+        "sysctl": SysctlFacts(persistent=sample().facts.sysctl.persistent),
+        "sockets": sample().facts.sockets.model_copy(update={"counts": None})})
+    snap = sample().model_copy(update={"gaps": [gap], "provenance": image, "facts": offline})
     assert load_snapshot(written(tmp_path, snap)).gaps[0].kind == GapKind.NOT_APPLICABLE
