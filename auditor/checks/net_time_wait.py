@@ -537,10 +537,16 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
         # alike), and Windows keeps a TCP range per family: the count is judged against the
         # smallest, since compared with the IPv4 range alone a narrowed tcp/ipv6 range that IPv6
         # connections hold nearly all of passed.  A range that cannot be read leaves it unknown.
-        unread = [r for r in tcp_ranges if r.lookup.pool is None]
-        tightest = unread[0] if unread else min(tcp_ranges, key=lambda r: r.lookup.pool.searched_size)  # type: ignore[union-attr]
-        outcomes.append(_time_wait_share(snapshot, tightest.lookup, params.max_time_wait_share,
-                                         tightest.label if len(tcp_ranges) > 1 else None, unseen_listeners(snapshot)))
+        # Where the registry sets the legacy MaxUserPort, the range 1025-MaxUserPort it meant is one
+        # of the pools too (as the peak's headroom judges it): against the netsh ranges alone, 3,500
+        # TIME_WAIT sockets passed as 6% of 55,536 ports where MaxUserPort 5000 leaves 3,975.
+        pools = [(r.label, r.lookup) for r in tcp_ranges]
+        if _platforms.platform_of(snapshot) == "windows" and (legacy := _max_user_port_lookup(snapshot)) is not None:
+            pools.append(legacy)
+        unread = [pool for pool in pools if pool[1].pool is None]
+        label, tightest = unread[0] if unread else min(pools, key=lambda p: p[1].pool.searched_size)  # type: ignore[union-attr]
+        outcomes.append(_time_wait_share(snapshot, tightest, params.max_time_wait_share,
+                                         label if len(pools) > 1 else None, unseen_listeners(snapshot)))
     if params.peak_new_connections_per_second is not None:
         length = _platforms.time_wait(snapshot)
         macos = _platforms.platform_of(snapshot) == "macos"
@@ -561,6 +567,19 @@ def _other_os(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:
             if legacy is not None:
                 outcomes.append(legacy)
     return outcomes
+
+
+def _max_user_port_lookup(snapshot: HostSnapshot) -> tuple[str, _sysctl.PoolLookup] | None:
+    """The legacy range 1025-MaxUserPort as a pool to judge (its label, its lookup: no pool and why
+    where MaxUserPort is set but unusable or the registry was not read); None where it is not set."""
+    legacy = _platforms.max_user_port(snapshot)
+    if legacy.value is None:
+        if legacy.reason is None:
+            return None
+        return "legacy MaxUserPort range", _sysctl.PoolLookup(None, None, None, legacy.pointer, legacy.reason)
+    low, high = _platforms.MAX_USER_PORT_LOW, legacy.value
+    pool = _platforms.max_user_port_pool(snapshot, legacy.value, legacy.pointer)
+    return f"legacy MaxUserPort {low}-{high} range", _sysctl.PoolLookup(pool, low, high, legacy.pointer, None)
 
 
 def _max_user_port_headroom(snapshot: HostSnapshot, rate: float, maximum: float,
@@ -725,7 +744,10 @@ TIME_WAIT is given to no other outgoing connection and the rate to declare is th
 message says so (it said "per (source, destination, port) tuple", as on Linux).
 max_time_wait_share counts
 TIME_WAIT rows of netstat -ano on Windows (IPv4 and IPv6 alike) and compares them with the smallest
-TCP range; the macOS probes do not capture connection states.
+TCP pool: each TCP dynamic range and, where the registry sets MaxUserPort, the legacy range
+1025-MaxUserPort (not_reviewed when MaxUserPort is set but unusable, or the registry was not read;
+before, the legacy range was left out and 3,500 TIME_WAIT sockets passed as 6% of a 55,536-port
+range where MaxUserPort 5000 leaves 3,975 ports); the macOS probes do not capture connection states.
 
 Each network namespace has its own values (a new namespace starts from the kernel defaults, not
 the host's sysctl.d): every other namespace's settings are judged on findings of their own, named
