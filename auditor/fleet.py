@@ -1385,7 +1385,9 @@ def _withdraw_other_hosts_facts(outcomes: list[HostOutcome], expected: tuple[str
     A name is another host's when it names that host by its short name or its fully qualified one
     (:func:`_names_of`): compared whole, web01's snapshot in web02.example.com's place (an inventory
     of FQDNs, targets whose host name is the short name, or the reverse) named no host of the run
-    and was judged as web02's.  A snapshot whose name so names its own host is its host's."""
+    and was judged as web02's.  A snapshot whose name so names its own host is its host's, unless
+    the name is another host's whole (web01 recorded in web01.example.com's place beside web01's own:
+    two inventory names of one machine, refused as before)."""
     hosts = {_same_host(o.host) for o in outcomes} | {_same_host(name) for name in expected}
     # each name's label prefixes (web01 of web01.example.com), with the hosts they begin
     begun: dict[str, set[str]] = {}
@@ -1397,8 +1399,11 @@ def _withdraw_other_hosts_facts(outcomes: list[HostOutcome], expected: tuple[str
         if outcome.error is not None or recorded is None:
             continue
         own, name = _same_host(outcome.host), _same_host(recorded)
+        if name == own:
+            continue
+        # another host's very name; else a host its short or full name names, none of them its own
         named = {prefix for prefix in _names_of(name) if prefix in hosts} | begun.get(name, set())
-        if not named or own in named:
+        if name not in hosts and (not named or own in named):
             continue
         _withdraw(outcome)
         _failed(outcome, int(ExitCode.USAGE), (

@@ -94,3 +94,16 @@ def test_control_case_each_host_by_its_own_short_or_full_name_is_judged(tmp_path
     assert {host: row["verdict"] for host, row in _rows(tmp_path).items()} == {
         "10.0.0.1": "compliant", "db01": "compliant", "web01.dc1.example.com": "compliant",
         "web01.dc2.example.com": "compliant"}
+
+
+def test_another_hosts_whole_name_fails_the_host_even_where_it_is_the_hosts_short_name(tmp_path: Path):
+    """Two inventory names of one machine (web01 and web01.example.com): the snapshot in the second's
+    place records web01, another host of the run by its whole name, and fails as it did before."""
+    fetch = tmp_path / "fetch"
+    _host(fetch, "web01", "web01", "127.0.0.1", "1" * 32)
+    _host(fetch, "web01.example.com", "web01", "127.0.0.1", "1" * 32, timedelta(hours=1))
+    assert _fleet(tmp_path, "--jobs", "1").returncode == 2
+    rows = _rows(tmp_path)
+    assert rows["web01"]["verdict"] == "compliant"
+    assert rows["web01.example.com"]["verdict"] is None
+    assert "records the host name 'web01', another host of this fleet" in rows["web01.example.com"]["error"]
