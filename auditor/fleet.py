@@ -1380,18 +1380,49 @@ def _withdraw_other_hosts_facts(outcomes: list[HostOutcome], expected: tuple[str
     name is that host's facts in this host's place (a fetch that went to the wrong place, a
     known-good file handed over): a different collection than the other host's own, so not refused
     as one collection under two names (_claim), it was judged and recorded as this host's.  Checked
-    once every host is back: a worker sees only the hosts claimed before its own."""
+    once every host is back: a worker sees only the hosts claimed before its own.
+
+    A name is another host's when it names that host by its short name or its fully qualified one
+    (:func:`_names_of`): compared whole, web01's snapshot in web02.example.com's place (an inventory
+    of FQDNs, targets whose host name is the short name, or the reverse) named no host of the run
+    and was judged as web02's.  A snapshot whose name so names its own host is its host's, unless
+    the name is another host's whole (web01 recorded in web01.example.com's place beside web01's own:
+    two inventory names of one machine, refused as before)."""
     hosts = {_same_host(o.host) for o in outcomes} | {_same_host(name) for name in expected}
+    # each name's label prefixes (web01 of web01.example.com), with the hosts they begin
+    begun: dict[str, set[str]] = {}
+    for host in hosts:
+        for prefix in (p for p in _names_of(host) if p != host):
+            begun.setdefault(prefix, set()).add(host)
     for outcome in reversed(outcomes):  # newest first, as _withdraw puts files back
         recorded = outcome.hostname
-        if (outcome.error is not None or recorded is None or _same_host(recorded) == _same_host(outcome.host)
-                or _same_host(recorded) not in hosts):
+        if outcome.error is not None or recorded is None:
+            continue
+        own, name = _same_host(outcome.host), _same_host(recorded)
+        if name == own:
+            continue
+        # another host's very name; else a host its short or full name names, none of them its own
+        named = {prefix for prefix in _names_of(name) if prefix in hosts} | begun.get(name, set())
+        if name not in hosts and (not named or own in named):
             continue
         _withdraw(outcome)
         _failed(outcome, int(ExitCode.USAGE), (
             f"{outcome.snapshot}: host {outcome.host!r}: its snapshot records the host name {recorded!r}, another host "
             "of this fleet: one host's facts are not another's evidence, so it was not kept or recorded (collect "
             "each host on that host)"))
+
+
+def _names_of(name: str) -> list[str]:
+    """``name`` and the names it has with its last labels taken off, shortest first: web01,
+    web01.example, web01.example.com.  A host's short name and its fully qualified one name it.
+    Only those an inventory name may be (at most MAX_HOST_NAME characters): a snapshot's host name
+    is the target's word, and one of a megabyte of dots had a million prefixes of up to a megabyte."""
+    names = []
+    end = name.find(".")
+    while 0 <= end <= MAX_HOST_NAME:
+        names.append(name[:end])
+        end = name.find(".", end + 1)
+    return names + ([name] if len(name) <= MAX_HOST_NAME else [])
 
 
 def _record_missed(outcomes: list[HostOutcome], policy_id: str, started: datetime) -> None:
