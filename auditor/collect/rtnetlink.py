@@ -88,7 +88,6 @@ NETNSA_NSID_NOT_ASSIGNED = -1
 IFF_UP = 0x1
 IFF_LOOPBACK = 0x8
 ARPHRD_ETHER = 1
-ARPHRD_LOOPBACK = 772
 
 MAX_DATAGRAMS = 10_000
 
@@ -120,7 +119,11 @@ def _request(msg_type: int, body: bytes, seq: int) -> bytes:
 
 
 def _kind(if_type: int, flags: int, link_kind: str | None) -> str:
-    if if_type == ARPHRD_LOOPBACK or flags & IFF_LOOPBACK:
+    # The loopback is the loopback driver's device: it alone sets IFF_LOOPBACK, which userspace
+    # cannot (dev_change_flags keeps it as the driver set it), and it has no rtnetlink kind.  The
+    # hardware type says nothing: TUNSETLINK gives a tun or tap device ARPHRD_LOOPBACK (``ip link``
+    # shows link/loopback) while whoever holds its descriptor feeds it what comes from beyond.
+    if flags & IFF_LOOPBACK and link_kind is None:
         return "loopback"
     if link_kind is not None:
         return KIND_BY_LINK_KIND.get(link_kind, "other")
