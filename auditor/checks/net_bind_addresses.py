@@ -1323,7 +1323,9 @@ packets from any interface but lo comes before the DNAT, as Docker 28 writes (mo
 Only such drops count: a rule of raw or mangle PREROUTING (an nftables prerouting chain of a
 priority before dstnat, -100) with `-j DROP`, no interface or `! -i lo`, and no other match
 (source, conntrack state, set, limit), with no earlier rule of its chain that could let such a
-packet through (ACCEPT, RETURN, a jump); a drop in filter comes after the DNAT and does not.  When
+packet through (ACCEPT, RETURN, a jump); a drop in filter comes after the DNAT and does not.  lo is
+a name: where the device of that name is not the loopback (`ip link set lo name lo_real`, then a
+link named lo), the drop exempts that link, and such a port that would pass is not_reviewed.  When
 the rules could not all be read (or a snapshot of format 1.0 to 1.2, which does not hold them),
 such a port that would pass is not_reviewed, and so is one on 127.0.0.0/8 that only the engine
 declares when the NAT rules were not read (a rootful engine forwards it with such a DNAT rule).
