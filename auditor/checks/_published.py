@@ -268,6 +268,18 @@ def _links(snapshot: HostSnapshot) -> tuple[str, ...]:
     return tuple(dict.fromkeys(addresses))
 
 
+def _named_lo(snapshot: HostSnapshot) -> str | None:
+    """The device of the collector's namespace named ``lo`` when it is not the loopback (``NAME
+    (KIND)``): the loopback renamed (``ip link set lo name ...``) and the name given to a link.
+    None when lo is the loopback, no device has that name, or the interfaces were not read."""
+    netns = snapshot.facts.netns
+    current = netns.current if netns is not None else None
+    for interface in current.interfaces or [] if current is not None else []:
+        if interface.name == "lo" and interface.kind != "loopback":
+            return f"{interface.name} ({interface.link_kind or interface.kind})"
+    return None
+
+
 def loopback_reach(snapshot: HostSnapshot, group: Group) -> LoopbackReach | None:
     """How the links reach a port published on 127.0.0.0/8 by a DNAT rule (None: it is not one)."""
     origins = loopback_dnat(group)
@@ -283,6 +295,13 @@ def loopback_reach(snapshot: HostSnapshot, group: Group) -> LoopbackReach | None
         return None
     drops = netns.loopback_drops or []
     covering = [d for d in drops if _covers(d, group)]
+    impostor = _named_lo(snapshot)
+    if covering and impostor is not None:
+        # the drops exempt the device by its name (``! -i lo``, ``iifname != "lo"``), and that name is
+        # anyone's once the loopback is renamed: what arrives on the link that took it is not dropped
+        return LoopbackReach("unknown", f"{'; '.join(sorted({d.origin for d in covering}))} drops it from every "
+                                        f"interface but the one named lo, and the device named lo is not the "
+                                        f"loopback but {impostor}: what arrives there may reach the DNAT")
     if covering:
         return LoopbackReach("closed", "dropped from every interface but lo before the DNAT by "
                              + "; ".join(sorted({d.origin for d in covering})))

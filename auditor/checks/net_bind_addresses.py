@@ -1323,7 +1323,9 @@ packets from any interface but lo comes before the DNAT, as Docker 28 writes (mo
 Only such drops count: a rule of raw or mangle PREROUTING (an nftables prerouting chain of a
 priority before dstnat, -100) with `-j DROP`, no interface or `! -i lo`, and no other match
 (source, conntrack state, set, limit), with no earlier rule of its chain that could let such a
-packet through (ACCEPT, RETURN, a jump); a drop in filter comes after the DNAT and does not.  When
+packet through (ACCEPT, RETURN, a jump); a drop in filter comes after the DNAT and does not.  lo is
+a name: where the device of that name is not the loopback (`ip link set lo name lo_real`, then a
+link named lo), the drop exempts that link, and such a port that would pass is not_reviewed.  When
 the rules could not all be read (or a snapshot of format 1.0 to 1.2, which does not hold them),
 such a port that would pass is not_reviewed, and so is one on 127.0.0.0/8 that only the engine
 declares when the NAT rules were not read (a rootful engine forwards it with such a DNAT rule).
@@ -1388,7 +1390,10 @@ the interface by index alone: one of another namespace with the same index count
 family) of a table that holds a `fwd to` or `dup to` statement (read from the kernel over nfnetlink,
 else from nft, whose JSON before 1.0.7 does not name the chain's device: then on every interface;
 before, such a chain was not read and
-the listener passed): tc mirred, bpf_redirect, bpf_redirect_peer, XDP_REDIRECT (Cilium's and
+the listener passed), or a chain of the `ip`, `ip6` or `inet` family hooked at prerouting whose
+table holds `dup to` or an iptables-nft `-j TEE` (labelled "nft prerouting dup (ip TABLE CHAIN)":
+nf_dup_ipv4 sends the copy out whatever the forwarding settings say; before, it was not read and a
+UDP listener passed; iptables-legacy's TEE is not read): tc mirred, bpf_redirect, bpf_redirect_peer, XDP_REDIRECT (Cilium's and
 Calico's eBPF data planes) and nftables' fwd hand what arrives there to the veth before IP
 input, without the host forwarding it and past its FORWARD rules; and one where those could not be
 listed (not root, or a snapshot before they were recorded).  A macvlan, ipvlan or physical interface (or any other kind,

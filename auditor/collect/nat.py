@@ -882,20 +882,35 @@ def parse_nft_ingress_redirects(document: Any) -> dict[str | None, list[str]]:
             for name in rtnetlink.HAND_ON_EXPRESSIONS:
                 if isinstance(expr, dict) and name in expr:
                     statements.setdefault((rule.get("family"), rule.get("table")), set()).add(name)
+            xt = expr.get("xt") if isinstance(expr, dict) else None
+            if isinstance(xt, dict) and xt.get("type") == "target" and xt.get("name") == "TEE":
+                statements.setdefault((rule.get("family"), rule.get("table")), set()).add("TEE")
     chains: list[tuple[object, object, object, list[str | None], set[str]]] = []
+    copying: list[tuple[object, object, object, list[str | None], set[str]]] = []
     for item in items:
         chain = item.get("chain") if isinstance(item, dict) else None
-        if not (isinstance(chain, dict) and chain.get("hook") == "ingress"
-                and chain.get("family") in rtnetlink.NFT_INGRESS_FAMILIES.values()):
+        if not isinstance(chain, dict):
             continue
-        held = statements.get((chain.get("family"), chain.get("table")))
+        held = statements.get((chain.get("family"), chain.get("table"))) or set()
+        copies = held & set(rtnetlink.COPY_EXPRESSIONS)
+        if (chain.get("hook") == "prerouting" and chain.get("family") in rtnetlink.NFT_PREROUTING_FAMILIES.values()
+                and copies):
+            # copies what any link brings before the routing decision (rtnetlink.COPY_EXPRESSIONS)
+            copying.append((chain.get("family"), chain.get("table"), chain.get("name"), [], copies))
+            continue
+        held = held & set(rtnetlink.HAND_ON_EXPRESSIONS)
+        if not (chain.get("hook") == "ingress" and chain.get("family") in rtnetlink.NFT_INGRESS_FAMILIES.values()):
+            continue
         if not held:
             continue
         device = chain.get("dev")
         devices: list[str | None] = ([device] if isinstance(device, str) else
                                      [d for d in device if isinstance(d, str)] if isinstance(device, list) else [])
         chains.append((chain.get("family"), chain.get("table"), chain.get("name"), devices, held))
-    return rtnetlink.label_ingress_redirects(chains)
+    found = rtnetlink.label_ingress_redirects(chains)
+    for device, labels in rtnetlink.label_ingress_redirects(copying, "prerouting").items():
+        found.setdefault(device, []).extend(labels)
+    return found
 
 
 def read_ingress_redirects(target: Any, timeout: float) -> tuple[dict[str | None, list[str]] | None, str | None]:

@@ -88,7 +88,6 @@ NETNSA_NSID_NOT_ASSIGNED = -1
 IFF_UP = 0x1
 IFF_LOOPBACK = 0x8
 ARPHRD_ETHER = 1
-ARPHRD_LOOPBACK = 772
 
 MAX_DATAGRAMS = 10_000
 
@@ -120,7 +119,11 @@ def _request(msg_type: int, body: bytes, seq: int) -> bytes:
 
 
 def _kind(if_type: int, flags: int, link_kind: str | None) -> str:
-    if if_type == ARPHRD_LOOPBACK or flags & IFF_LOOPBACK:
+    # The loopback is the loopback driver's device: it alone sets IFF_LOOPBACK, which userspace
+    # cannot (dev_change_flags keeps it as the driver set it), and it has no rtnetlink kind.  The
+    # hardware type says nothing: TUNSETLINK gives a tun or tap device ARPHRD_LOOPBACK (``ip link``
+    # shows link/loopback) while whoever holds its descriptor feeds it what comes from beyond.
+    if flags & IFF_LOOPBACK and link_kind is None:
         return "loopback"
     if link_kind is not None:
         return KIND_BY_LINK_KIND.get(link_kind, "other")
@@ -409,19 +412,30 @@ NFTA_LIST_ELEM, NFTA_EXPR_NAME = 1, 1
 # input, whatever the forwarding settings say (nft_fwd_netdev, nft_dup_netdev): as a tc ingress
 # filter's mirred or a BPF program's bpf_redirect does.
 HAND_ON_EXPRESSIONS = ("fwd", "dup")
+# One hook later, before the routing decision that asks the forwarding settings: a chain of the ip,
+# ip6 or inet family hooked at prerouting that copies a packet to another host (``dup to ADDR``,
+# nft_dup_ipv4/ipv6; iptables' ``-j TEE --gateway ADDR``, which iptables-nft writes as an xt TEE
+# target) sends the copy out whatever net.ipv4.ip_forward says (nf_dup_ipv4 routes it as its own).
+NFPROTO_IPV4, NFPROTO_IPV6 = 2, 10
+NF_INET_PRE_ROUTING = 0
+NFT_PREROUTING_FAMILIES = {NFPROTO_INET: "inet", NFPROTO_IPV4: "ip", NFPROTO_IPV6: "ip6"}
+COPY_EXPRESSIONS = ("dup", "TEE")
+NFTA_EXPR_DATA, NFTA_TARGET_NAME = 2, 1
 
 
 def label_ingress_redirects(
         chains: Iterable[tuple[object, object, object, list[str | None], Iterable[str]]],
+        hook: str = "ingress",
 ) -> dict[str | None, list[str]]:
     """By device (None: a chain that names none, so every link), the labels "nft ingress fwd
     (FAMILY TABLE CHAIN)" of ``chains``: each (family name, table, chain, devices it hooks, the
-    hand-on expressions its table holds).  One spelling for the kernel's dump and nft's JSON."""
+    hand-on expressions its table holds); ``hook``: the hook they are chains of ("nft prerouting dup
+    (ip TABLE CHAIN)").  One spelling for the kernel's dump and nft's JSON."""
     found: dict[str | None, list[str]] = {}
     for family, table, chain, devices, names in chains:
         for device in devices or [None]:
             for name in sorted(names):
-                label = f"nft ingress {name} ({family} {table} {chain})"
+                label = f"nft {hook} {name} ({family} {table} {chain})"
                 if label not in found.setdefault(device, []):
                     found[device].append(label)
     return found
@@ -461,14 +475,18 @@ def dump_nft_ingress_redirects(timeout: float = 10.0) -> dict[str | None, list[s
     def read() -> dict[str | None, list[str]]:
         held: dict[tuple[int, str], set[str]] = {}
         for family, attributes, _raw in _nft_dump(NFT_MSG_GETRULE, timeout):
-            if family not in _INGRESS_HOOKS:
+            if family not in _INGRESS_HOOKS and family not in NFT_PREROUTING_FAMILIES:
                 continue
             table = _text(attributes.get(NFTA_RULE_TABLE, b""))
             for _type, element in _attribute_list(attributes.get(NFTA_RULE_EXPRESSIONS, b"")):
-                name = _text(dict(_attribute_list(element)).get(NFTA_EXPR_NAME, b""))
-                if name in HAND_ON_EXPRESSIONS:
+                expression = dict(_attribute_list(element))
+                name = _text(expression.get(NFTA_EXPR_NAME, b""))
+                if name == "target":  # an xt target of iptables-nft: TEE copies
+                    name = _text(dict(_attribute_list(expression.get(NFTA_EXPR_DATA, b""))).get(NFTA_TARGET_NAME, b""))
+                if name in HAND_ON_EXPRESSIONS or name in COPY_EXPRESSIONS:
                     held.setdefault((family, table), set()).add(name)
         chains: list[tuple[object, object, object, list[str | None], set[str]]] = []
+        copying: list[tuple[object, object, object, list[str | None], set[str]]] = []
         for family, attributes, _raw in _nft_dump(NFT_MSG_GETCHAIN, timeout):
             table = _text(attributes.get(NFTA_CHAIN_TABLE, b""))
             names = held.get((family, table))
@@ -477,7 +495,15 @@ def dump_nft_ingress_redirects(timeout: float = 10.0) -> dict[str | None, list[s
                 continue
             hook_attributes = _attribute_list(hook)
             number = dict(hook_attributes).get(NFTA_HOOK_HOOKNUM)
-            if number is None or len(number) < 4 or struct.unpack("!I", number[:4])[0] != _INGRESS_HOOKS[family]:
+            hooknum = struct.unpack("!I", number[:4])[0] if number is not None and len(number) >= 4 else None
+            copies = names & set(COPY_EXPRESSIONS)
+            if hooknum == NF_INET_PRE_ROUTING and family in NFT_PREROUTING_FAMILIES and copies:
+                # a chain of no device: it copies from every link (its iifname matches are not read)
+                copying.append((NFT_PREROUTING_FAMILIES[family], table, _text(attributes.get(NFTA_CHAIN_NAME, b"")),
+                                [], copies))
+                continue
+            names = names & set(HAND_ON_EXPRESSIONS)
+            if family not in _INGRESS_HOOKS or hooknum != _INGRESS_HOOKS[family] or not names:
                 continue
             devices: list[str | None] = [_text(v) for t, v in hook_attributes if t == NFTA_HOOK_DEV]
             for t, value in hook_attributes:
@@ -485,6 +511,9 @@ def dump_nft_ingress_redirects(timeout: float = 10.0) -> dict[str | None, list[s
                     devices += [_text(v) for _t, v in _attribute_list(value)]
             chains.append((NFT_INGRESS_FAMILIES[family], table, _text(attributes.get(NFTA_CHAIN_NAME, b"")),
                            devices, names))
-        return label_ingress_redirects(chains)
+        found = label_ingress_redirects(chains)
+        for device, labels in label_ingress_redirects(copying, "prerouting").items():
+            found.setdefault(device, []).extend(labels)
+        return found
 
     return retry_interrupted(read)

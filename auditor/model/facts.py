@@ -917,7 +917,7 @@ class NetInterface(StrictModel):
     # of its tc ingress qdisc ("clsact", "ingress"; its filters, tc mirred or a BPF classifier's
     # bpf_redirect, are not read), "xdp" for an XDP program (XDP_REDIRECT) and, for the namespace
     # lbaudit runs in (and another that has a listener bound to its lo), "nft ingress fwd (netdev
-    # TABLE CHAIN)" for an nftables ingress chain whose table holds a fwd or dup statement.  []: none; None: not read (snapshots before format 1.10 too).
+    # TABLE CHAIN)" for an nftables ingress chain whose table holds a fwd or dup statement, and "nft prerouting dup (ip TABLE CHAIN)" for a prerouting chain that copies (dup, iptables-nft TEE).  []: none; None: not read (snapshots before format 1.10 too).
     ingress_hooks: list[str] | None = None
 
 
