@@ -48,14 +48,16 @@ MAX_TW_BUCKETS = "net.ipv4.tcp_max_tw_buckets"
 FIN_TIMEOUT = "net.ipv4.tcp_fin_timeout"
 TIMESTAMPS = "net.ipv4.tcp_timestamps"
 BINDV6ONLY = "net.ipv6.bindv6only"
+FASTOPEN = "net.ipv4.tcp_fastopen"
 
 _INT_MAX = 2**31 - 1
 # The values the handler of each integer sysctl lbaudit judges takes (Linux 6.x,
 # net/ipv4/sysctl_net_ipv4.c, net/ipv6/sysctl_net_ipv6.c; checked on 6.18 in a network namespace):
 # anything else is refused with EINVAL and the value in force stays.  tcp_tw_reuse, tcp_timestamps,
 # bindv6only: proc_dou8vec_minmax, which also refuses a sign ("-0" too); tcp_max_tw_buckets:
-# proc_dointvec, a C int; tcp_fin_timeout: proc_dointvec_jiffies, seconds x HZ must fit an int, so
-# up to INT_MAX / 1000 is taken on every HZ (100-1000) and above INT_MAX / 100 on none.
+# proc_dointvec, a C int, and so is tcp_fastopen (a bit mask: any int is taken); tcp_fin_timeout:
+# proc_dointvec_jiffies, seconds x HZ must fit an int, so up to INT_MAX / 1000 is taken on every HZ
+# (100-1000) and above INT_MAX / 100 on none.
 KERNEL_TAKES: dict[str, tuple[int, int, int]] = {  # key -> (lowest, highest on every HZ, highest on some HZ)
     TW_REUSE: (0, 2, 2),
     TIMESTAMPS: (0, 255, 255),
@@ -63,6 +65,7 @@ KERNEL_TAKES: dict[str, tuple[int, int, int]] = {  # key -> (lowest, highest on 
     MAX_TW_BUCKETS: (-_INT_MAX - 1, _INT_MAX, _INT_MAX),
     FIN_TIMEOUT: (-(_INT_MAX // 1000), _INT_MAX // 1000, _INT_MAX // 100),
     UNPRIVILEGED_PORT_START: (0, 65535, 65535),
+    FASTOPEN: (-_INT_MAX - 1, _INT_MAX, _INT_MAX),
 }
 UNSIGNED_KEYS = frozenset({TW_REUSE, TIMESTAMPS, BINDV6ONLY})  # u8 handlers: no sign at all
 
