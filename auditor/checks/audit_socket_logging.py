@@ -30,7 +30,7 @@ from auditor.checks._audit_coverage import (
     uring_ops,
 )
 from auditor.checks._namespaces import gaps_by_namespace
-from auditor.checks._sysctl import SysctlValueError, parse_kernel_int
+from auditor.checks._sysctl import FASTOPEN, KERNEL_TAKES, SysctlValueError, parse_kernel_int
 from auditor.domain import auditd_conf, platform_audit
 from auditor.domain.audit_statement import RuleError, format_field, parse_field
 from auditor.domain.auditctl_grammar import c_strtoul
@@ -267,7 +267,7 @@ def _rate_limited(value: str) -> bool:
         return True
 
 
-FASTOPEN_SYSCTL = "net.ipv4.tcp_fastopen"
+FASTOPEN_SYSCTL = FASTOPEN
 FASTOPEN_DEFAULT = 1  # tcp_sk_init(): each network namespace starts with TFO_CLIENT_ENABLE
 LISTEN_AUTOBIND_NOTE = ("listen is judged with bind: listen(2) on an unbound TCP socket binds it to an ephemeral port "
                         "on the wildcard address without bind(2) (require_listen_autobind)")
@@ -356,7 +356,8 @@ def _fastopen_client(snapshot: HostSnapshot, scope: str) -> FastOpenClient:
             else:
                 try:
                     value = parse_kernel_int(FASTOPEN_SYSCTL, setting.value)
-                    refused = not -2**31 <= value < 2**31  # proc_dointvec: an int, else EINVAL
+                    lowest, highest, _ = KERNEL_TAKES[FASTOPEN_SYSCTL]  # proc_dointvec: an int, else EINVAL
+                    refused = not lowest <= value <= highest
                 except SysctlValueError:
                     refused = True
                 if refused:
