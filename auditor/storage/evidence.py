@@ -368,7 +368,15 @@ def result_contradictions(evidence: Evidence, derived: RunTally | None = None,
     for cid in sorted(set(derived.controls) - set(recorded_ids)):
         status = derived.controls[cid].status.value
         problems.append(f"/result/controls: control {cid} (rolled up from the findings: {status}) is missing")
+    first_index: dict[str, int] = {}
     for index, control in enumerate(result.controls):
+        # One judgement per control: a copy of an entry agrees with the findings as the entry does, and
+        # every report showed it twice (OSCAL: two findings of one uuid; the HTML and PDF counted two).
+        earlier = first_index.setdefault(control.id, index)
+        if earlier != index:
+            problems.append(f"/result/controls/{index}/id: control {control.id} is judged at /result/controls/{earlier} "
+                            "too; each control is judged once")
+            continue
         expected = derived.controls.get(control.id)
         if expected is None:
             problems.append(f"/result/controls/{index}: control {control.id} is mapped by no enabled rule or finding")
