@@ -425,8 +425,17 @@ def _finding_rule_contradictions(evidence: Evidence, policy_sha256: str) -> list
     """Each finding is made by an enabled rule of the recorded policy, with that rule's severity and
     controls (auditor/engine/evaluate.py): a failure whose severity was lowered below ``fail_on``
     stops blocking, and one moved to other controls clears a control, with every count consistent."""
-    rules = {rule.id: rule for rule in evidence.policy.rules if rule.enabled}
     problems: list[str] = []
+    # One rule of an id, as the policy loader allows: a second copy (another severity, or disabled)
+    # was a JUnit test case and an HDF control of one name twice, while findings were checked against
+    # the last copy alone.
+    first_index: dict[str, int] = {}
+    for index, rule in enumerate(evidence.policy.rules):
+        earlier = first_index.setdefault(rule.id, index)
+        if earlier != index:
+            problems.append(f"/policy/rules/{index}/id: rule id {rule.id!r} is that of /policy/rules/{earlier} too; "
+                            "each rule has its own")
+    rules = {rule.id: rule for rule in evidence.policy.rules if rule.enabled}
     seen: set[tuple[str, Any, tuple[str, ...]]] = set()  # a wrong kind of finding is named once
     for index, finding in enumerate(evidence.result.findings):
         rule = rules.get(finding.rule_id)
