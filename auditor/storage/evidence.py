@@ -436,12 +436,13 @@ def _finding_rule_contradictions(evidence: Evidence, policy_sha256: str) -> list
             problems.append(f"/policy/rules/{index}/id: rule id {rule.id!r} is that of /policy/rules/{earlier} too; "
                             "each rule has its own")
     rules = {rule.id: rule for rule in evidence.policy.rules if rule.enabled}
-    seen: set[tuple[str, Any, tuple[str, ...]]] = set()  # a wrong kind of finding is named once
+    seen: set[tuple[str, Any, tuple[str, ...], str]] = set()  # a wrong kind of finding is named once
     for index, finding in enumerate(evidence.result.findings):
         rule = rules.get(finding.rule_id)
-        if rule is not None and finding.severity is rule.severity and finding.controls == rule.controls:
+        if rule is not None and finding.severity is rule.severity and finding.controls == rule.controls \
+                and finding.check == rule.check:
             continue  # every finding the engine made
-        kind = (finding.rule_id, finding.severity, tuple(finding.controls))
+        kind = (finding.rule_id, finding.severity, tuple(finding.controls), finding.check)
         if kind in seen:
             continue
         seen.add(kind)
@@ -455,6 +456,10 @@ def _finding_rule_contradictions(evidence: Evidence, policy_sha256: str) -> list
         elif list(finding.controls) != list(rule.controls):
             problems.append(f"/result/findings/{index}/controls: records {list(finding.controls)!r}, but rule "
                             f"{rule.id} maps to {list(rule.controls)!r}")
+        elif finding.check != rule.check:
+            # SARIF files a result under its finding's check (ruleId), JUnit and HDF's control under the rule's
+            problems.append(f"/result/findings/{index}/check: records {finding.check!r}, but rule {rule.id} runs "
+                            f"check {rule.check!r}")
     if evidence.policy_sha256 != policy_sha256:  # the digest reports print for the policy it names
         problems.append(f"/policy_sha256: records {evidence.policy_sha256}, but the recorded policy's digest is "
                         f"{policy_sha256}: the policy was edited")
