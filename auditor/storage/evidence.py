@@ -382,6 +382,9 @@ def result_contradictions(evidence: Evidence, derived: RunTally | None = None,
             problems.append(f"/result/controls/{index}: control {control.id} is mapped by no enabled rule or finding")
             continue
         differs(f"/result/controls/{index}/status", control.status.value, expected.status.value)
+        # what every report says of the control beside its status: the rules it rests on, its family's chart
+        differs(f"/result/controls/{index}/rules", list(control.rules), list(expected.rules))
+        differs(f"/result/controls/{index}/family", control.family, control.id.split("-")[0])
         for status, count in expected.counts.items():
             differs(f"/result/controls/{index}/counts/{status}", control.counts.get(status, 0), count)
     return problems
