@@ -9,7 +9,10 @@ from pydantic import Field
 
 from auditor.model.base import StrictModel, empty_list
 
-CONTROL_ID = re.compile(r"^([A-Z]{2})-(\d{1,2})(?:\((\d{1,2})\))?$")
+# One spelling per control, as SP 800-53 writes it: no leading zero.  With ``\d{1,2}``, ``SC-07`` and
+# ``SC-7(05)`` were ids of their own in the evidence, and OSCAL (``sc-7``) made them one with
+# ``SC-7``: a passing rule mapped to ``SC-07`` gave the failing SC-7's objective a "satisfied" finding.
+CONTROL_ID = re.compile(r"^([A-Z]{2})-([1-9]\d?)(?:\(([1-9]\d?)\))?$")
 Baseline = Literal["low", "moderate", "high"]
 # A control id as evidence records it: every report computes on it (OSCAL ids, sorting).
 ControlId = Annotated[str, Field(pattern=CONTROL_ID.pattern)]

@@ -368,12 +368,23 @@ def result_contradictions(evidence: Evidence, derived: RunTally | None = None,
     for cid in sorted(set(derived.controls) - set(recorded_ids)):
         status = derived.controls[cid].status.value
         problems.append(f"/result/controls: control {cid} (rolled up from the findings: {status}) is missing")
+    first_index: dict[str, int] = {}
     for index, control in enumerate(result.controls):
+        # One judgement per control: a copy of an entry agrees with the findings as the entry does, and
+        # every report showed it twice (OSCAL: two findings of one uuid; the HTML and PDF counted two).
+        earlier = first_index.setdefault(control.id, index)
+        if earlier != index:
+            problems.append(f"/result/controls/{index}/id: control {control.id} is judged at /result/controls/{earlier} "
+                            "too; each control is judged once")
+            continue
         expected = derived.controls.get(control.id)
         if expected is None:
             problems.append(f"/result/controls/{index}: control {control.id} is mapped by no enabled rule or finding")
             continue
         differs(f"/result/controls/{index}/status", control.status.value, expected.status.value)
+        # what every report says of the control beside its status: the rules it rests on, its family's chart
+        differs(f"/result/controls/{index}/rules", list(control.rules), list(expected.rules))
+        differs(f"/result/controls/{index}/family", control.family, control.id.split("-")[0])
         for status, count in expected.counts.items():
             differs(f"/result/controls/{index}/counts/{status}", control.counts.get(status, 0), count)
     return problems
@@ -417,14 +428,24 @@ def _finding_rule_contradictions(evidence: Evidence, policy_sha256: str) -> list
     """Each finding is made by an enabled rule of the recorded policy, with that rule's severity and
     controls (auditor/engine/evaluate.py): a failure whose severity was lowered below ``fail_on``
     stops blocking, and one moved to other controls clears a control, with every count consistent."""
-    rules = {rule.id: rule for rule in evidence.policy.rules if rule.enabled}
     problems: list[str] = []
-    seen: set[tuple[str, Any, tuple[str, ...]]] = set()  # a wrong kind of finding is named once
+    # One rule of an id, as the policy loader allows: a second copy (another severity, or disabled)
+    # was a JUnit test case and an HDF control of one name twice, while findings were checked against
+    # the last copy alone.
+    first_index: dict[str, int] = {}
+    for index, rule in enumerate(evidence.policy.rules):
+        earlier = first_index.setdefault(rule.id, index)
+        if earlier != index:
+            problems.append(f"/policy/rules/{index}/id: rule id {rule.id!r} is that of /policy/rules/{earlier} too; "
+                            "each rule has its own")
+    rules = {rule.id: rule for rule in evidence.policy.rules if rule.enabled}
+    seen: set[tuple[str, Any, tuple[str, ...], str]] = set()  # a wrong kind of finding is named once
     for index, finding in enumerate(evidence.result.findings):
         rule = rules.get(finding.rule_id)
-        if rule is not None and finding.severity is rule.severity and finding.controls == rule.controls:
+        if rule is not None and finding.severity is rule.severity and finding.controls == rule.controls \
+                and finding.check == rule.check:
             continue  # every finding the engine made
-        kind = (finding.rule_id, finding.severity, tuple(finding.controls))
+        kind = (finding.rule_id, finding.severity, tuple(finding.controls), finding.check)
         if kind in seen:
             continue
         seen.add(kind)
@@ -438,6 +459,10 @@ def _finding_rule_contradictions(evidence: Evidence, policy_sha256: str) -> list
         elif list(finding.controls) != list(rule.controls):
             problems.append(f"/result/findings/{index}/controls: records {list(finding.controls)!r}, but rule "
                             f"{rule.id} maps to {list(rule.controls)!r}")
+        elif finding.check != rule.check:
+            # SARIF files a result under its finding's check (ruleId), JUnit and HDF's control under the rule's
+            problems.append(f"/result/findings/{index}/check: records {finding.check!r}, but rule {rule.id} runs "
+                            f"check {rule.check!r}")
     if evidence.policy_sha256 != policy_sha256:  # the digest reports print for the policy it names
         problems.append(f"/policy_sha256: records {evidence.policy_sha256}, but the recorded policy's digest is "
                         f"{policy_sha256}: the policy was edited")
