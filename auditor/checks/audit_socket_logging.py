@@ -1451,7 +1451,7 @@ IO_URING_DISABLED = "kernel.io_uring_disabled"
 @check(
     name="audit.socket_logging",
     title="Socket syscalls are audited (loaded and persistent rules, every architecture)",
-    version="1.18.0",
+    version="1.19.0",
     needs=("audit",),
     # net.ipv4.tcp_fastopen, running (each network namespace's) and as the boot sets it: whether
     # programs connect with sendto/sendmsg and MSG_FASTOPEN, which the rules must then audit
@@ -1760,6 +1760,14 @@ macOS:), and every report shows the part of the platform its evidence records; t
 Also since 1.18.0, in an image, auditd.service is read as systemd reads it (a UTF-8 byte-order mark, escaped backslashes and a
 backslash before a space, a continuation left open at the end, form feeds before a section, and
 .include on systemd before 246).
+Since 1.19.0 the persistent rules are read as augenrules and auditctl -R read them: a rules file
+auditctl refuses for its mode (world-writable; not owned by root, on a live host), an audit.rules
+that is a directory beside rules.d, CRLF line ends (as the target's augenrules strips them, else
+not_reviewed where the readings differ), an immutable or append-only audit.rules (judged as it
+stands), rules.d names with glob characters, and boot units whose loader command loads nothing
+(auditctl -R with other arguments, augenrules other than --load) are each not_reviewed or judged
+as the boot loads them.  Loading stays near-linear in the number of rules (bounded, else not
+reviewed).  An image not booted yet counts auditd.service as its first boot's presets enable it.
 """,
 )
 def audit_socket_logging(snapshot: HostSnapshot, params: SocketLoggingParams) -> list[Outcome]:

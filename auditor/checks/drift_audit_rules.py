@@ -191,7 +191,7 @@ def _default_drift(audit: AuditFacts, name: str, flag: str, attribute: str, sour
 @check(
     name="drift.audit_rules",
     title="Loaded audit rules match the rules the next boot loads",
-    version="1.8.0",
+    version="1.9.0",
     needs=["audit"],
     params=DriftAuditRulesParams,
     severity=Severity.MEDIUM,
@@ -243,6 +243,9 @@ audit_backlog_limit, loginuid mutable): a running auditctl -r 5 set by hand is d
 Since 1.8.0 auditd.service's unit is read as systemd reads it (a UTF-8 byte-order mark, escaped
 backslashes, a continuation left open at the end, form feeds before a section, .include on systemd
 before 246).
+Since 1.9.0 the persistent rules are read as augenrules and auditctl -R read them (file modes
+auditctl refuses, CRLF line ends, an immutable audit.rules, glob characters in rules.d names,
+loader commands that load nothing), as audit.socket_logging reads them.
 """,
 )
 def drift_audit_rules(snapshot: HostSnapshot, params: DriftAuditRulesParams) -> list[Outcome]:

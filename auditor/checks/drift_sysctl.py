@@ -185,7 +185,7 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
 @check(
     name="drift.sysctl",
     title="Running sysctl values match what the configuration files set",
-    version="1.10.0",
+    version="1.11.0",
     needs=["sysctl"],
     params=DriftSysctlParams,
     severity=Severity.MEDIUM,
@@ -269,6 +269,9 @@ into a mount the image does not carry) is a gap, not a file that sets nothing.
 Since 1.10.0 systemd-sysctl.service's unit is read as systemd reads it (a UTF-8 byte-order mark,
 escaped backslashes, a continuation left open at the end, form feeds before a section, .include on
 systemd before 246).
+Since 1.11.0 net.ipv4.tcp_fastopen is compared as the kernel reads a write of it (a C int: 0x3,
+03 and "3 1" are 3), not as text; a value written past the 4,095 bytes the kernel reads of one
+write is not reviewed; long values are read in linear time.
 """,
 )
 def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outcome]:

@@ -1197,7 +1197,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.24.0",
+    version="1.25.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns", "sysctl"],  # sysctl: an image's configured route_localnet
@@ -1481,6 +1481,14 @@ read as systemd reads them (0443 is octal: 291; 0x1bb and +443 are 443); the soc
 user manager starts for every user (/etc/systemd/user and the other global user unit directories)
 are listeners too; and a route_localnet the image's sysctl configuration sets makes 127.0.0.0/8
 reachable from the interfaces it names (not_reviewed where that configuration could not be read).
+Since 1.25.0 an image that has not booted yet (/etc/machine-id missing or "uninitialized") counts
+the socket units its first boot enables by its presets (systemctl preset-all: every unit with an
+[Install] section that no preset line disables first), and each user's own socket units
+(~/.config/systemd/user, ~/.local/share/systemd/user of every home /etc/passwd names) count too.
+Only the real loopback device counts as loopback (a tun or tap typed ARPHRD_LOOPBACK does not);
+Docker's `! -i lo` drop closes a port published on 127.0.0.1 only while lo is the loopback (else
+not_reviewed); a prerouting `dup` or `TEE` that mirrors packets to a container counts among the
+hooks; and each published-port disagreement names its port and the side that has it.
 """,
 )
 def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> list[Outcome]:

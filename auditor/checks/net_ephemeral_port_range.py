@@ -430,7 +430,7 @@ def _other_os(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outc
 @check(
     name="net.ephemeral_port_range",
     title="Ephemeral port pool is large enough, sanely bounded and free of services",
-    version="1.14.0",
+    version="1.15.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -585,6 +585,11 @@ range are unknown, so the pool may be smaller (40000-40003 with a listener on 40
 failure stands, and an image's listeners declared by socket units are judged as before.
 Since 1.14.0 the remediation has a part for each platform it judges (On Linux: / On Windows: / On
 macOS:), and every report shows the part of the platform its evidence records; the judging is unchanged.
+Since 1.15.0 an image's ip_unprivileged_port_start that the kernel command line may set is not
+assumed to be 1024 (not_reviewed); a value written past the 4,095 bytes the kernel reads of one
+write, or a reserved list longer than the page procps writes, is not reviewed; a boot entry's
+command line and the sysctl files are replayed in the order they are written; long values are
+read in linear time, and messages quote at most 200 characters of a value.
 """,
 )
 def net_ephemeral_port_range(snapshot: HostSnapshot, params: EphemeralRangeParams) -> list[Outcome]:

@@ -606,7 +606,7 @@ def _max_user_port_headroom(snapshot: HostSnapshot, rate: float, maximum: float,
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.15.0",
+    version="1.16.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -785,6 +785,10 @@ macOS:), and every report shows the part of the platform its evidence records.  
 TIME_WAIT holds a port up to 2 x net.inet.tcp.msl plus XNU's collector's lateness (22 s at the most),
 not 2 x MSL exactly, so a peak that passed at 73% of the default pool now fails; its rate is the host's
 total, since macOS's connect() never gives a port in TIME_WAIT to another destination.
+Since 1.16.0 the Windows TIME_WAIT share is judged against the smallest TCP pool, the legacy
+1025-MaxUserPort range among them when the registry sets it (not_reviewed when it is set but
+unusable or the registry was not read); values are read as the kernel reads one write (4,095
+bytes), and long values in linear time.
 """,
 )
 def net_time_wait(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:

@@ -406,7 +406,7 @@ def test_params_defaults_and_validation():
 
 def test_declared_in_the_registry_with_known_controls():
     spec = load_registry(plugins=False).get("audit.socket_logging")
-    assert spec is not None and spec.version == "1.18.0" and spec.needs == ("audit",)
+    assert spec is not None and spec.version == "1.19.0" and spec.needs == ("audit",)
     assert spec.uses == ("sysctl", "netns")  # tcp_fastopen, read by the check: collected with it
     assert spec.controls == ("AU-2", "AU-12", "SI-4")
     assert "augenrules --load" in spec.remediation and "loopback" in spec.rationale

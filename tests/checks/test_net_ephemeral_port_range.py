@@ -261,7 +261,7 @@ def test_params_validation(params, words):
 
 def test_spec():
     spec = net_ephemeral_port_range
-    assert spec.needs == ("sysctl", "sockets") and spec.version == "1.14.0" and spec.uses == ("netns",)
+    assert spec.needs == ("sysctl", "sockets") and spec.version == "1.15.0" and spec.uses == ("netns",)
     assert set(spec.controls) == {"SC-5", "SC-6", "CM-6"}
     params = EphemeralRangeParams()
     assert (params.min_pool_size, params.min_low, params.max_high, params.forbid_listeners_in_range) == (16384, 1024, 65535, True)
