@@ -16,6 +16,7 @@ evidence and key loaders refused them unread already; these did not:
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,26 @@ def test_store_on_proc_kmsg_is_refused_not_waited_on(tmp_path, snapshot, command
                                  "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1", "HOME": str(tmp_path)})
     _refused_as_kernel_file(result, KMSG)
     assert not (tmp_path / "e.json").exists()
+
+
+needs_strace = pytest.mark.skipif(not shutil.which("strace"), reason="strace sees the reads")
+
+
+@needs_kmsg
+@needs_strace
+def test_output_path_on_proc_kmsg_is_not_read_to_recognise_it(tmp_path):
+    """``collect -o /proc/kmsg`` looked at the file there to tell whether it was lbaudit's own
+    output: its first 64 KiB were read, which took the kernel's log messages from rsyslog."""
+    trace = tmp_path / "trace"
+    result = subprocess.run(["strace", "-f", "-y", "-e", "trace=read,pread64,readv,preadv", "-o", str(trace),
+                             sys.executable, "-c", "import sys; sys.argv = ['lbaudit'] + sys.argv[1:]; "
+                             "from auditor.entry import main; main()", "collect", "--section", "sysctl", "-o", KMSG],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                            env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "LBAUDIT_CONFIG": "",
+                                 "LBAUDIT_DISABLE_PLUGIN_AUTOLOAD": "1", "HOME": str(tmp_path)})
+    if "PTRACE" in result.stderr or "Operation not permitted" in result.stderr and not trace.exists():
+        pytest.skip("ptrace is not allowed here")
+    assert result.returncode == 2, result.stderr
+    assert KMSG in result.stderr and "Traceback" not in result.stderr
+    reads = [line for line in trace.read_text().splitlines() if f"<{KMSG}>" in line]
+    assert reads == []
