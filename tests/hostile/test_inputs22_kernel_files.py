@@ -10,7 +10,9 @@ evidence and key loaders refused them unread already; these did not:
   "Resource temporarily unavailable" (or, with messages waiting, took them);
 * ``history verify --expect-head FILE`` read it the same way;
 * ``--store /proc/kmsg`` (a regular file by stat(2)) was handed to SQLite, whose read blocked: the
-  command hung for ever (``evaluate --record``, ``history list``).
+  command hung for ever (``evaluate --record``, ``history list``);
+* an output path (``collect -o /proc/kmsg``) was read, 64 KiB of it, to tell whether lbaudit's own
+  earlier output was there (strace sees it).
 """
 
 from __future__ import annotations
