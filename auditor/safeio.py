@@ -47,6 +47,9 @@ _PSEUDO_MAGIC = {
 }
 
 
+_O_PATH = getattr(os, "O_PATH", 0)
+
+
 def pseudo_file_system(fd: int) -> str | None:
     """The name of the kernel pseudo file system the open file ``fd`` is on, or None (another file
     system, or not Linux, or fstatfs could not tell)."""
@@ -62,6 +65,22 @@ def pseudo_file_system(fd: int) -> str | None:
     except (ImportError, OSError, AttributeError):
         return None
     return _PSEUDO_MAGIC.get(kind & 0xFFFFFFFF)
+
+
+def pseudo_file_system_at(path: str | os.PathLike[str]) -> str | None:
+    """:func:`pseudo_file_system` of the file at ``path``, asked of a descriptor opened with O_PATH:
+    nothing of the file is opened or read (a file handed on to a library that reads it itself,
+    such as SQLite, is looked at this way first).  None when it cannot be opened so."""
+    if not _O_PATH:
+        return None
+    try:
+        handle = os.open(os.fspath(path), _O_PATH | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        return pseudo_file_system(handle)
+    finally:
+        os.close(handle)
 
 
 class NotRegularFile(OSError):
@@ -99,7 +118,6 @@ def refuse_kernel_file(fd: int, opened: os.stat_result, path: str | os.PathLike[
                                  f"{what} (not read: reading some of them takes what they hold)", os.fspath(path))
 
 
-_O_PATH = getattr(os, "O_PATH", 0)
 
 
 def open_regular(path: str | os.PathLike[str], flags: int, *, follow_symlinks: bool = True,

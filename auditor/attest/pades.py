@@ -30,7 +30,8 @@ MAX_PEM_BYTES = 1024 * 1024
 
 def _read(path: Path, what: str) -> bytes:
     try:
-        return read_regular(path, MAX_PEM_BYTES)  # a FIFO or device would block or never end
+        # a FIFO or device would block or never end; /proc/kmsg gives away what it holds
+        return read_regular(path, MAX_PEM_BYTES, document=what)
     except FileTooLarge as exc:
         raise InputError(f"{path}: larger than {MAX_PEM_BYTES} bytes; not a {what}") from exc
     except OSError as exc:

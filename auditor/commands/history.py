@@ -590,7 +590,7 @@ def expected_heads(values: tuple[str, ...]) -> list[str]:
             digests.append(value)
             continue
         try:
-            raw = read_regular(value, MAX_HEADS_FILE)
+            raw = read_regular(value, MAX_HEADS_FILE, document="history head or evidence file")
         except OSError as exc:
             raise InputError(f"--expect-head {value!r}: neither a SHA-256 (64 hex digits) nor a readable file: "
                              f"{exc.strerror or exc}") from None

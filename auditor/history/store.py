@@ -244,6 +244,7 @@ def _sqlite_path(location: str, create: bool = True) -> Path:
     one is created only when ``create`` (a command that records), else refused: a command that
     reads (``history verify``, ``list``, ``fleet report``) given a misspelt path found an empty
     store it had just created, and ``history verify`` said the history held."""
+    from auditor.safeio import pseudo_file_system_at
     from auditor.storage.outputs import refuse_shared_links
 
     path = Path(location).expanduser()
@@ -256,6 +257,11 @@ def _sqlite_path(location: str, create: bool = True) -> Path:
         raise InputError(f"{path}: cannot use as the history store: {exc.strerror or exc}") from exc
     if info is not None and not stat.S_ISREG(info.st_mode):
         raise InputError(f"{path}: not a regular file; the history store is an SQLite file (or give a URL)")
+    if info is not None and (kernels := pseudo_file_system_at(path)) is not None:
+        # stat(2) calls /proc/kmsg a regular file: SQLite's read of it blocked for ever, and took
+        # the kernel log rsyslog reads when there was some.
+        raise InputError(f"{path}: a file of {kernels}, a kernel pseudo file system, not a history store (not "
+                         "opened); the history store is an SQLite file (or give a URL)")
     if info is not None and info.st_nlink > 1:
         # Every other output is replaced by a new file, so a second name keeps the old one; SQLite
         # writes the store in place, so a second name (ln, cp -l: a "backup") changed with every

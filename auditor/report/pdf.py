@@ -77,11 +77,11 @@ def read_org_logo(path: Path) -> bytes:
     from auditor.safeio import FileTooLarge, NotRegularFile, read_regular
 
     try:
-        data = read_regular(path, MAX_LOGO_BYTES)
+        data = read_regular(path, MAX_LOGO_BYTES, document="logo")
     except FileTooLarge:
         raise InputError(f"{path}: logo larger than {MAX_LOGO_BYTES // 1024} KiB; use a smaller image") from None
-    except NotRegularFile:
-        raise InputError(f"{path}: the logo is not a regular file") from None
+    except NotRegularFile as exc:
+        raise InputError(f"{path}: the logo {exc.strerror or 'is not a regular file'}") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read the logo: {exc.strerror or exc}") from None
     problem = logo_problem(data)

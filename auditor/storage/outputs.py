@@ -70,7 +70,7 @@ from auditor.command_files import (
 from auditor.errors import Busy, InputError
 from auditor.model.records import record
 from auditor.patterns import first_use
-from auditor.safeio import kind_of
+from auditor.safeio import kind_of, open_regular, pseudo_file_system
 
 DOCUMENT_MODE = 0o664  # less the umask, which the kernel applies at creation; never writable by others
 DIRECTORY_MODE = 0o775  # likewise for the directories lbaudit creates (--out-dir)
@@ -184,12 +184,14 @@ def _look_at(path: Path, judge: Callable[[_Sample], T]) -> T | None:
     """``judge`` of the regular file at ``path``; None when it is not one or cannot be read.
     Opened without blocking (a FIFO put there meanwhile), judged through the descriptor opened."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+        # open_regular opens nothing but a regular file (a device's driver would run its open)
+        fd, st = open_regular(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
+        if pseudo_file_system(fd) is not None:
+            # No output of lbaudit is there, and reading some of them takes what they hold:
+            # `-o /proc/kmsg` read the kernel's log messages away from rsyslog to judge them.
             return None
         return judge(_Sample(fd, st.st_size))
     except OSError:
