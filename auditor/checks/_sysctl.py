@@ -12,6 +12,7 @@ import bisect
 import ipaddress
 import re
 from collections.abc import Iterable
+from functools import cached_property
 
 from auditor.domain.sysctl import (
     KERNEL_SEPARATORS,
@@ -417,7 +418,14 @@ class EphemeralPool:
 
     def _taken_between(self, low: int, high: int) -> int:
         """Ports of ``low``-``high`` no search hands out: reserved, or held by a listener."""
-        return self._reserved_between(low, high) + sum(1 for port in self.held if low <= port <= high)
+        held = self._held_sorted
+        return self._reserved_between(low, high) + bisect.bisect_right(held, high) - bisect.bisect_left(held, low)
+
+    @cached_property
+    def _held_sorted(self) -> list[int]:
+        # Counted by bisection: the size and each searched window's walked every held port, twenty
+        # walks of 5,000 ports for a host of 5,000 listeners (issue 16).
+        return sorted(self.held)
 
     @property
     def reserved_in_range(self) -> int:

@@ -834,8 +834,14 @@ class _Rule:
             match = self.match
             known = self._passed_over[protocol, port] = match is not None and (
                 (match.protocol is not None and protocol != match.protocol)
-                or (match.ports is not None and not any(lo <= port <= hi for lo, hi in map(_port_span, match.ports))))
+                or (self._port_spans is not None and not any(lo <= port <= hi for lo, hi in self._port_spans)))
         return known
+
+    @cached_property
+    def _port_spans(self) -> list[tuple[int, int]] | None:
+        # An exception's ports, each read once: a host's listeners rarely share a port, so each
+        # listener asked passed_over anew and read them all again (issue 16).
+        return None if self.match is None or self.match.ports is None else [_port_span(p) for p in self.match.ports]
 
     # Asked for every listener the rule could decide: built once per rule (cached_property writes
     # the instance's __dict__, which a frozen dataclass allows), not hashed into an lru_cache.

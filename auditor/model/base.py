@@ -125,11 +125,11 @@ def construct_complete(cls: type[M], fields: dict[str, Any], fields_set: set[str
     frozen one, ``fields_set`` is one :func:`shared_fields_set` gave, shared by every such model.
 
     ``held``: a record kept to the end of the run (a finding, a listener, a gap), whose fields are
-    then stored in the instance's own dict, which shares its keys with every instance of the class
-    (CPython's key-sharing instance dicts), instead of FIELDS itself, a dict of its own keys: 296
-    bytes instead of 552 for a finding (its 14 keys), about 1 KiB a listener for its two findings,
-    the listener and its gap (issue 16).  FIELDS is not kept.  The same field values, order and
-    model either way."""
+    then stored in a dict that shares its keys with every such record of the class (CPython's
+    key-sharing instance dicts, :func:`_filler`), instead of FIELDS itself, a dict of its own keys:
+    about 270 bytes instead of 540 for a listener or a finding, about 1 KiB a listener for its two
+    findings, the listener and its gap (issue 16).  FIELDS is not kept.  The same field values,
+    order and model either way."""
     model = cls.__new__(cls)
     _set = object.__setattr__
     if held:
@@ -151,13 +151,21 @@ _FILLERS: dict[type[BaseModel], Callable[[BaseModel, dict[str, Any]], None]] = {
 
 
 def _filler(names: tuple[str, ...]) -> Callable[[BaseModel, dict[str, Any]], None]:
-    """A function storing ``fields[name]`` for each of NAMES, in order, in a model's own dict: one
-    item assignment each, written out (as dataclasses writes an __init__), about as fast as giving
-    the model FIELDS itself; stored through a loop of calls it was three times slower."""
-    source = "def fill(model, fields):\n    held = model.__dict__\n" + "".join(
-        f"    held[{name!r}] = fields[{name!r}]\n" for name in names)
+    """A function storing ``fields[name]`` for each of NAMES, in order, in a dict it gives the model
+    as its ``__dict__``: one item assignment each, written out (as dataclasses writes an __init__),
+    about as fast as giving the model FIELDS itself; stored through a loop of calls it was three
+    times slower.
+
+    The dict is the instance dict of a plain class made for these names, which shares its keys
+    with every other (CPython's key-sharing instance dicts: only the values are the record's
+    own).  A model's own ``__dict__`` shares none: pydantic's BaseModel holds it in a slot, and a
+    class that inherits its dict from a slot gets no shared keys, so each record held a whole
+    table of its own, about 500 bytes for a listener or a finding instead of about 260 (issue 16)."""
+    holder = type("HeldFields", (), {})  # a plain class: its instances' dicts share their keys
+    source = "def fill(model, fields):\n    held = Holder().__dict__\n" + "".join(
+        f"    held[{name!r}] = fields[{name!r}]\n" for name in names) + "    set_dict(model, '__dict__', held)\n"
     namespace: dict[str, Any] = {}
-    exec(source, {}, namespace)  # noqa: S102  (field names only, as dataclasses does)
+    exec(source, {"Holder": holder, "set_dict": object.__setattr__}, namespace)  # noqa: S102  (field names only, as dataclasses does)
     return namespace["fill"]  # type: ignore[no-any-return]
 
 

@@ -213,12 +213,36 @@ def _plain(value: Any) -> Any:
         if set(map(type, value)) <= _TEXT:
             # Copied at C speed, then each member that is no scalar (found at C speed: most of a
             # finding's are scalars, a listener's detail has one list) replaced by its plain copy.
-            copied = dict(value)
+            copied = _keys_shared(value)
             for key in compress(value, map(_NOT_SCALAR.get, map(type, value.values()), repeat(True))):
                 copied[key] = _plain(value[key])
             return copied
         return {k if type(k) is str else str(k): v if type(v) in _SCALARS else _plain(v) for k, v in value.items()}
     raise _NotPlain
+
+
+def _keys_shared(value: dict[str, Any]) -> dict[str, Any]:
+    """``dict(value)`` (the same items, in the same order, an exact dict), made as the instance dict
+    of a plain class kept for that sequence of keys, so that it shares its keys with every other dict
+    of them (CPython's key-sharing instance dicts): a listener's detail and observed values, the
+    same keys for each, held a table of their own each, about 0.6 KiB of every finding (issue 16).
+    Past a few hundred sequences of keys, or of more than a key-sharing dict holds, a dict of its own."""
+    keys = tuple(value)
+    holder = _KEY_HOLDERS.get(keys)
+    if holder is None:
+        if len(keys) > _SHARED_KEYS_AT_MOST or len(_KEY_HOLDERS) >= _KEY_HOLDERS_AT_MOST:
+            return dict(value)
+        holder = _KEY_HOLDERS[keys] = type("SharedKeys", (), {})
+    copied: dict[str, Any] = holder().__dict__
+    # Its items one at a time, at C speed: update() with the dict itself gives an empty dict the
+    # other's whole table, its own keys and all.
+    copied.update(value.items())
+    return copied
+
+
+_KEY_HOLDERS: dict[tuple[str, ...], type] = {}
+_KEY_HOLDERS_AT_MOST = 256
+_SHARED_KEYS_AT_MOST = 30  # CPython's SHARED_KEYS_MAX_SIZE: more keys than that make a dict of its own anyway
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})

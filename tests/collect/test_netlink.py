@@ -352,3 +352,35 @@ def test_live_inode_dumps_find_an_established_pair_and_a_unix_pair():
     left, right = socket.socketpair()
     with left, right:
         assert {_inode(left), _inode(right)} <= set(netlink.dump_inodes(socket.AF_UNIX))
+
+
+# ---------------------------------------------------------------- identities only (the read after the owner scan)
+
+def _identity_of(s: netlink.DiagSocket) -> tuple:
+    return (s.family, s.state, s.src, s.sport, s.inode, s.local_addresses)
+
+
+@pytest.mark.parametrize("name", ["tcp6_dump.hex", "udp4_dump.hex"])
+def test_identities_of_a_captured_dump_are_those_the_full_parse_gives(name):
+    found = []
+    for gram in _datagrams(name):
+        found += parse_dump_datagram(gram, CAPTURE_SEQ, netlink.parse_diag_identity)[0]
+    assert found == [_identity_of(s) for s in _parse_capture(name)] and found
+
+
+def test_identity_of_a_message_with_local_addresses_and_a_bad_attribute_is_the_full_parse_s():
+    data = _sockaddr_storage(socket.AF_INET, "10.0.0.5", 9899) + _sockaddr_storage(socket.AF_INET6, "fe80::1", 9899)
+    head = bytearray(bytes([socket.AF_INET6, STATE_LISTEN, 0, 0]) + bytes(netlink.MSG_SIZE - 4))
+    head[4:6] = struct.pack("!H", 9899)
+    head[68:72] = struct.pack("=I", 4242)
+    message = bytes(head) + struct.pack("=HHB3x", 5, INET_DIAG_SKV6ONLY, 1)
+    message += struct.pack("=HH", 4 + len(data), netlink.INET_DIAG_LOCALS) + data
+    assert netlink.parse_diag_identity(message) == _identity_of(parse_diag_message(message)) == (
+        socket.AF_INET6, STATE_LISTEN, "::", 9899, 4242, ("10.0.0.5", "fe80::1"))
+    for bad in (message[:-4], bytes(head) + struct.pack("=HH", 2, 1), bytes(40),
+                bytes([socket.AF_UNIX]) + bytes(netlink.MSG_SIZE - 1)):
+        with pytest.raises(NetlinkError) as full:
+            parse_diag_message(bad)
+        with pytest.raises(NetlinkError) as identity:
+            netlink.parse_diag_identity(bad)
+        assert (identity.value.errno, str(identity.value)) == (full.value.errno, str(full.value))

@@ -299,3 +299,44 @@ def test_every_connection_oriented_transport_is_dumped_for_listen_only():
     assert {t.name: t.states == sockets.TCP_LISTEN_ONLY for t in sockets.TRANSPORTS} == {
         "tcp": True, "udp": False, "udplite": False, "sctp": True, "dccp": True, "mptcp": True, "raw": False}
     assert all(not t.states & (1 << STATE_TIME_WAIT) for t in sockets.TRANSPORTS)
+
+
+@pytest.mark.live
+def test_the_identities_read_after_the_owner_scan_are_those_of_a_whole_read():
+    """The read after the owner scan parses each socket only as far as which socket it is
+    (read_listener_identities): the same set as the whole read gives, for listeners of every kind
+    and with sockets that are no listeners beside them (issue 16)."""
+    from tests.privileges import CLONE_NEWNET, run_in_new_namespaces
+
+    def scenario():
+        from auditor.collect.sockets import _identities, read_listener_identities, read_listener_rows
+
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)  # for the connected sockets
+        held = []
+        kinds = [(socket.AF_INET, socket.SOCK_STREAM, "127.0.0.1", None), (socket.AF_INET, socket.SOCK_DGRAM, "0.0.0.0", None)]
+        if ipv6_loopback_available():
+            kinds += [(socket.AF_INET6, socket.SOCK_STREAM, "::", False), (socket.AF_INET6, socket.SOCK_STREAM, "::1", True),
+                      (socket.AF_INET6, socket.SOCK_DGRAM, "::", True)]
+        try:
+            for number in range(60):
+                family, kind, address, v6only = kinds[number % len(kinds)]
+                sock = socket.socket(family, kind)
+                held.append(sock)
+                if v6only is not None:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(v6only))
+                sock.bind((address, 0))
+                if kind == socket.SOCK_STREAM:
+                    sock.listen(1)
+            client = socket.create_connection(held[0].getsockname())  # an established pair: no listeners
+            held.append(client)
+            connected = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # a connected UDP socket: none
+            held.append(connected)
+            connected.connect(("127.0.0.1", 9))
+            whole = _identities(read_listener_rows("/proc", 10.0).rows)
+            return whole, read_listener_identities("/proc", 10.0)
+        finally:
+            for sock in held:
+                sock.close()
+
+    whole, identities = run_in_new_namespaces(scenario, CLONE_NEWNET, "rw")
+    assert len(whole) == 60 and identities == whole
