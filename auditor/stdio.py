@@ -111,9 +111,9 @@ class _GuardedDescriptor(io.FileIO):
                 if written is not None:
                     return written
                 # O_NONBLOCK, set by whoever shares this descriptor, and the reader is behind: wait for it
-                import select  # here: the console script's --help never needs it
+                from auditor.fdwait import ready  # here: the console script's --help never needs it
 
-                select.select([], [self.fileno()], [])
+                ready(self.fileno(), write=True)
         except OSError as exc:
             self.failure = stream_error(self.stream_name, exc, self.closed_at_start)
             _failures.append(self.failure)
@@ -125,11 +125,13 @@ class _GuardedDescriptor(io.FileIO):
         the rest (reported as written: the command ends with the signal's code, not this)."""
         import select  # here: the console script's --help never needs it
 
+        from auditor.fdwait import ready
+
         whole = len(memoryview(data))
         piece = memoryview(data)[:getattr(select, "PIPE_BUF", 512)]
         try:
             while (left := deadline - time.monotonic()) > 0:
-                if not select.select([], [self.fileno()], [], left)[1]:
+                if not ready(self.fileno(), write=True, timeout=left):
                     break
                 written = super().write(piece)
                 if written is not None:

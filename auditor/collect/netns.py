@@ -56,7 +56,6 @@ import fcntl
 import json
 import os
 import re
-import select
 import signal
 import socket
 import stat
@@ -64,6 +63,7 @@ import time
 from dataclasses import field
 from typing import Any
 
+from auditor import fdwait
 from auditor.collect import CollectContext, netlink, rtnetlink, sk_lookup
 from auditor.collect.containers import EngineView, read_engines
 from auditor.collect.fdmounts import CLOSED, Mount, MountJudge
@@ -1812,8 +1812,7 @@ def enter_all(fds: list[tuple[int, int]], timeout: float, identities_only: bool 
             if remaining <= 0:
                 os.kill(pid, signal.SIGKILL)
                 break
-            ready, _, _ = select.select([read_fd], [], [], remaining)
-            if not ready:
+            if not fdwait.ready(read_fd, read=True, timeout=remaining):
                 continue
             chunk = os.read(read_fd, 1 << 16)
             if not chunk:

@@ -20,13 +20,12 @@ import errno
 import fcntl
 import os
 import re
-import select
 import stat
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
-from auditor import safeio
+from auditor import fdwait, safeio
 
 T = TypeVar("T")
 
@@ -201,7 +200,7 @@ class HeldRoot:
             self.fd = os.open(real, _OPEN_ROOT)
             self.fds.append(self.fd)
             same = os.stat(f"{proc}/ns/mnt").st_ino == os.fstat(namespace).st_ino
-            if not same or select.select([pidfd], [], [], 0)[0]:  # a pidfd is readable once its process exited
+            if not same or fdwait.ready(pidfd, read=True, timeout=0):  # a pidfd is readable once its process exited
                 raise RootGone(errno.ESRCH, gone if same else f"process {pid} changed its mount namespace", real)
         except (FileNotFoundError, ProcessLookupError):
             raise RootGone(errno.ESRCH, gone, real) from None

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import errno
 import os
-import select
 import signal
 import struct
 import time
 from pathlib import Path
 
+from auditor import fdwait
 from auditor.collect import CollectContext, rootfs
 from auditor.collect.kernel_config import BOOT, image_kernels, read_running_config
 from auditor.collect.sysctl import image_boot_cmdlines
@@ -72,14 +72,14 @@ def _exited_within(pid: int, timeout: float) -> bool:
         pidfd = None
     if pidfd is not None:
         try:
-            return bool(select.select([pidfd], [], [], timeout)[0])
+            return fdwait.ready(pidfd, read=True, timeout=timeout)
         finally:
             os.close(pidfd)
     deadline = time.monotonic() + timeout
     while time.monotonic() <= deadline:
         if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
             return True
-        select.select([], [], [], 0.005)
+        time.sleep(0.005)
     return False
 
 
