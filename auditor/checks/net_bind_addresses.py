@@ -1335,6 +1335,8 @@ link named lo), the drop exempts that link, and such a port that would pass is n
 the rules could not all be read (or a snapshot of format 1.0 to 1.2, which does not hold them),
 such a port that would pass is not_reviewed, and so is one on 127.0.0.0/8 that only the engine
 declares when the NAT rules were not read (a rootful engine forwards it with such a DNAT rule).
+A DNAT of the nat table's OUTPUT chain (an nftables chain of the output hook) publishes nothing: that
+built-in chain, which no rule can jump to, sees only what the host's own processes send.
 
 Every transport that can listen is judged by default: tcp, sctp, dccp, mptcp (listening) and udp,
 udplite, raw (bound, unconnected).  An unconnected raw socket (SOCK_RAW, as `ss -lw` lists it) gets

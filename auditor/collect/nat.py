@@ -156,13 +156,16 @@ def _protocols(name: str | None, negated: bool) -> list[str]:
 
 # where NETMAP maps the source (a SNAT), not the destination
 _SOURCE_NAT_CHAINS = ("-A POSTROUTING ", "-A INPUT ")
+# The nat table's OUTPUT chain (a built-in chain, which no rule can jump to) sees only what this
+# host's own processes send: its DNAT redirects their connections and publishes nothing to a link.
+_LOCAL_NAT_CHAINS = ("-A OUTPUT ",)
 
 
 def parse_iptables_save(text: str, family: str, program: str) -> list[PublishedPort]:
     """DNAT rules of the nat table in ``iptables-save`` output."""
     found: list[PublishedPort] = []
     for table, number, line in _appended_rules(text):
-        if table != "nat":
+        if table != "nat" or line.startswith(_LOCAL_NAT_CHAINS):
             continue
         options, negated = _options(_tokens(line))
         if options.get("-j") == "NETMAP" and "--to" in options and not line.startswith(_SOURCE_NAT_CHAINS):
@@ -262,6 +265,10 @@ def parse_nft_ruleset(document: Any) -> list[PublishedPort]:
     for rule, origin in _nft_rules(document):
         dnat = next((e["dnat"] for e in rule["expr"] if isinstance(e, dict) and isinstance(e.get("dnat"), dict)), None)
         matches = rule["expr"]
+        if dnat is not None and hooks.get((rule.get("family"), rule.get("table"), rule.get("chain"))) == "output":
+            # a base chain of the output hook (which no rule can jump to) sees only what this host's
+            # own processes send: its dnat redirects them and publishes nothing to a link
+            continue
         if dnat is None:
             rewrite = _destination_rewrite(rule, hooks)
             if rewrite is None:

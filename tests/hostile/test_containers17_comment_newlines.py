@@ -62,7 +62,7 @@ def test_a_commit_line_in_a_comment_does_not_end_the_nat_table(iptables: str):
 def test_a_drop_line_in_a_comment_is_no_drop(iptables: str):
     require_namespaces()
     seen = _collect(f'{iptables} -t raw -A PREROUTING -m comment --comment "$SPOOFED_DROP" -j ACCEPT && '
-                    f"{iptables} -t nat -A OUTPUT -d 127.0.0.1/32 -p tcp --dport 8080 -j DNAT "
+                    f"{iptables} -t nat -A PREROUTING -d 127.0.0.1/32 -p tcp --dport 8080 -j DNAT "
                     "--to-destination 10.0.0.9:80")
     assert [p[:4] for p in seen["ports"] if p[2] == 8080] == [["tcp", "127.0.0.1", 8080, "10.0.0.9"]], seen
     assert seen["drops"] == [], seen
