@@ -1496,7 +1496,8 @@ the socket units its first boot enables by its presets (systemctl preset-all: ev
 Only the real loopback device counts as loopback (a tun or tap typed ARPHRD_LOOPBACK does not);
 Docker's `! -i lo` drop closes a port published on 127.0.0.1 only while lo is the loopback (else
 not_reviewed); a prerouting `dup` or `TEE` that mirrors packets to a container counts among the
-hooks; and each published-port disagreement names its port and the side that has it.
+hooks; each published-port disagreement names its port and the side that has it; and a DNAT in the
+nat table's OUTPUT chain (which only the host's own traffic passes) is no published port.
 """,
 )
 def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> list[Outcome]:
