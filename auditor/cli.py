@@ -32,6 +32,7 @@ from auditor.commands.options import (
     quiet_option,
     resolve_target,
     typed,
+    value_source,
 )
 from auditor.config import EXPIRY_WARNING_DAYS_RANGE
 from auditor.errors import InputError, LbauditError, Terminated, exit_code_of, io_failure_behind
@@ -417,7 +418,8 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
 
     snapshot, collect_ms = pipeline.timed_acquire(source, pipeline.plan(policy, registry),
                                                   record_cmdline=record_cmdline)
-    pipeline.check_collection_time(snapshot, started, max_age)  # before anything is written
+    pipeline.check_collection_time(snapshot, started, max_age,  # before anything is written
+                                   value_source("max_age"))
     evidence = pipeline.assess(policy, snapshot, registry, fail_on=Severity(fail_on), started_at=started,
                                collect_ms=collect_ms, waiver_file=checked.waiver_file,
                                reporter_plugins=pipeline.reporter_plugins(plugins))

@@ -180,6 +180,8 @@ class FleetJob:
     # The oldest snapshot judged (--max-age): an older one fails its host (exit 2), as one that
     # claims a collection time ahead of the controller's clock always does.  None: no limit.
     max_age: timedelta | None = None
+    # where --max-age came from when not the command line (" (from LBAUDIT_MAX_AGE)"), for the refusal
+    max_age_source: str = ""
     # The most records of a kind a host's snapshot may hold, by the option that sets it
     # (("--max-listeners", 100), ...): one with more fails (exit 2) before it is judged.  A kind not
     # given has its default (auditor.storage.snapshot.SECTION_LIMITS).
@@ -720,7 +722,7 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
     if job.expect_hosts and _same_host(outcome.host) not in _expected(job):
         raise _HostRefused(_NOT_EXPECTED_HOST, f"{host.snapshot}: host {outcome.host!r} {_NOT_EXPECTED} "
                            "(--expect-hosts): a snapshot left by an earlier run is not this run's evidence")
-    pipeline.check_collection_time(snapshot, started, job.max_age)  # a stale host is not judged
+    pipeline.check_collection_time(snapshot, started, job.max_age, job.max_age_source)  # a stale host is not judged
     _claim(job, outcome.host, host, snapshot.provenance,
            None if snapshot.provenance.machine_id else snapshot.facts_digest())
     evidence = pipeline.assess(state.policy, snapshot, state.registry, fail_on=job.fail_on, started_at=started,

@@ -106,11 +106,15 @@ def timed_acquire(target: "Target", sections: frozenset[str], **options: Any) ->
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
-def check_collection_time(snapshot: "HostSnapshot", now: datetime, max_age: timedelta | None) -> None:
+def check_collection_time(snapshot: "HostSnapshot", now: datetime, max_age: timedelta | None,
+                          max_age_source: str = "") -> None:
     """Refuse (InputError, exit 2) facts collected earlier (a snapshot file, a captured bundle) that
     are older than ``max_age`` at ``now`` (the evaluation's clock), or that claim a collection time
     more than :data:`FUTURE_TOLERANCE` after it: judged as the host's, stale facts pass a host as it
-    was, not as it is.  Facts collected by this run are as old as the run."""
+    was, not as it is.  Facts collected by this run are as old as the run.  ``max_age_source``: where
+    the limit came from when that was not the command line (`` (from LBAUDIT_MAX_AGE)``), said after
+    it: a limit of the configuration file was named "--max-age" alone, which the command line did not
+    hold."""
     from auditor.durations import duration_text
 
     prov = snapshot.provenance
@@ -126,7 +130,7 @@ def check_collection_time(snapshot: "HostSnapshot", now: datetime, max_age: time
                          "or an edited file; not judged")
     if max_age is not None and age > max_age:
         raise InputError(f"{name}: its facts were collected at {shown}, {duration_text(age)} ago, older than "
-                         f"--max-age {duration_text(max_age)}: stale facts are not judged as the host's (collect "
+                         f"--max-age {duration_text(max_age)}{max_age_source}: stale facts are not judged as the host's (collect "
                          "again, or give a larger --max-age)")
 
 

@@ -12,7 +12,14 @@ from typing import Any
 
 import click
 
-from auditor.commands.options import MAX_DAYS, force_option, max_age_option, max_snapshot_records_option, typed
+from auditor.commands.options import (
+    MAX_DAYS,
+    force_option,
+    max_age_option,
+    max_snapshot_records_option,
+    typed,
+    value_source,
+)
 from auditor.commands.output import say
 from auditor.model.result import Severity
 from auditor.plugins import plugins_enabled
@@ -108,6 +115,7 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
                                       sign_key=sign_key, store=store, record=record, jobs=jobs,
                                       fail_on=Severity(fail_on), plugins=plugins_enabled(no_plugins),
                                       snapshot_pubkey=snapshot_pubkey, host_html=host_html, max_age=max_age,
+                                      max_age_source=value_source("max_age"),
                                       section_limits=section_limits, max_snapshot_records=max_snapshot_records,
                                       force=force,
                                       expect_hosts=tuple(dict.fromkeys(

@@ -58,18 +58,24 @@ def named_with_source(name: str, option: str) -> str:
     """``option`` as a message names it, followed by where its value came from when that was not the
     command line (its variable, or its key in the configuration file): a refusal that names
     ``--sign-key`` sent the user looking for an option the command line did not hold."""
+    return option + value_source(name)
+
+
+def value_source(name: str) -> str:
+    """`` (from VARIABLE)`` or `` (from KEY in the configuration file; ...)`` when the value of the
+    parameter ``name`` of the running command came from there, else empty (typed, or its default)."""
     ctx = click.get_current_context()
     source = ctx.get_parameter_source(name)
     param = next((p for p in ctx.command.params if p.name == name), None)
     if source is click.core.ParameterSource.ENVIRONMENT and param is not None and isinstance(param.envvar, str):
-        return f"{option} (from {param.envvar})"
+        return f" (from {param.envvar})"
     if source is click.core.ParameterSource.DEFAULT_MAP and param is not None:
         from auditor.config import setting_of
 
         setting = setting_of(param)
         key = setting.key if setting is not None else name
-        return f"{option} (from {key} in the configuration file; lbaudit config show says which)"
-    return option
+        return f" (from {key} in the configuration file; lbaudit config show says which)"
+    return ""
 
 
 # The most days a day-count option (--days, --older-than, --stale-days) takes: a century of runs,

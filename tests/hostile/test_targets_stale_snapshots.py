@@ -55,8 +55,8 @@ FRESH = timedelta(hours=1, minutes=30)  # "1h 30m"
 AHEAD = -timedelta(hours=2, minutes=30, seconds=30)  # "2h 30m" ahead, whatever seconds the run takes
 
 
-def _stale(path: Path, collected: str, age: str, limit: str) -> str:
-    return (f"{path}: its facts were collected at {collected}, {age} ago, older than --max-age {limit}: stale facts "
+def _stale(path: Path, collected: str, age: str, limit: str, source: str = "") -> str:
+    return (f"{path}: its facts were collected at {collected}, {age} ago, older than --max-age {limit}{source}: stale facts "
             "are not judged as the host's (collect again, or give a larger --max-age)")
 
 
@@ -158,7 +158,9 @@ def test_max_age_from_the_configuration_file_applies_and_a_bad_one_names_its_lin
     result = run_cli("evaluate", "--policy", policy, "--snapshot", path, "-o", tmp_path / "ev.json",
                      env={"LBAUDIT_CONFIG": str(config), "LBAUDIT_MAX_AGE": None})
     assert result.returncode == 2
-    assert result.stderr == f"lbaudit: {_stale(path, collected, '2d 3h', '1d')}\n"
+    # the limit came from the file, and the refusal says so (config22: it named --max-age alone)
+    from_file = " (from max_age in the configuration file; lbaudit config show says which)"
+    assert result.stderr == f"lbaudit: {_stale(path, collected, '2d 3h', '1d', from_file)}\n"
     overridden = run_cli("evaluate", "--policy", policy, "--snapshot", path, "-o", tmp_path / "ev.json", "-q",
                          "--max-age", "none", env={"LBAUDIT_CONFIG": str(config), "LBAUDIT_MAX_AGE": None})
     assert overridden.returncode == 0, overridden.stderr
