@@ -758,7 +758,9 @@ def _first_boot(root: Path, problems: list[str]) -> bool:
         problems.append(f"/etc/machine-id: {rootfs.describe_os_error(exc)} (whether the image's first boot "
                         "enables units by its presets is not known)")
         return True
-    return content.split(b"\n", 1)[0] == FIRST_BOOT_MACHINE_ID
+    # read_line() of src/basic/fileio.c ends a line at "\n", "\r", "\r\n" or a NUL: "uninitialized\r\n"
+    # is a first boot to PID 1
+    return re.split(rb"[\n\r\0]", content, maxsplit=1)[0] == FIRST_BOOT_MACHINE_ID
 
 
 def _preset_rules(root: Path, problems: list[str]) -> list[PresetRule]:
@@ -780,44 +782,83 @@ def enabled_at_first_boot(root: Path, scan: UnitFiles, enabled: set[str], proble
     """The units the first boot of the image under ``root`` enables by its presets beyond
     ``enabled`` (none when it has booted before): each unit whose file has an ``[Install]`` section
     and that no preset rule disables or ignores first (no rule at all enables it), a template with
-    the instances its rule names or else its ``DefaultInstance=``, and the ``Also=`` units of each.
-    Only the unit's own file is read, as systemctl reads ``[Install]``."""
-    candidates = sorted(n for n, f in scan.files.items()
-                        if not f.masked and n not in scan.alias_of and n not in enabled)
-    if not candidates:
+    the instances its rule names or else its ``DefaultInstance=``, and the ``Also=`` units of each
+    (of an enabled unit too), and theirs in turn.  Only the unit's own file is read, as systemctl
+    reads ``[Install]``."""
+    if all(f.masked or n in scan.alias_of for n, f in scan.files.items()):
         return set()
-    if not _first_boot(root, problems):
+    # A machine-id that cannot be read matters only when the presets would enable something more
+    # (every unit enabled already, with no Also= beyond them: the first boot changes nothing).
+    machine_id_problems: list[str] = []
+    if not _first_boot(root, machine_id_problems):
         return set()
     # A preset file or unit file that cannot be read is a problem whatever else is found: it may
     # hold the line that enables a template's instance, or the Also= of a unit.
+    own_problems: list[str] = []
+    found = _presets_enable(root, scan, own_problems) - enabled
+    if found or own_problems:
+        problems += machine_id_problems + own_problems
+    return found
+
+
+def _presets_enable(root: Path, scan: UnitFiles, problems: list[str]) -> set[str]:
+    """The units (canonical names) that ``preset-all`` installs under ``root``, as
+    :func:`enabled_at_first_boot` describes them, enabled or not."""
     rules = _preset_rules(root, problems)
-    added: set[str] = set()
-    for name in candidates:
-        try:
-            text = rootfs.read_text(root, scan.files[name].path)
-        except OSError as exc:
-            problems.append(f"{scan.files[name].path}: {rootfs.describe_os_error(exc)}")
-            continue
-        install: dict[str, list[str]] = {}
-        for entry in parse_unit_file(text):
-            if entry.section == "Install" and entry.key in PRESET_INSTALL_KEYS and entry.value:
-                install.setdefault(entry.key, []).extend(entry.value.split())
+    installs: dict[str, dict[str, list[str]] | None] = {}
+
+    def install_of(name: str) -> dict[str, list[str]] | None:
+        """The [Install] settings of the file ``name`` loads (its template's for an instance); None
+        when there is no such file, it is masked, or it cannot be read (a problem then)."""
+        unit_file = scan.file_of(scan.canonical(name))
+        if unit_file is None or unit_file.masked:
+            return None
+        if unit_file.path not in installs:
+            try:
+                text = rootfs.read_text(root, unit_file.path)
+            except OSError as exc:
+                problems.append(f"{unit_file.path}: {rootfs.describe_os_error(exc)}")
+                installs[unit_file.path] = None
+            else:
+                install: dict[str, list[str]] = {}
+                for entry in parse_unit_file(text):
+                    if entry.section == "Install" and entry.key in PRESET_INSTALL_KEYS and entry.value:
+                        install.setdefault(entry.key, []).extend(entry.value.split())
+                installs[unit_file.path] = install
+        return installs[unit_file.path]
+
+    def instances_of(name: str, install: dict[str, list[str]], instances: tuple[str, ...]) -> list[str]:
+        if "@." not in name:
+            return [name]
+        # a template is enabled through instances: its rule's, else its DefaultInstance=, else none
+        instances = instances or tuple(install.get("DefaultInstance", [])[-1:])
+        stem, _, suffix = name.partition("@.")
+        return [f"{stem}@{instance}.{suffix}" for instance in instances]
+
+    # Every unit preset-all visits, enabled already or not: installing it again installs its Also=
+    # units too (install_context_apply()), whatever their own presets say.
+    queue: list[str] = []
+    for name in sorted(n for n, f in scan.files.items() if not f.masked and n not in scan.alias_of):
+        install = install_of(name)
         if not install:
-            continue  # static: a preset does nothing to it
+            continue  # static (or unreadable): a preset does nothing to it
         rule, instances = preset_for(rules, name)
         if rule is not None and rule.action != "enable":
             continue
-        if "@." not in name:
-            names = [name]
-        else:
-            # a template is enabled through instances: its rule's, else its DefaultInstance=, else none
-            instances = instances or tuple(install.get("DefaultInstance", [])[-1:])
-            stem, _, suffix = name.partition("@.")
-            names = [f"{stem}@{instance}.{suffix}" for instance in instances]
-        if names:
-            added.update(names)
-            added.update(also for also in install.get("Also", []) if UNIT_NAME.fullmatch(also))
-    return {scan.canonical(n) for n in added} - enabled
+        queue += instances_of(name, install, instances)
+    # Each installed unit installs its Also= units, and those theirs (install_info_traverse()).
+    added: set[str] = set()
+    while queue:
+        name = queue.pop()
+        if name in added:
+            continue
+        added.add(name)
+        install = install_of(name)
+        for also in (install or {}).get("Also", []):
+            if UNIT_NAME.fullmatch(also) and also not in added:
+                also_install = install_of(also)
+                queue += instances_of(also, also_install, ()) if also_install is not None else [also]
+    return {scan.canonical(n) for n in added}
 
 
 def _boot_enabled(root: Path, scan: UnitFiles, problems: list[str]) -> set[str]:
