@@ -46,6 +46,7 @@ import functools
 import ipaddress
 import os
 import re
+from collections.abc import Callable
 from dataclasses import field
 from pathlib import Path
 
@@ -733,16 +734,67 @@ def preset_for(rules: list[PresetRule], name: str) -> tuple[PresetRule | None, t
     the unit ("Preset files don't specify rule for ... Enabling").  A template ``foo@.socket`` is
     matched by a rule for itself (with that rule's instances), by a rule for one of its instances
     (``enable foo@bar.socket``: the instance bar), or by a glob."""
-    template = "@." in name
-    for rule in rules:
+    return preset_matcher(rules)(name)
+
+
+GLOB_CHARS = re.compile(r"[*?\[]")
+# Glob rules per combined pattern: re compiles each chunk once, and matching a name tries them in C.
+GLOB_CHUNK = 256
+
+
+def preset_matcher(rules: list[PresetRule]) -> Callable[[str], tuple[PresetRule | None, tuple[str, ...]]]:
+    """:func:`preset_for` for many names against the same rules, each name in time about linear in
+    the glob rules (in C) rather than in all the rules (in Python): 5,000 rules x 5,000 unit names
+    took 32 s a collection, and a preset file has no bound on its lines."""
+    exact: dict[str, int] = {}  # a pattern with no glob character -> the first rule of it
+    template_rule: dict[str, int] = {}  # a template -> the first rule for it or one of its instances
+    globs: list[int] = []
+    for index, rule in enumerate(rules):
+        if not rule.pattern:
+            continue
+        if GLOB_CHARS.search(rule.pattern):
+            globs.append(index)
+        else:
+            exact.setdefault(rule.pattern, index)
+        if "@." in rule.pattern:
+            template_rule.setdefault(rule.pattern, index)
+        elif UNIT_NAME.fullmatch(rule.pattern) and (template := template_of(rule.pattern)) is not None:
+            template_rule.setdefault(template, index)
+    chunks: list[tuple[re.Pattern[str], list[int]]] = []
+    for at in range(0, len(globs), GLOB_CHUNK):
+        members = globs[at:at + GLOB_CHUNK]
+        # fnmatch.translate() gives "(?s:...)\Z" with no group of its own (atomic groups only)
+        alternatives = "|".join(f"({fnmatch.translate(rules[i].pattern).removesuffix(chr(92) + 'Z')})" for i in members)
+        chunks.append((re.compile(f"(?:{alternatives})\\Z"), members))
+
+    def first_glob(name: str, before: int) -> int | None:
+        for pattern, members in chunks:
+            if members[0] >= before:
+                return None
+            found = pattern.match(name)
+            if found is not None and found.lastindex is not None:
+                return members[found.lastindex - 1]
+        return None
+
+    def match(name: str) -> tuple[PresetRule | None, tuple[str, ...]]:
+        template = "@." in name
+        candidates = [exact.get(name, len(rules))]
+        if template:
+            candidates.append(template_rule.get(name, len(rules)))
+        best = min(candidates)
+        glob = first_glob(name, best)
+        if glob is not None and glob < best:
+            best = glob
+        if best == len(rules):
+            return None, ()
+        rule = rules[best]
         if template and rule.pattern == name:
             return rule, rule.instances
-        if (template and "@." not in rule.pattern and UNIT_NAME.fullmatch(rule.pattern)
-                and template_of(rule.pattern) == name):
+        if template and best == template_rule.get(name) and "@." not in rule.pattern:
             return rule, (rule.pattern[rule.pattern.index("@") + 1: rule.pattern.rindex(".")],)
-        if rule.pattern and fnmatch.fnmatchcase(name, rule.pattern):
-            return rule, rule.instances if template else ()
-    return None, ()
+        return rule, rule.instances if template else ()
+
+    return match
 
 
 def _first_boot(root: Path, problems: list[str]) -> bool:
@@ -805,6 +857,7 @@ def _presets_enable(root: Path, scan: UnitFiles, problems: list[str]) -> set[str
     """The units (canonical names) that ``preset-all`` installs under ``root``, as
     :func:`enabled_at_first_boot` describes them, enabled or not."""
     rules = _preset_rules(root, problems)
+    preset_of = preset_matcher(rules)
     installs: dict[str, dict[str, list[str]] | None] = {}
 
     def install_of(name: str) -> dict[str, list[str]] | None:
@@ -842,7 +895,7 @@ def _presets_enable(root: Path, scan: UnitFiles, problems: list[str]) -> set[str
         install = install_of(name)
         if not install:
             continue  # static (or unreadable): a preset does nothing to it
-        rule, instances = preset_for(rules, name)
+        rule, instances = preset_of(name)
         if rule is not None and rule.action != "enable":
             continue
         queue += instances_of(name, install, instances)
