@@ -722,18 +722,27 @@ def parse_preset_file(text: str, origin: str) -> list[PresetRule]:
         rest = line[len(verb):].lstrip(SYSTEMD_WHITESPACE)
         if verb == "enable":
             words = rest.split()
+            if len(words) > 1 and not _is_template(words[0]):
+                continue  # instances after a name that is no template: the line is refused (EINVAL)
             rules.append(PresetRule("enable", words[0] if words else "", tuple(words[1:]), f"{origin}:{number}"))
         else:
             rules.append(PresetRule(verb, rest, (), f"{origin}:{number}"))
     return rules
 
 
+def _is_template(name: str) -> bool:
+    """Whether ``name`` is a template unit name (``foo@.socket``), as unit_name_is_valid(UNIT_NAME_TEMPLATE)."""
+    prefix, at, rest = name.partition("@")
+    return bool(UNIT_NAME.fullmatch(name) and prefix and at and rest.startswith(".") and "@" not in rest)
+
+
 def preset_for(rules: list[PresetRule], name: str) -> tuple[PresetRule | None, tuple[str, ...]]:
     """The first rule that matches the unit ``name``, with the instances it names for a template
     (src/shared/install.c query_presets()); (None, ()) when no rule does, and systemd then enables
     the unit ("Preset files don't specify rule for ... Enabling").  A template ``foo@.socket`` is
-    matched by a rule for itself (with that rule's instances), by a rule for one of its instances
-    (``enable foo@bar.socket``: the instance bar), or by a glob."""
+    matched by a rule for itself (with that rule's instances) or by a glob, never by a rule for one
+    of its instances (``enable foo@bar.socket``); an instance ``foo@bar.socket`` by a rule for
+    itself, a glob, or ``enable foo@.socket bar``."""
     return preset_matcher(rules)(name)
 
 
@@ -747,7 +756,7 @@ def preset_matcher(rules: list[PresetRule]) -> Callable[[str], tuple[PresetRule 
     the glob rules (in C) rather than in all the rules (in Python): 5,000 rules x 5,000 unit names
     took 32 s a collection, and a preset file has no bound on its lines."""
     exact: dict[str, int] = {}  # a pattern with no glob character -> the first rule of it
-    template_rule: dict[str, int] = {}  # a template -> the first rule for it or one of its instances
+    instance_rules: dict[str, list[int]] = {}  # a template -> its rules that name instances
     globs: list[int] = []
     for index, rule in enumerate(rules):
         if not rule.pattern:
@@ -756,10 +765,8 @@ def preset_matcher(rules: list[PresetRule]) -> Callable[[str], tuple[PresetRule 
             globs.append(index)
         else:
             exact.setdefault(rule.pattern, index)
-        if "@." in rule.pattern:
-            template_rule.setdefault(rule.pattern, index)
-        elif UNIT_NAME.fullmatch(rule.pattern) and (template := template_of(rule.pattern)) is not None:
-            template_rule.setdefault(template, index)
+        if rule.instances:
+            instance_rules.setdefault(rule.pattern, []).append(index)
     chunks: list[tuple[re.Pattern[str], list[int]]] = []
     for at in range(0, len(globs), GLOB_CHUNK):
         members = globs[at:at + GLOB_CHUNK]
@@ -778,10 +785,11 @@ def preset_matcher(rules: list[PresetRule]) -> Callable[[str], tuple[PresetRule 
 
     def match(name: str) -> tuple[PresetRule | None, tuple[str, ...]]:
         template = "@." in name
-        candidates = [exact.get(name, len(rules))]
-        if template:
-            candidates.append(template_rule.get(name, len(rules)))
-        best = min(candidates)
+        best = exact.get(name, len(rules))
+        # an instance is matched by its template's rule that names it (pattern_match_multiple_instances())
+        if not template and (of := template_of(name)) is not None:
+            instance = name[name.index("@") + 1: name.rindex(".")]
+            best = min([best, *(i for i in instance_rules.get(of, []) if instance in rules[i].instances)])
         glob = first_glob(name, best)
         if glob is not None and glob < best:
             best = glob
@@ -790,8 +798,6 @@ def preset_matcher(rules: list[PresetRule]) -> Callable[[str], tuple[PresetRule 
         rule = rules[best]
         if template and rule.pattern == name:
             return rule, rule.instances
-        if template and best == template_rule.get(name) and "@." not in rule.pattern:
-            return rule, (rule.pattern[rule.pattern.index("@") + 1: rule.pattern.rindex(".")],)
         return rule, rule.instances if template else ()
 
     return match

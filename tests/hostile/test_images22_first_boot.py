@@ -66,3 +66,32 @@ def test_control_a_chain_whose_head_the_presets_disable_enables_nothing(image: P
     code, findings = evaluate(image)
     assert EXPOSED not in listener_statuses(findings)
     assert code == 0
+
+
+def test_a_template_is_enabled_with_the_instances_of_its_own_rule_not_an_instance_rule(image: Path) -> None:
+    """Before: "enable web@8080.socket" was taken as the template's rule (instance 8080), the first to
+    match; systemd skips it for the template's name and takes "enable web@.socket 9004": the image
+    listened on 9004, which lbaudit never saw."""
+    write(image, f"{UNITS}/web@.socket", unit("0.0.0.0:%i"))
+    write(image, f"{PRESETS}/90-site.preset", "enable web@8080.socket\nenable web@.socket 9004\n")
+    code, findings = evaluate(image)
+    assert listener_statuses(findings) == {"tcp 127.0.0.1:8081": "pass", "tcp 0.0.0.0:9004": "fail"}
+
+
+def test_an_instance_unit_file_is_matched_by_its_templates_rule_naming_it(image: Path) -> None:
+    """Before: an instance's own file (web@9005.socket) matched only rules for its own name or globs,
+    so "enable web@.socket 9005" then "disable *" left it disabled; systemd's
+    pattern_match_multiple_instances() matches it by the first line and enables it."""
+    write(image, f"{UNITS}/web@9005.socket", unit("0.0.0.0:9005"))
+    write(image, f"{PRESETS}/90-site.preset", "enable web@.socket 9005\ndisable *\n")
+    code, findings = evaluate(image)
+    assert listener_statuses(findings)["tcp 0.0.0.0:9005"] == "fail"
+
+
+def test_instances_after_a_name_that_is_no_template_make_the_line_void(image: Path) -> None:
+    """systemd refuses "enable *.socket 9006" (instances are for a template only) and reads on:
+    lbaudit had taken it as the first rule, with instance 9006, instead of DefaultInstance=9007."""
+    write(image, f"{UNITS}/web@.socket", unit("0.0.0.0:%i", "WantedBy=sockets.target\nDefaultInstance=9007"))
+    write(image, f"{PRESETS}/90-site.preset", "enable *.socket 9006\n")
+    code, findings = evaluate(image)
+    assert listener_statuses(findings) == {"tcp 127.0.0.1:8081": "pass", "tcp 0.0.0.0:9007": "fail"}

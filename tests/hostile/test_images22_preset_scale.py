@@ -26,7 +26,7 @@ def test_many_rules_against_many_units_are_matched_in_bounded_time() -> None:
 def test_the_first_matching_rule_wins_whatever_its_kind() -> None:
     rules = parse_preset_file("disable web@blue.socket\nenable w*\nenable web@.socket a b\n"
                               "disable exact.socket\n", "/p")
-    assert preset_for(rules, "web@.socket") == (rules[0], ("blue",))
+    assert preset_for(rules, "web@.socket") == (rules[1], ())  # a rule for an instance is no rule for the template
     assert preset_for(rules, "web@blue.socket") == (rules[0], ())
     assert preset_for(rules, "exact.socket") == (rules[3], ())
     assert preset_for(rules, "other.socket") == (None, ())
