@@ -95,3 +95,13 @@ def test_instances_after_a_name_that_is_no_template_make_the_line_void(image: Pa
     write(image, f"{PRESETS}/90-site.preset", "enable *.socket 9006\n")
     code, findings = evaluate(image)
     assert listener_statuses(findings) == {"tcp 127.0.0.1:8081": "pass", "tcp 0.0.0.0:9007": "fail"}
+
+
+def test_a_caret_set_negates_as_in_glibc_fnmatch(image: Path) -> None:
+    """Before: "disable [^e]*" (every unit not starting with e) was read by Python's fnmatch as a set
+    of '^' and 'e', so it disabled exposed.socket; systemd (glibc fnmatch) enables it."""
+    write(image, f"{UNITS}/exposed.socket", unit("0.0.0.0:9001"))
+    write(image, f"{PRESETS}/90-site.preset", "disable [^e]*\n")
+    code, findings = evaluate(image)
+    assert listener_statuses(findings)[EXPOSED] == "fail"
+    assert code == 1
