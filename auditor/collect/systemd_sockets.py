@@ -32,7 +32,7 @@ counts.
 An image that has not booted yet (``/etc/machine-id`` missing or ``uninitialized``) is
 enabled further at its first boot: PID 1 applies the presets (``systemctl preset-all``,
 systemd.preset(5)), which enable every unit with an ``[Install]`` section that no preset line
-disables (:func:`enabled_at_first_boot`).
+disables, and the ``Also=`` units of each, transitively (:func:`enabled_at_first_boot`).
 Template units count through their enabled instances (``foo@bar.socket``).  Specifiers that the unit
 name decides (``%n %N %p %P %i %I %j %J %f %%``) are expanded; a value that starts with a path
 specifier (``%t/podman.sock``) is a unix socket; any other specifier makes that one value unknown
