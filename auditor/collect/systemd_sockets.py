@@ -698,7 +698,7 @@ FIRST_BOOT_MACHINE_ID = b"uninitialized"
 
 @record
 class PresetRule:
-    action: str  # "enable", "disable" or "ignore"
+    action: str  # "enable" or "disable" ("ignore" lines are skipped: see parse_preset_file)
     pattern: str  # a glob (fnmatch, as systemd matches it with FNM_NOESCAPE)
     instances: tuple[str, ...] = ()  # "enable foo@.socket a b": the instances a template is enabled with
     origin: str = ""  # "/usr/lib/systemd/system-preset/90-x.preset:3"
@@ -707,8 +707,11 @@ class PresetRule:
 def parse_preset_file(text: str, origin: str) -> list[PresetRule]:
     """The rules of one preset file in order, as src/shared/install.c read_presets() takes them: a
     line is stripped; empty lines and those starting with # or ; are comments; ``enable PATTERN
-    [INSTANCE...]``, ``disable PATTERN`` (the whole rest of the line) and ``ignore PATTERN`` (systemd
-    254) are rules; anything else is skipped, as systemd skips it with a warning."""
+    [INSTANCE...]`` and ``disable PATTERN`` (the whole rest of the line) are rules; anything else is
+    skipped, as systemd skips it with a warning.  ``ignore PATTERN`` (leave the unit as it is) is a
+    rule of newer systemd only, and a line older ones skip, so that a later line or the default
+    (enable) decides: which the image's systemd does is not known here, so it is skipped too, the
+    wider exposure."""
     rules: list[PresetRule] = []
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip(SYSTEMD_WHITESPACE)
@@ -717,7 +720,7 @@ def parse_preset_file(text: str, origin: str) -> list[PresetRule]:
         # first_word(): the verb, then the end of the line or whitespace ("enablefoo" is no rule)
         verb = next((v for v in ("enable", "disable", "ignore")
                      if line.startswith(v) and line[len(v):len(v) + 1] in ("", " ", "\t")), None)
-        if verb is None:
+        if verb is None or verb == "ignore":
             continue
         rest = line[len(verb):].lstrip(SYSTEMD_WHITESPACE)
         if verb == "enable":
@@ -864,7 +867,7 @@ def _preset_rules(root: Path, problems: list[str]) -> list[PresetRule]:
 def enabled_at_first_boot(root: Path, scan: UnitFiles, enabled: set[str], problems: list[str]) -> set[str]:
     """The units the first boot of the image under ``root`` enables by its presets beyond
     ``enabled`` (none when it has booted before): each unit whose file has an ``[Install]`` section
-    and that no preset rule disables or ignores first (no rule at all enables it), a template with
+    and that no preset rule disables first (no rule at all enables it), a template with
     the instances its rule names or else its ``DefaultInstance=``, and the ``Also=`` units of each
     (of an enabled unit too), and theirs in turn.  Only the unit's own file is read, as systemctl
     reads ``[Install]``."""

@@ -112,12 +112,12 @@ def test_a_machine_id_that_cannot_be_read_leaves_the_listeners_not_reviewed(imag
 def test_preset_lines_are_read_as_systemd_reads_them() -> None:
     rules = parse_preset_file("; comment\n  enable  foo@.socket a  b \nenablefoo.socket\ndisable bar baz\n"
                               "ignore q.*\nbogus x\nenable\n", "/p")
+    # "ignore" is a rule of newer systemd only, a line older ones skip: skipped (the wider exposure)
     assert rules == [PresetRule("enable", "foo@.socket", ("a", "b"), "/p:2"),
                      PresetRule("disable", "bar baz", (), "/p:4"),
-                     PresetRule("ignore", "q.*", (), "/p:5"),
                      PresetRule("enable", "", (), "/p:7")]
     assert preset_for(rules, "bar") == (None, ())  # "disable bar baz" names the unit "bar baz"
-    assert preset_for(rules, "q.socket") == (rules[2], ())
+    assert preset_for(rules, "q.socket") == (None, ())
     assert preset_for(rules, "Q.socket") == (None, ())  # case matters, as for fnmatch(3)
     assert preset_for(rules, "foo@.socket") == (rules[0], ("a", "b"))
     # systemd's query_presets(): "enable web@green.socket" names no instances, and fnmatch() does
@@ -151,3 +151,11 @@ def test_a_preset_file_that_cannot_be_read_leaves_the_listeners_not_reviewed(ima
     code, findings = evaluate(image)
     assert code == 3
     assert any(f["status"] == "not_reviewed" and "preset" in f["message"] for f in findings.values())
+
+
+def test_an_ignore_line_leaves_the_unit_to_later_lines_as_older_systemd_does(image: Path) -> None:
+    """Older systemd skips an "ignore" line, so the default enables the unit: counted (the wider exposure)."""
+    _ship_exposed_socket(image)
+    write(image, f"{PRESETS}/90-site.preset", "ignore exposed.socket\n")
+    code, findings = evaluate(image)
+    assert listener_statuses(findings)[EXPOSED] == "fail"
