@@ -26,6 +26,7 @@ from auditor.storage.jsonfile import (
 )
 from auditor.storage.jsontext import indented_json, indented_json_chunks
 from auditor.storage.outputs import write_atomic
+from auditor.text import quoted_name
 
 MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
 
@@ -299,7 +300,9 @@ def result_contradictions(evidence: Evidence, derived: RunTally | None = None,
 
     def differs(pointer: str, recorded: Any, expected: Any) -> None:
         if recorded != expected:
-            problems.append(f"{pointer}: records {recorded!r}, but the findings give {expected!r}")
+            # each side quoted within a bound: a rule id of a megabyte was quoted whole on every
+            # control line it is one of the rules of, and the error ran to megabytes
+            problems.append(f"{pointer}: records {quoted_name(recorded)}, but the findings give {quoted_name(expected)}")
 
     summary = result.summary
     for status, count in derived.by_status.items():

@@ -105,8 +105,7 @@ def test_the_bounding_set_collects_what_full_root_collects(tmp_path, listener_of
     assert stable_bounded == stable_full
     assert isinstance(full["facts"]["audit"]["loaded_rules"], list)
     assert isinstance(bounded["facts"]["audit"]["loaded_rules"], list)
-    assert [g for g in bounded["gaps"] if g["section"] != "sockets"] == \
-        [g for g in full["gaps"] if g["section"] != "sockets"]
+    assert _stable_gaps(bounded) == _stable_gaps(full)
     seen_full, seen_bounded = _listeners(full), _listeners(bounded)
     both = seen_full.keys() & seen_bounded.keys()
     assert any(key[0] == "tcp" for key in both)
@@ -152,6 +151,17 @@ def _stable(snapshot: dict) -> dict:
             {k: v for k, v in ns.items() if k not in ("pids", "counts", "listeners")}
             for ns in facts["netns"]["namespaces"]])
     return facts
+
+
+def _stable_gaps(snapshot: dict) -> list[dict]:
+    """The gaps of ``snapshot`` that the capabilities decide: not the sockets section's, nor those of
+    another namespace's listeners (``namespaces/N/listeners...``), which change between the runs as
+    the host's own listeners do: a test beside this one (pytest -n) opened or closed one while a run
+    looked up its owners (seen once in a full run: "its listeners changed while their owners were
+    looked up" in one run, the listener's owner gap in the other)."""
+    return [g for g in snapshot["gaps"] if g["section"] != "sockets"
+            and not (g["section"] == "netns" and len(g["path"]) >= 3 and g["path"][0] == "namespaces"
+                     and g["path"][2] == "listeners")]
 
 
 def _same_where_both_saw(first: dict, second: dict) -> tuple[dict, dict]:
