@@ -183,4 +183,7 @@ def test_show_cuts_an_evidence_problem_quoting_a_rule_id_of_a_megabyte(tmp_path:
     quoted = f"  {edited}: /result/findings/0/rule_id: {rule_id!r} is no enabled rule of the recorded policy"
     assert _cut(quoted) in result.stderr.splitlines()
     assert "\u202e" not in result.stderr
-    assert len(result.stderr) < MAX_MESSAGE_LINE_CHARS + 2_000
+    # the megabyte is quoted (cut) on its own problem's line only; the other problems that name the
+    # rule (the controls listing it) quote it within a name's bound: a few short lines, whatever its size
+    assert sum(len(line) > 1_000 for line in result.stderr.splitlines()) == 1
+    assert len(result.stderr) < MAX_MESSAGE_LINE_CHARS + 5_000
