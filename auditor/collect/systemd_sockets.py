@@ -970,7 +970,8 @@ def _pulled_in(root: Path, scan: UnitFiles, aliases: dict[str, list[str]], probl
 def _reached(root: Path, scan: UnitFiles, aliases: dict[str, list[str]],
              problems: list[str], enabled: set[str]) -> tuple[set[str], set[str]]:
     """(every unit the boot starts as :func:`_pulled_in` follows them, the socket units among their dependencies)."""
-    seeds = {scan.canonical(n) for n in scan.enabled} | set(enabled) | {scan.canonical(n) for n in BOOT_TARGETS}
+    # ``enabled`` (:func:`_boot_enabled`) holds every linked unit already, by its canonical name
+    seeds = set(enabled) | {scan.canonical(n) for n in BOOT_TARGETS}
     queue = sorted(seeds)
     seen = set(queue)
     sockets: set[str] = set()
@@ -1122,14 +1123,16 @@ def user_homes(root: Path, problems: list[str]) -> list[str]:
         problems.append(f"/etc/passwd: {rootfs.describe_os_error(exc)} (the users' own socket units are not known)")
         return []
     homes: list[str] = []
+    seen: set[str] = set()  # beside the ordered list: a list's `in` made 100,000 homes quadratic
     for line in text.split("\n"):
         fields = line.split(":")
         home = fields[5] if len(fields) >= 7 else ""
         if not home.startswith("/"):
             continue  # no home, or a relative one: no directory of its own to read
         home = home.rstrip("/") or "/"
-        if home in homes:
+        if home in seen:
             continue
+        seen.add(home)
         if any(rootfs.list_config_dir(root, f"{home}/{d}", problems) for d in HOME_UNIT_DIRS):
             if len(homes) == MAX_USER_HOMES:
                 problems.append(f"/etc/passwd: more than {MAX_USER_HOMES} users have user unit directories; "
