@@ -943,8 +943,10 @@ def discover(proc: str, run_netns: str = RUN_NETNS) -> tuple[dict[tuple[int, int
                                f"for ({'; '.join(unasked)}): namespaces only such sockets hold are not seen"))
     if denied:
         gaps.append(Gap(section="netns", path=("namespaces",),
-                        reason=f"the network namespace of {len(denied)} processes could not be read "
-                               f"({proc}/PID/ns/net: permission denied; e.g. pids "
+                        reason=f"the network namespace of {len(denied)} "
+                               f"{'process' if len(denied) == 1 else 'processes'} could not be read "
+                               f"({proc}/PID/ns/net: permission denied; e.g. "
+                               f"{'pid' if len(denied) == 1 else 'pids'} "
                                f"{', '.join(map(str, denied[:5]))}): namespaces only they are in are not seen"))
 
     unlisted = unlisted_processes(proc)
