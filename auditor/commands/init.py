@@ -268,17 +268,31 @@ def _pool_minimums(pool: Any) -> list[str]:
     least_pool, least_low = fields["min_pool_size"].default, fields["min_low"].default
     if pool is None:
         return [f"      min_pool_size: {least_pool}", f"      min_low: {least_low}"]
-    if pool.size >= least_pool:
-        lines = [f"      min_pool_size: {pool.size}        # this host's pool now: {pool.describe()}"]
+    # Pinned as the check counts it (``searched_size``: less the ports listeners hold and the port
+    # an odd Linux range leaves out of each search): the pool's size was written, and an odd range
+    # (32768-61000, 28,233 ports, 28,232 searched) failed the policy on the host it was written from.
+    usable = pool.searched_size
+    if usable >= least_pool:
+        lines = [f"      min_pool_size: {usable}        # this host's pool now: {pool.describe()}{_left_out(pool)}"]
     else:
         lines = [f"      min_pool_size: {least_pool}        # TODO: this host's pool now is {pool.describe()} "
-                 f"({pool.size:,} ports), below this minimum: widen net.ipv4.ip_local_port_range"]
+                 f"({usable:,} usable ports{_left_out(pool)}), below this minimum: widen net.ipv4.ip_local_port_range"]
     if pool.low >= least_low:
         lines.append(f"      min_low: {least_low}")
     else:
         lines.append(f"      min_low: {least_low}        # TODO: this host's range starts at {pool.low}, below this: "
                      "privileged ports are handed to outgoing connections")
     return lines
+
+
+def _left_out(pool: Any) -> str:
+    """What the pinned minimum leaves out of the range besides its reserved ports, for its comment."""
+    parts = []
+    if pool.held:
+        parts.append(f"{len(pool.held):,} held by listeners")
+    if pool.searched_size < pool.size:
+        parts.append("one an odd range leaves out of each search")
+    return "; less " + " and ".join(parts) if parts else ""
 
 
 def policy_text(snapshot: Any | None, today: str) -> str:
@@ -309,7 +323,10 @@ def policy_text(snapshot: Any | None, today: str) -> str:
             # a subject names the process: a line break in it would end the comment and break the YAML
             lines.append(f"        # found: {one_line('; '.join(item.seen[:4]))}{' ...' if len(item.seen) > 4 else ''}")
             if item.owner is None:
-                lines.append("        # owner not identified (run init as root to match on the process name)")
+                lines.append("        # owner not identified (run init as root to match on the process name)"
+                             if not snapshot.provenance.privileged else
+                             "        # owner not identified even as root (see the listener's reason in "
+                             "`lbaudit evaluate`): matched by port alone")
             elif item.owner[0] == "exe":
                 lines.append("        # its process name is not the one exec gave it (renamed), which proves nothing: "
                              "matched by executable")

@@ -28,8 +28,9 @@ def test_a_small_privileged_pool_is_not_written_as_the_minimum():
     text = policy_text(host, "2026.11.29")
     params = _pool_rule(text)
     assert (params["min_pool_size"], params["min_low"]) == (16384, 1024)
-    assert ("      min_pool_size: 16384        # TODO: this host's pool now is 500-1500, reserved none (1,001 "
-            "ports), below this minimum: widen net.ipv4.ip_local_port_range\n") in text
+    assert ("      min_pool_size: 16384        # TODO: this host's pool now is 500-1500, reserved none (1,000 "
+            "usable ports; less one an odd range leaves out of each search), below this minimum: widen "
+            "net.ipv4.ip_local_port_range\n") in text
     assert ("      min_low: 1024        # TODO: this host's range starts at 500, below this: privileged ports "
             "are handed to outgoing connections\n") in text
     # and the check, so configured, fails the host as it is
