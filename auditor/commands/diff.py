@@ -73,6 +73,12 @@ def _compared(path: Path) -> tuple[Any, list[str]]:
     return load_evidence_by_findings(path, raw)
 
 
+# The findings one policy change leaves unjudged, shown under it on a terminal: a rule's params
+# changed on a host of 5,000 listeners printed 10,000 lines under one change, burying the rest of
+# the diff.  The count is always printed, and --json lists every one.
+MAX_UNJUDGED_SHOWN = 20
+
+
 def echo_diff(result: ScanDiff, as_json: bool, allow_policy_change: bool,
               extra: dict[str, object] | None = None, quiet: bool = False, allow_host_change: bool = False) -> bool:
     """Print a diff as ``lbaudit diff`` does (``extra`` keys join the JSON document); return whether
@@ -112,9 +118,12 @@ def echo_diff(result: ScanDiff, as_json: bool, allow_policy_change: bool,
     for item in result.policy_changes:
         marker = "lost coverage" if item.loses_coverage else "change"
         click.echo(f"  [{marker}] {item.kind} {one_line(item.subject)}: {one_line(item.detail)}")
-        for change in item.findings:
+        for change in item.findings[:MAX_UNJUDGED_SHOWN]:
             now = f", now {change.after}" if change.after else ""
             click.echo(f"      no longer judged: {one_line(change.subject)} (was {change.before}{now})")
+        if len(item.findings) > MAX_UNJUDGED_SHOWN:
+            click.echo(f"      ... and {len(item.findings) - MAX_UNJUDGED_SHOWN:,} more no longer judged "
+                       "(--json lists every one)")
     click.echo(f"other changes: {len(result.other_changes)}")
     for change in result.other_changes:
         click.echo(_change_line(change))
