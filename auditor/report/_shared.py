@@ -23,7 +23,7 @@ from auditor.model.result import Finding
 from auditor.report import ReportContext
 from auditor.text import MAX_REPORT_TEXT_CHARS as MAX_REPORT_TEXT_CHARS  # re-exported: the reporters' bound
 from auditor.text import bounded_text as bounded_text
-from auditor.text import plain_json
+from auditor.text import json_shows_not_plain, plain_tree
 
 
 def utc(moment: datetime) -> datetime:
@@ -135,8 +135,16 @@ def no_markdown_link(text: str) -> str:
 
 def json_document(document: dict) -> bytes:
     """An interchange JSON document (SARIF, OSCAL, HDF) as written: every string in it plain text
-    (:func:`auditor.text.plain_json`), indented, UTF-8."""
-    return (plain_json(document, indent=2) + "\n").encode("utf-8")
+    (:func:`auditor.text.plain_json`), indented, UTF-8: the bytes of ``json.dumps(plain_tree(document),
+    indent=2, ensure_ascii=False) + "\\n"``, written at C speed (auditor.storage.jsontext: the
+    standard library's indented encoder is pure Python, 6.3 s of the 31 s the SARIF log of 5,000
+    listeners took)."""
+    from auditor.storage.jsontext import every_member, indented_json
+
+    data = indented_json(document, every_member, sort_keys=False)
+    if json_shows_not_plain(data):
+        data = indented_json(plain_tree(document), every_member, sort_keys=False)
+    return data
 
 
 # The most of one text of a finding (its subject, message, reason, a string in its subject detail,

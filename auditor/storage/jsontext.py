@@ -47,8 +47,8 @@ def _part(parts: "Parts | None", obj: Any) -> tuple[dict[str, Any], Iterable[Any
     return to_plain(obj)
 
 
-def _stdlib_bytes(value: Any, allow_nan: bool, parts: "Parts | None" = None) -> bytes:
-    return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=allow_nan,
+def _stdlib_bytes(value: Any, allow_nan: bool, parts: "Parts | None" = None, sort_keys: bool = True) -> bytes:
+    return (json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=False, allow_nan=allow_nan,
                        default=lambda obj: _part(parts, obj)[0]) + "\n").encode("utf-8")
 
 
@@ -97,9 +97,10 @@ written, so the plain form of every finding and listener is never held at once (
 
 
 def indented_json(value: Any, float_holders: FloatHolders | None = None, *, allow_nan: bool = True,
-                  parts: Parts | None = None) -> bytes:
-    """``json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=allow_nan) + "\\n"``
-    as UTF-8, byte for byte, written by orjson where it can.
+                  parts: Parts | None = None, sort_keys: bool = True) -> bytes:
+    """``json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=False, allow_nan=allow_nan) + "\\n"``
+    as UTF-8, byte for byte, written by orjson where it can (``sort_keys=False``: each dict's keys
+    in their order, as both encoders keep it).
 
     VALUE must be plain JSON data (dicts, lists, str, int, float, bool, None) that the caller owns,
     but for objects of the types in ``parts``, each written as the plain dict its function gives:
@@ -107,7 +108,7 @@ def indented_json(value: Any, float_holders: FloatHolders | None = None, *, allo
     written.  A float anywhere else would be written in orjson's notation; ``float_holders`` and
     ``parts`` must name every place that can hold one."""
     if orjson is None:
-        return _stdlib_bytes(value, allow_nan, parts)
+        return _stdlib_bytes(value, allow_nan, parts, sort_keys)
     replaced: list[tuple[Any, Any, float]] = []
 
     def plain_part(obj: Any) -> dict[str, Any]:
@@ -120,15 +121,26 @@ def indented_json(value: Any, float_holders: FloatHolders | None = None, *, allo
             _python_floats(container, keys, replaced)
         # The final newline written by orjson: `+ b"\n"` copied the whole file's bytes once more
         # (18 MB beside 18 MB for the evidence of 5,000 listeners, the peak of a run).
+        order = orjson.OPT_SORT_KEYS if sort_keys else 0
         return orjson.dumps(value, default=plain_part,
-                            option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+                            option=orjson.OPT_INDENT_2 | order | orjson.OPT_APPEND_NEWLINE)
     except (orjson.JSONEncodeError, _NotOrjson):
         pass  # beyond what orjson writes alike (a 65-bit integer, a lone surrogate, NaN): see below
     finally:
         for container, key, number in reversed(replaced):
             container[key] = number
     # The standard library writes the same bytes (or raises what it always raised).
-    return _stdlib_bytes(value, allow_nan, parts)
+    return _stdlib_bytes(value, allow_nan, parts, sort_keys)
+
+
+def every_member(value: Any) -> list[tuple[Any, Iterable[Any]]]:
+    """:data:`FloatHolders` of a document whose floats may be anywhere (a report built from the
+    evidence: observed values are a check's own): its whole top level, walked to every depth."""
+    if type(value) is dict:
+        return [(value, list(value))]
+    if type(value) is list:
+        return [(value, range(len(value)))]
+    return []
 
 
 def indented_json_chunks(value: Any, float_holders: FloatHolders | None = None, *, allow_nan: bool = True,
