@@ -120,6 +120,11 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, waiv
     """
     from auditor.fleet import SUMMARY_HTML, SUMMARY_JSON, SUMMARY_JUNIT, FleetJob, evaluate_fleet
 
+    for names in expect_hosts:
+        if not any(name.strip() for name in names.split(",")):
+            # "$HOSTS" empty (an inventory query that failed) was no expectation at all: the run
+            # judged whatever it found, and a host missing from the collection went unnamed
+            raise click.UsageError(f"--expect-hosts {names!r} names no host: give the hosts this run is about")
     if store is not None and not record:
         if typed("store"):
             raise click.UsageError("--store says where --record records: give --record as well")

@@ -85,3 +85,17 @@ def test_the_play_does_not_pass_a_fleet_whose_host_with_a_comma_was_never_scanne
     # before: 'good01,' expected as 'good01', which was scanned: the fleet was judged without it
     assert played.returncode == 2, played.stdout[-4000:]
     assert "'good01,'" in played.stdout and "cannot name a host" in played.stdout, played.stdout[-4000:]
+
+
+@pytest.mark.parametrize("given", ["", " ", ",", " , "])
+def test_expect_hosts_that_names_no_host_is_refused_not_dropped(tmp_path: Path, given: str):
+    """``--expect-hosts "$HOSTS"`` with ``HOSTS`` empty (an inventory query that failed) was read as
+    no expectation at all: the run judged whatever it found, exit 0, and a host missing from the
+    collection was not named.  Now such a value is refused (exit 2) before anything is written."""
+    fetch = _fetched(tmp_path, "good01")
+    out = tmp_path / "out"
+    run = run_cli("fleet", "evaluate", "--snapshots", fetch, "--policy", tmp_path / "p.yaml", "--out-dir", out,
+                  "--expect-hosts", given)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "--expect-hosts" in run.stderr and "names no host" in run.stderr, run.stderr
+    assert not out.exists()
