@@ -23,7 +23,9 @@ import click
 
 from auditor import __version__, resource_limits
 from auditor.commands.options import (
+    EXPIRY_WARNING_HELP,
     TARGET_HELP,
+    WAIVERS_HELP,
     color_option,
     force_option,
     max_age_option,
@@ -73,9 +75,6 @@ Exit codes:
 SEVERITIES = [s.value for s in Severity]
 TRIGGERS = ["manual", "timer", "cron", "ci", "fleet"]  # auditor.history.schema.TRIGGERS, without importing it
 ATTESTING_FORMATS = ("pdf", "oscal")  # a rendering of these marks the recorded run attested
-WAIVERS_HELP = ("Waivers file (a mapping with one key, waivers): kept apart from the policy so that renewing a "
-                "waiver does not change the policy's digest.")
-EXPIRY_WARNING_HELP = "Warn about waivers that expire within this many days."
 
 
 def _fail(message: str) -> None:
@@ -486,6 +485,18 @@ def evaluate(policy_path: Path, output: Path | None, fail_on: str, target: str |
     sys.exit(evidence.result.exit_code)
 
 
+def _warn(warnings: list[Any]) -> None:
+    from auditor.commands.output import warn_problems  # not for --help: auditor/commands/output.py
+
+    warn_problems(warnings)
+
+
+def _where(problem: Any) -> str:
+    from auditor.commands.output import problem_place
+
+    return problem_place(problem)
+
+
 def _unused_waivers(evidence: Any, places: list[Any]) -> list[Any]:
     """Waivers that matched no failing finding of this run: fixed, or written for another subject.
     ``places`` says where each waiver was written, in the order the run applied them."""
@@ -538,18 +549,6 @@ def _superseded_waivers(evidence: Any, waivers: list[Any], places: list[Any]) ->
                                       "waived by an earlier waiver, so it waives nothing in this run; remove it, or "
                                       "narrow the earlier one if this one is the approval meant"))
     return superseded
-
-
-def _warn(warnings: list[Any]) -> None:
-    """Warnings go to stderr, one a line, so they never mix with what a command prints on stdout."""
-    from auditor.errors import MAX_LISTED_PROBLEMS, more_problems
-    from auditor.text import terminal_lines
-
-    for warning in warnings[:MAX_LISTED_PROBLEMS]:
-        click.echo(terminal_lines(f"lbaudit: warning: {warning.file}{_where(warning)}: {warning.message}"), err=True)
-    if len(warnings) > MAX_LISTED_PROBLEMS:
-        click.echo(f"lbaudit: warning: ... and {more_problems(len(warnings) - MAX_LISTED_PROBLEMS, 'warning')} not "
-                   "shown (lbaudit validate counts them)", err=True)
 
 
 # ------------------------------------------------------------------ report
@@ -720,11 +719,6 @@ def validate(policies: tuple[Path, ...], waivers_path: Path | None, expiry_warni
 
 def _count(items: list[Any], noun: str) -> str:
     return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
-
-
-def _where(problem: Any) -> str:
-    where = f":{problem.line}" if problem.line is not None else ""
-    return where + (f":{problem.column}" if problem.line is not None and problem.column is not None else "")
 
 
 @click.command("list-checks")

@@ -56,7 +56,7 @@ STORE_TIMEOUT_RANGE = (2, 86400)
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("policy", "LBAUDIT_POLICY", "--policy", "path", "Policy file (evaluate, coverage)."),
-    Setting("waivers", "LBAUDIT_WAIVERS", "--waivers", "path", "Separate waivers file (evaluate, validate, coverage)."),
+    Setting("waivers", "LBAUDIT_WAIVERS", "--waivers", "path", "Separate waivers file (evaluate, fleet evaluate, validate, coverage)."),
     Setting("store", "LBAUDIT_STORE", "--store", "path or URL",
             "History store: a file path or a SQLAlchemy URL (postgresql://..., sqlite:///PATH)."),
     Setting("sign_key", "LBAUDIT_SIGN_KEY", "--sign-key", "path", "Ed25519 private key that signs evidence."),

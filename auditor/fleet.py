@@ -165,6 +165,10 @@ class FleetJob:
     policy: Path
     out_dir: Path
     sign_key: Path | None = None
+    # The separate waivers file (--waivers, or the configured ``waivers``), applied to every host
+    # after the policy's own waivers and recorded in each host's evidence, as ``evaluate`` does.
+    waivers: Path | None = None
+    expiry_warning_days: int = 30  # --expiry-warning-days: the policy's and the file's waivers warned about
     store: str | None = None  # a history store location; None: do not record
     record: bool = False
     jobs: int | None = None  # worker processes; None: the CPUs this process may run on
@@ -205,6 +209,9 @@ class FleetSummary:
     policy_version: str
     hosts: list[HostOutcome]
     policy_sha256: str | None = None  # of the resolved policy, as each host's evidence records it
+    # What validating the policy and its waivers warned about (expired and expiring waivers, blanket
+    # ones...), as ``evaluate`` warns: auditor.errors.Problem, for the command to print
+    warnings: list[Any] = field(default_factory=list, repr=False)
     junit_spool: Any = field(default=None, repr=False)  # the file of the hosts' spooled JUnit suites
 
     @property
@@ -362,6 +369,8 @@ class _WorkerState:
     registry: Any
     policy: Any
     key: Any = None  # the Ed25519 private key, loaded once per worker
+    waiver_file: Any = None  # the --waivers file as each host's evidence records it (WaiverSource)
+    warnings: list[Any] = field(default_factory=list)  # validating the policy and the waivers file
 
 
 _STATE: _WorkerState | None = None
@@ -379,11 +388,20 @@ _RECORDED: set[str] = set()
 
 
 def _load_state(job: FleetJob) -> _WorkerState:
+    """The policy and the separate waivers file, validated as ``evaluate`` validates them (one
+    function, inspect_policy: a waivers file with a waiver of no rule, or none at all, is exit 2
+    for the whole run)."""
     from auditor.engine.registry import load_registry
-    from auditor.policy.loader import load_policy
+    from auditor.errors import PolicyError
+    from auditor.policy.loader import inspect_policy
 
     registry = load_registry(plugins=job.plugins)
-    return _WorkerState(job=job, registry=registry, policy=load_policy(job.policy, registry))
+    checked = inspect_policy(job.policy, registry, waivers_path=job.waivers,
+                             today=datetime.now(timezone.utc).date(), expiry_warning_days=job.expiry_warning_days)
+    if checked.policy is None:
+        raise PolicyError(f"{job.policy}: invalid policy", checked.problems)
+    return _WorkerState(job=job, registry=registry, policy=checked.policy, waiver_file=checked.waiver_file,
+                        warnings=checked.warnings)
 
 
 def _run_inputs(state: _WorkerState) -> list[tuple[str, Path | None]]:
@@ -394,7 +412,7 @@ def _run_inputs(state: _WorkerState) -> list[tuple[str, Path | None]]:
 
     job = state.job
     return [*(("policy", path) for path in source_files(job.policy, state.policy)),
-            ("signing key", job.sign_key), ("snapshot public key", job.snapshot_pubkey),
+            ("waivers file", job.waivers), ("signing key", job.sign_key), ("snapshot public key", job.snapshot_pubkey),
             *(("history store", path) for path in job.store_files), *_snapshot_files_given(job)]
 
 
@@ -726,7 +744,7 @@ def _evaluate_into(state: _WorkerState, host: HostInput, outcome: HostOutcome) -
     _claim(job, outcome.host, host, snapshot.provenance,
            None if snapshot.provenance.machine_id else snapshot.facts_digest())
     evidence = pipeline.assess(state.policy, snapshot, state.registry, fail_on=job.fail_on, started_at=started,
-                               collect_ms=collect_ms)
+                               collect_ms=collect_ms, waiver_file=state.waiver_file)
     del snapshot
     path = job.out_dir / f"{outcome.host}.evidence.json"
     page = job.out_dir / f"{outcome.host}.html"
@@ -883,7 +901,8 @@ def check_job(job: FleetJob) -> None:
     check_out_dir(job.out_dir)
     _refuse_out_dir_among_snapshots(job)
     plan_outputs([("fleet summary", job.out_dir / name) for name in SUMMARY_NAMES],
-                 inputs=[("policy", job.policy), ("signing key", job.sign_key), *_snapshot_files_given(job)],
+                 inputs=[("policy", job.policy), ("waivers file", job.waivers), ("signing key", job.sign_key),
+                         *_snapshot_files_given(job)],
                  out_dir=job.out_dir, force=job.force)
 
 
@@ -1367,7 +1386,7 @@ def _judged_into_summary(job: FleetJob, hosts: Iterator[HostInput], spool: Any) 
     _remove_earlier_files(outcomes, job.out_dir)
     summary = FleetSummary(started_at=started, finished_at=datetime.now(timezone.utc), policy_id=policy.id,
                            policy_version=policy.version, hosts=outcomes, policy_sha256=policy_digest(policy),
-                           junit_spool=spool)
+                           junit_spool=spool, warnings=list(_STATE.warnings))
     write_summary(summary, job.out_dir)
     summary.junit_spool = None  # it goes with the run: the suites are in the fleet JUnit
     for outcome in outcomes:

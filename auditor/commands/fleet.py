@@ -13,14 +13,17 @@ from typing import Any
 import click
 
 from auditor.commands.options import (
+    EXPIRY_WARNING_HELP,
     MAX_DAYS,
+    WAIVERS_HELP,
     force_option,
     max_age_option,
     max_snapshot_records_option,
     typed,
     value_source,
 )
-from auditor.commands.output import say
+from auditor.commands.output import say, warn_problems
+from auditor.config import EXPIRY_WARNING_DAYS_RANGE
 from auditor.model.result import Severity
 from auditor.plugins import plugins_enabled
 
@@ -70,6 +73,10 @@ def fleet() -> None:
 @click.option("--out-dir", required=True, type=click.Path(path_type=Path),
               help="Where each host's <host>.evidence.json and the fleet summary (fleet-summary.json, "
                    "fleet.junit.xml, fleet-summary.html) are written.")
+@click.option("--waivers", "waivers_path", type=click.Path(path_type=Path),
+              help=WAIVERS_HELP + " Applied to every host, as evaluate applies it, and recorded in each host's evidence.")
+@click.option("--expiry-warning-days", type=click.IntRange(*EXPIRY_WARNING_DAYS_RANGE), default=30, show_default=True,
+              help=EXPIRY_WARNING_HELP)
 @click.option("--sign-key", type=click.Path(path_type=Path), help="Ed25519 private key: sign each host's evidence.")
 @click.option("--record", is_flag=True, help="Record every host's run in the history store (trigger fleet); a host "
               "whose snapshot was collected before the facts of its latest recorded run, or records neither that "
@@ -84,6 +91,10 @@ def fleet() -> None:
               help="The hosts this run is about, comma-separated (the inventory's; repeatable): one without a "
                    "snapshot fails with exit 2, and a snapshot of a host not named is not judged (names compare without "
                    "case or a trailing dot, as the run's hosts do).")
+@click.option("--expect-host", "expect_host", multiple=True, metavar="NAME",
+              help="One host this run is about, as --expect-hosts, its name taken whole, never split (repeatable): "
+                   "what a program passes, since an inventory name may hold a comma; one that cannot name a host "
+                   "is refused (exit 2).")
 @max_age_option(None, "A host whose snapshot was collected longer ago than this (36h, 7d, ...) fails (exit 2): "
                 "a snapshot left from an earlier run is not the host as it is now [default: no limit; the "
                 "Ansible play gives 1d].")
@@ -96,8 +107,10 @@ def fleet() -> None:
 @click.option("--no-plugins", is_flag=True, help="Built-in checks only.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code and the files still tell.")
 @force_option
-def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign_key: Path | None, record: bool,
+def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, waivers_path: Path | None,
+             expiry_warning_days: int, sign_key: Path | None, record: bool,
              store: str | None, snapshot_pubkey: Path | None, host_html: bool, expect_hosts: tuple[str, ...],
+             expect_host: tuple[str, ...],
              max_age: timedelta | None, section_limits: tuple[tuple[str, int], ...], max_snapshot_records: int | None,
              jobs: int | None, fail_on: str, no_plugins: bool,
              quiet: bool, force: bool) -> None:
@@ -107,23 +120,34 @@ def evaluate(snapshots: tuple[Path, ...], policy_path: Path, out_dir: Path, sign
     """
     from auditor.fleet import SUMMARY_HTML, SUMMARY_JSON, SUMMARY_JUNIT, FleetJob, evaluate_fleet
 
+    for names in expect_hosts:
+        if not any(name.strip() for name in names.split(",")):
+            # "$HOSTS" empty (an inventory query that failed) was no expectation at all: the run
+            # judged whatever it found, and a host missing from the collection went unnamed
+            raise click.UsageError(f"--expect-hosts {names!r} names no host: give the hosts this run is about")
     if store is not None and not record:
         if typed("store"):
             raise click.UsageError("--store says where --record records: give --record as well")
         store = None  # LBAUDIT_STORE or store: where a run asked to --record records, not a request to
     summary = evaluate_fleet(FleetJob(snapshots=list(snapshots), policy=policy_path, out_dir=out_dir,
+                                      waivers=waivers_path, expiry_warning_days=expiry_warning_days,
                                       sign_key=sign_key, store=store, record=record, jobs=jobs,
                                       fail_on=Severity(fail_on), plugins=plugins_enabled(no_plugins),
                                       snapshot_pubkey=snapshot_pubkey, host_html=host_html, max_age=max_age,
                                       max_age_source=value_source("max_age"),
                                       section_limits=section_limits, max_snapshot_records=max_snapshot_records,
                                       force=force,
-                                      expect_hosts=tuple(dict.fromkeys(
-                                          name.strip() for names in expect_hosts for name in names.split(",")
-                                          if name.strip()))))
+                                      expect_hosts=tuple(dict.fromkeys([
+                                          *(name.strip() for names in expect_hosts for name in names.split(",")
+                                            if name.strip()),
+                                          # whole, as given: a comma, a space or an empty name is
+                                          # refused by its name (auditor.fleet.check_job), never
+                                          # read as other hosts or dropped
+                                          *expect_host]))))
     if not quiet:
         from auditor.text import one_line, shown_line
 
+        warn_problems(summary.warnings)  # expired and expiring waivers, as evaluate warns of them
         for host in summary.hosts:
             # the error names what the snapshot holds: one line of a terminal, cut as a message's line is
             what = host.verdict or f"exit {host.exit_code}: {shown_line(host.error, f'in {SUMMARY_JSON}')}"

@@ -17,6 +17,12 @@ TARGET_HELP = ("Where the facts come from: local, root:DIR, snapshot:FILE or rep
                "--root DIR and --snapshot FILE are the same as root:DIR and snapshot:FILE.")
 
 
+# --waivers and --expiry-warning-days, as evaluate, validate and fleet evaluate take them
+WAIVERS_HELP = ("Waivers file (a mapping with one key, waivers): kept apart from the policy so that renewing a "
+                "waiver does not change the policy's digest.")
+EXPIRY_WARNING_HELP = "Warn about waivers that expire within this many days."
+
+
 def resolve_target(target: str | None, root: Path | None, snapshot: Path | None = None,
                    snapshot_pubkey: Path | None = None) -> Target:
     """The one target given by ``--target`` or its aliases ``--root``/``--snapshot``; two of them,

@@ -110,3 +110,23 @@ def _print_summary(evidence: "Evidence", evidence_path: str | None, stream: IO[A
             line = click.style(line, fg={"compliant": "green", "non_compliant": "red"}.get(
                 evidence.result.verdict.value, "yellow"), bold=True)
         click.echo(line, err=err, color=colored)
+
+
+def warn_problems(warnings: list[Any]) -> None:
+    """Warnings (auditor.errors.Problem) go to stderr, one a line, so they never mix with what a
+    command prints on stdout: evaluate's and fleet evaluate's about the policy and its waivers."""
+    from auditor.errors import MAX_LISTED_PROBLEMS, more_problems
+    from auditor.text import terminal_lines
+
+    for warning in warnings[:MAX_LISTED_PROBLEMS]:
+        click.echo(terminal_lines(f"lbaudit: warning: {warning.file}{problem_place(warning)}: {warning.message}"),
+                   err=True)
+    if len(warnings) > MAX_LISTED_PROBLEMS:
+        click.echo(f"lbaudit: warning: ... and {more_problems(len(warnings) - MAX_LISTED_PROBLEMS, 'warning')} not "
+                   "shown (lbaudit validate counts them)", err=True)
+
+
+def problem_place(problem: Any) -> str:
+    """``:LINE:COLUMN`` of a problem, as much of it as is known."""
+    where = f":{problem.line}" if problem.line is not None else ""
+    return where + (f":{problem.column}" if problem.line is not None and problem.column is not None else "")
