@@ -65,12 +65,13 @@ def _destination(text: str) -> tuple[str | None, int | None]:
     return (address or None), (int(first) if first.isdigit() else None)
 
 
-def _port(host: str, low: int, high: int, protocol: str, target: tuple[str | None, int | None], origin: str) -> PublishedPort:
+def _port(host: str, low: int, high: int, protocol: str, target: tuple[str | None, int | None], origin: str,
+          before_routing: bool | None) -> PublishedPort:
     network = ipaddress.ip_network(host)
     address = str(network.network_address) if network.prefixlen in (0, network.max_prefixlen) else host
     return PublishedPort(source="nat", protocol=protocol, host_address=address, host_port=low,
                          host_port_end=None if high == low else high, target_address=target[0],
-                         target_port=target[1], origin=origin)
+                         target_port=target[1], origin=origin, before_routing=before_routing)
 
 
 # The options whose value iptables-save prints as a double-quoted string (xtables_save_string:
@@ -178,8 +179,10 @@ def parse_iptables_save(text: str, family: str, program: str) -> list[PublishedP
         protocols = _protocols(options.get("-p"), "-p" in negated)
         low, high = _ports(None if "--dport" in negated else options.get("--dport"))
         for proto in protocols:
+            # the kernel takes DNAT (and a NETMAP of the destination) in PREROUTING and OUTPUT only: for
+            # what a link brings, before the route lookup
             found.append(_port(_host(destination, family), low, high, proto, _destination(options["--to-destination"]),
-                               f"{program} -t nat:{number}"))
+                               f"{program} -t nat:{number}", True))
     return found
 
 
@@ -269,12 +272,18 @@ def parse_nft_ruleset(document: Any) -> list[PublishedPort]:
             # a base chain of the output hook (which no rule can jump to) sees only what this host's
             # own processes send: its dnat redirects them and publishes nothing to a link
             continue
+        # nft_nat_validate takes dnat at prerouting and output only: for what a link brings, before
+        # the route lookup; a rewrite, where its chain is hooked (input: after it; a regular chain
+        # or one the listing does not show: not known)
+        before_routing: bool | None = True
         if dnat is None:
             rewrite = _destination_rewrite(rule, hooks)
             if rewrite is None:
                 continue
             # a match after the rewrite sees the new destination, not the one the packet came with
             matches, dnat = rule["expr"][:rewrite[0]], rewrite[1]
+            hook = hooks.get((rule.get("family"), rule.get("table"), rule.get("chain")))
+            before_routing = True if hook in ("prerouting", "ingress") else False if hook == "input" else None
         address = dnat.get("addr") if isinstance(dnat.get("addr"), str) else None
         # an inet rule's dnat names its family; when it does not, the address it forwards to does
         family = ("ipv6" if rule.get("family") == "ip6" or dnat.get("family") == "ip6"
@@ -309,7 +318,7 @@ def parse_nft_ruleset(document: Any) -> list[PublishedPort]:
         port = dnat.get("port") if isinstance(dnat.get("port"), int) else None
         transports = [protocol] if protocol else _protocols(excluded, True) if excluded else list(PROTOCOLS[:2])
         for proto in transports:
-            found.append(_port(_host(host, family), ports[0], ports[1], proto, (address, port), origin))
+            found.append(_port(_host(host, family), ports[0], ports[1], proto, (address, port), origin, before_routing))
     return found
 
 
@@ -349,8 +358,10 @@ def _from_nf_tables(listing: str) -> bool:
 def dedupe(ports: list[PublishedPort]) -> list[PublishedPort]:
     seen: dict[tuple[object, ...], PublishedPort] = {}
     for port in ports:
+        # where the rewrite happens is kept apart: one before the route lookup beside the same one
+        # after it (an input chain's) must not stand for both (a loopback target is judged by it)
         key = (port.source, port.protocol, port.host_address, port.host_port, port.host_port_end,
-               port.target_address, port.target_port, port.container_id)
+               port.target_address, port.target_port, port.container_id, port.before_routing)
         seen.setdefault(key, port)
     return sorted(seen.values(), key=lambda p: (p.source, p.protocol, p.host_port, p.host_address, p.target_address or ""))
 
