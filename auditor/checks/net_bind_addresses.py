@@ -1401,7 +1401,10 @@ before, such a chain was not read and
 the listener passed), or a chain of the `ip`, `ip6` or `inet` family hooked at prerouting whose
 table holds `dup to` or an iptables-nft `-j TEE` (labelled "nft prerouting dup (ip TABLE CHAIN)":
 nf_dup_ipv4 sends the copy out whatever the forwarding settings say; before, it was not read and a
-UDP listener passed; iptables-legacy's TEE is not read): tc mirred, bpf_redirect, bpf_redirect_peer, XDP_REDIRECT (Cilium's and
+UDP listener passed), or an iptables-legacy `-j TEE` in mangle PREROUTING or a chain of the
+table's own (labelled "iptables-legacy prerouting TEE (ipv4 mangle PREROUTING)", read where a
+legacy mangle table exists; one that could not be read leaves every link's hooks unknown; before,
+it was not read and the listener passed): tc mirred, bpf_redirect, bpf_redirect_peer, XDP_REDIRECT (Cilium's and
 Calico's eBPF data planes) and nftables' fwd hand what arrives there to the veth before IP
 input, without the host forwarding it and past its FORWARD rules; and one where those could not be
 listed (not root, or a snapshot before they were recorded).  A macvlan, ipvlan or physical interface (or any other kind,

@@ -931,19 +931,80 @@ def parse_nft_ingress_redirects(document: Any) -> dict[str | None, list[str]]:
     return found
 
 
+# The built-in chains of the mangle table that see a packet after the routing decision (or one this
+# host sends): a TEE there copies nothing a link brings before it is routed.
+_AFTER_ROUTING_CHAINS = frozenset({"INPUT", "FORWARD", "OUTPUT", "POSTROUTING"})
+
+
+def parse_iptables_tee(text: str, family: str, program: str) -> list[str]:
+    """The chains of the mangle table in ``iptables-save`` output that copy what a link brings to
+    another host (``-j TEE --gateway ADDR``, nf_dup_ipv4/ipv6, which sends the copy out whatever the
+    forwarding settings say), as labels "iptables-legacy prerouting TEE (ipv4 mangle PREROUTING)":
+    PREROUTING, and a chain of the table's own (a jump from PREROUTING may reach it; the kernel
+    takes TEE in mangle only).  Its ``-i`` is not read: every link, as nft's ``dup`` is."""
+    labels: list[str] = []
+    for table, _number, line in _appended_rules(text):
+        if table != "mangle":
+            continue
+        options, _negated = _options(_tokens(line))
+        chain = line[len("-A "):].split(" ", 1)[0]
+        if (options.get("-j") or options.get("--jump")) != "TEE" or chain in _AFTER_ROUTING_CHAINS:
+            continue
+        label = f"iptables-legacy prerouting TEE ({family} mangle {chain[:64]})"
+        if label not in labels:
+            labels.append(label)
+    return labels
+
+
+def read_legacy_tee(target: Any, timeout: float) -> tuple[list[str] | None, str | None]:
+    """The TEE chains (:func:`parse_iptables_tee`) of the legacy (x_tables) mangle tables of the
+    caller's namespace, which no nftables dump or listing shows (iptables-nft's TEE is an xt target
+    of nftables, read with the nft chains); a table that does not exist is not listed, so that
+    listing it does not create it.  (None, why) when a table that exists, or may, could not be read."""
+    labels: list[str] = []
+    for family, plain, legacy in (("ipv4", "iptables-save", "iptables-legacy-save"),
+                                  ("ipv6", "ip6tables-save", "ip6tables-legacy-save")):
+        exists = _legacy_table_exists(target.proc, family, "mangle")
+        if exists is False:
+            continue
+        what = "exists" if exists else "may exist (its table list could not be read)"
+        program = legacy if target.find_program(legacy) is not None else plain
+        if target.find_program(program) is None:
+            return None, f"the legacy {family} mangle table {what}, and {legacy} is not installed to read its TEE rules"
+        result = target.run([program], timeout)
+        if not result.ok:
+            return None, f"{program} failed: {(result.failure or result.stderr or '').strip()[:300]}"
+        if _from_nf_tables(result.stdout):
+            return None, (f"the legacy {family} mangle table {what}, and {program} lists the nf_tables rules, not "
+                          f"its TEE rules ({legacy} is not installed)")
+        try:
+            labels += parse_iptables_tee(result.stdout, family, program)
+        except UNPARSEABLE as exc:
+            return None, f"{program} printed what this reader cannot parse: {unparseable_reason(exc)}"
+    return labels, None
+
+
 def read_ingress_redirects(target: Any, timeout: float) -> tuple[dict[str | None, list[str]] | None, str | None]:
     """The nftables ingress chains that may hand what arrives on a link to another interface, by
     device (None: every link), of the caller's namespace: from the kernel over nfnetlink
     (:func:`auditor.collect.rtnetlink.dump_nft_ingress_redirects`: no nft needed, and it names the
     devices), else :func:`parse_nft_ingress_redirects` of the listing of nft run by ``target`` in
-    it; or (None, why neither could be read)."""
+    it; with the TEE chains of the legacy mangle tables (:func:`read_legacy_tee`), which copy from
+    every link as a prerouting ``dup`` does; or (None, why they could not all be read)."""
+    legacy, legacy_failure = read_legacy_tee(target, timeout)
+    if legacy is None:
+        return None, legacy_failure
     try:
-        return rtnetlink.dump_nft_ingress_redirects(timeout), None
+        found = rtnetlink.dump_nft_ingress_redirects(timeout)
     except OSError as exc:
         kernel = f"nfnetlink dump failed: {exc.strerror or exc}"
-    installed, parsed, failure = _from_nft(target, timeout, parse_nft_ingress_redirects)
-    if not installed:
-        return None, f"{kernel}; {NFT_ABSENT}"
-    if failure is not None or parsed is None:
-        return None, f"{kernel}; {failure or 'nft -j list ruleset: no answer'}"
-    return parsed, None
+        installed, parsed, failure = _from_nft(target, timeout, parse_nft_ingress_redirects)
+        if not installed:
+            return None, f"{kernel}; {NFT_ABSENT}"
+        if failure is not None or parsed is None:
+            return None, f"{kernel}; {failure or 'nft -j list ruleset: no answer'}"
+        found = parsed
+    if legacy:
+        every = found.setdefault(None, [])
+        every.extend(label for label in legacy if label not in every)
+    return found, None
