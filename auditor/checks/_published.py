@@ -146,11 +146,15 @@ def serves(listener: Listener, group: Group) -> bool:
     protocol and port, an owner that fits (:func:`proxy_owner_fits`), on the published address, or on a
     wildcard of its family when the port is published on every address of it (a proxy binds the
     published address: a root daemon on 0.0.0.0:8080 beside a port published on 127.0.0.1:8080 is
-    the host's own listener, not the container's).
+    the host's own listener, not the container's), bound to no device.
     A wildcard of the other family is not it, and is judged as the host listener it is: an IPv6-only
     [::]:8080 binds beside a proxy on 0.0.0.0:8080 (IPV6_V6ONLY: no conflict), so any local user
     could otherwise open every IPv6 address under the container's exception."""
     if listener.protocol != group.protocol or not group.low <= listener.port <= group.high:
+        return False
+    if listener.interface is not None:
+        # a proxy binds no device (docker-proxy, conmon, rootlessport): one bound to lo takes only what
+        # lo delivers, and judged in the port's place it passed a port every link reaches
         return False
     if not proxy_owner_fits(listener, group):
         return False

@@ -1504,7 +1504,10 @@ nat table's OUTPUT chain (which only the host's own traffic passes) is no publis
 A port forwarded to 127.0.0.0/8 before the route lookup (`-j DNAT --to-destination 127.0.0.1:8080`)
 is judged at its target where route_localnet is off on every interface (the kernel drops it as a
 martian from every link: before, it failed as reachable everywhere), at the rule's addresses where
-one has it on, and not_reviewed rather than failed where the setting could not be read.
+one has it on, and not_reviewed rather than failed where the setting could not be read.  A listener
+bound to a device (SO_BINDTODEVICE) is no proxy of a published port: the port is judged on its own
+(before, a root listener on 0.0.0.0 bound to lo stood for a port every link reaches, and passed).
+An iptables-legacy `-j TEE` in mangle PREROUTING counts among the hooks, as nft's `dup` does.
 """,
 )
 def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> list[Outcome]:
