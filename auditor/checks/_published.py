@@ -360,6 +360,14 @@ def loopback_target(snapshot: HostSnapshot, group: Group) -> LoopbackTarget | No
                                          "delivers 127.0.0.0/8 from its link (route_localnet) is not known")
     probe = Listener(protocol=group.protocol, family="ipv4", address=target, port=group.entries[0].target_port or 0)
     localnet = _namespaces.localnet(probe, interfaces)
+    # a link's ingress hook (tc mirred, nft fwd to lo) hands what it brings to lo with no route yet:
+    # the DNAT and the route lookup then happen on lo, whose own route_localnet decides
+    hooked = [i.name for i in interfaces if i.kind != "loopback" and i.ingress_hooks != []]
+    open_lo = [i.name for i in interfaces if i.kind == "loopback" and i.route_localnet is not False]
+    if localnet is None and hooked and open_lo:
+        return LoopbackTarget("unknown", f"{forwarded}, and route_localnet on {', '.join(open_lo)} is on (or not "
+                                         f"read) while {', '.join(hooked)} may hand what arrives on it to "
+                                         f"{', '.join(open_lo)} (an ingress hook, or hooks not read)")
     if localnet is None:
         return LoopbackTarget("dropped", f"{forwarded}, where the kernel drops it as a martian from every link "
                                          "(route_localnet is off on every interface), so it is judged at "

@@ -69,6 +69,19 @@ def test_route_localnet_off_everywhere_judges_the_port_where_its_target_is():
     assert _judged(interfaces=[LO, bridge, port]).status == Status.PASS
 
 
+def test_lo_with_route_localnet_behind_a_link_that_may_hand_it_packets_is_not_passed():
+    """tc mirred or an nft ``fwd to "lo"`` puts what a link brings on lo with no route yet: the DNAT
+    and the route lookup then happen on lo, whose route_localnet (all or lo's own) decides."""
+    open_lo = LO.model_copy(update={"route_localnet": True})
+    for hooks in (["tc ingress"], None):
+        hooked = ETH0.model_copy(update={"ingress_hooks": hooks})
+        outcome = _judged(interfaces=[open_lo, hooked])
+        assert outcome.status == Status.NOT_REVIEWED and "ingress hook" in outcome.message, outcome.message
+    # no hook on any link, or lo's route_localnet off: nothing reaches lo from a link
+    assert _judged(interfaces=[open_lo, ETH0.model_copy(update={"ingress_hooks": []})]).status == Status.PASS
+    assert _judged(interfaces=[LO, ETH0.model_copy(update={"ingress_hooks": ["tc ingress"]})]).status == Status.PASS
+
+
 def test_route_localnet_on_any_link_makes_it_reachable_at_every_address():
     on = ETH0.model_copy(update={"route_localnet": True})
     outcome = _judged(interfaces=[LO, on])
@@ -184,3 +197,70 @@ def test_the_kernel_drops_the_dnat_to_loopback_exactly_when_lbaudit_says_so(tmp_
         assert _published_statuses(host_ns, port, tmp_path) == {subject: "fail"}
     finally:
         _stop(serving, host_ns, peer_ns)
+
+
+RECEIVE = textwrap.dedent("""
+    import select, socket, sys
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1], flush=True)
+    sys.stdin.readline()  # the rules are in place and the neighbour is about to send
+    ready, _, _ = select.select([s], [], [], 5)
+    print(s.recvfrom(64)[1][0] if ready else "nothing", flush=True)
+    sys.stdin.read()
+""")
+SEND = textwrap.dedent("""
+    import socket, sys, time
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for _ in range(5):
+        s.sendto(b"from-the-link", ("10.199.2.1", int(sys.argv[1]))); time.sleep(0.1)
+""")
+
+
+@pytest.mark.live
+@pytest.mark.slow  # two namespaces, child interpreters and a real lbaudit run
+def test_an_ingress_fwd_to_lo_delivers_the_dnat_by_los_route_localnet_and_lbaudit_does_not_pass_it(tmp_path: Path):
+    require_namespaces()
+    if shutil.which("iptables") is None or shutil.which("nft") is None:
+        pytest.skip("iptables and nft are needed (Debian packages iptables, nftables)")
+    host_ns, peer_ns = unique_name("lb23l"), unique_name("lb23m")
+    for name in (host_ns, peer_ns):
+        ip("netns", "add", name)
+        ip("-n", name, "link", "set", "lo", "up")
+    receiving = None
+    try:
+        ip("link", "add", "lb23la", "netns", host_ns, "type", "veth", "peer", "name", "lb23lb", "netns", peer_ns)
+        ip("-n", host_ns, "addr", "add", "10.199.2.1/24", "dev", "lb23la")
+        ip("-n", host_ns, "link", "set", "lb23la", "up")
+        ip("-n", peer_ns, "addr", "add", "10.199.2.2/24", "dev", "lb23lb")
+        ip("-n", peer_ns, "link", "set", "lb23lb", "up")
+        receiving = subprocess.Popen(["ip", "netns", "exec", host_ns, sys.executable, "-c", RECEIVE],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert receiving.stdout is not None and receiving.stdin is not None
+        port = receiving.stdout.readline().strip()
+        run = ["ip", "netns", "exec", host_ns]
+        subprocess.run([*run, "iptables", "-t", "nat", "-A", "PREROUTING", "-p", "udp", "--dport", port, "-j", "DNAT",
+                        "--to-destination", f"127.0.0.1:{port}"], check=True, capture_output=True, timeout=10)
+        for command in (["add", "table", "netdev", "lb23"],
+                        ["add", "chain", "netdev", "lb23", "in", "{ type filter hook ingress device lb23la priority 0; }"],
+                        ["add", "rule", "netdev", "lb23", "in", "udp", "dport", port, "ether", "daddr", "set",
+                         "00:00:00:00:00:00", "fwd", "to", "lo"]):
+            made = subprocess.run([*run, "nft", *command], capture_output=True, text=True, timeout=10)
+            if made.returncode != 0:
+                pytest.skip(f"this kernel cannot take nft {' '.join(command[:3])}: {made.stderr.strip()}")
+        # route_localnet on lo alone: the link's own is off
+        subprocess.run([*run, "sysctl", "-qw", "net.ipv4.conf.lo.route_localnet=1"], check=True, timeout=10)
+        assert _in(host_ns, "print(open('/proc/sys/net/ipv4/conf/lb23la/route_localnet').read().strip())") == "0"
+        receiving.stdin.write("go\n")
+        receiving.stdin.flush()
+        _in(peer_ns, SEND, port)
+        # the kernel: the datagram, handed to lo, DNAT'd on lo and routed by lo's route_localnet
+        assert receiving.stdout.readline().strip() == "10.199.2.2"
+        # lbaudit: not passed (before, judged at 127.0.0.1 as dropped from every link)
+        subject = f"published udp 0.0.0.0:{port} -> 127.0.0.1:{port}"
+        assert _published_statuses(host_ns, port, tmp_path) == {subject: "not_reviewed"}
+    finally:
+        if receiving is not None:
+            receiving.kill()
+            receiving.wait(timeout=10)
+        for name in (host_ns, peer_ns):
+            subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
