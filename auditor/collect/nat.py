@@ -992,18 +992,17 @@ def read_ingress_redirects(target: Any, timeout: float) -> tuple[dict[str | None
     it; with the TEE chains of the legacy mangle tables (:func:`read_legacy_tee`), which copy from
     every link as a prerouting ``dup`` does; or (None, why they could not all be read)."""
     legacy, legacy_failure = read_legacy_tee(target, timeout)
-    if legacy is None:
-        return None, legacy_failure
+    found: dict[str | None, list[str]] | None
     try:
-        found = rtnetlink.dump_nft_ingress_redirects(timeout)
+        found, nft_failure = rtnetlink.dump_nft_ingress_redirects(timeout), None
     except OSError as exc:
         kernel = f"nfnetlink dump failed: {exc.strerror or exc}"
-        installed, parsed, failure = _from_nft(target, timeout, parse_nft_ingress_redirects)
-        if not installed:
-            return None, f"{kernel}; {NFT_ABSENT}"
-        if failure is not None or parsed is None:
-            return None, f"{kernel}; {failure or 'nft -j list ruleset: no answer'}"
-        found = parsed
+        installed, found, failure = _from_nft(target, timeout, parse_nft_ingress_redirects)
+        nft_failure = (f"{kernel}; {NFT_ABSENT}" if not installed else
+                       f"{kernel}; {failure or 'nft -j list ruleset: no answer'}" if failure is not None or found is None
+                       else None)
+    if found is None or legacy is None or nft_failure is not None:
+        return None, "; ".join(why for why in (nft_failure, legacy_failure) if why)
     if legacy:
         every = found.setdefault(None, [])
         every.extend(label for label in legacy if label not in every)

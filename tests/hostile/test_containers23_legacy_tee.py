@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.nat import parse_iptables_tee, read_legacy_tee
+from auditor.collect.nat import parse_iptables_tee, read_ingress_redirects, read_legacy_tee
 from auditor.collect.netns import _interfaces
 from auditor.model.result import Status
 from tests.hostile.test_judging_route_localnet import REPO, _stop
@@ -91,6 +91,14 @@ def test_a_legacy_mangle_table_that_could_not_be_read_leaves_the_hooks_unknown(t
     # no legacy table at all: nothing run, nothing to say
     (tmp_path / "net" / "ip_tables_names").write_text("filter\n")
     assert read_legacy_tee(nothing, 5) == ([], None)
+
+
+@pytest.mark.live  # the kernel's nftables chains are dumped too
+def test_an_unreadable_legacy_mangle_table_leaves_every_links_hooks_unknown(tmp_path: Path):
+    (tmp_path / "net").mkdir()
+    (tmp_path / "net" / "ip_tables_names").write_text("mangle\n")
+    hooks, why = read_ingress_redirects(_Target(tmp_path, {}), 5)
+    assert hooks is None and why is not None and "iptables-legacy-save is not installed" in why
 
 
 @pytest.mark.live
