@@ -9,6 +9,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import field
 
+from auditor.checks import _namespaces
 from auditor.domain import netaddr
 from auditor.model.facts import (
     NO_LOOPBACK_DROPS_VERSIONS,
@@ -145,11 +146,15 @@ def serves(listener: Listener, group: Group) -> bool:
     protocol and port, an owner that fits (:func:`proxy_owner_fits`), on the published address, or on a
     wildcard of its family when the port is published on every address of it (a proxy binds the
     published address: a root daemon on 0.0.0.0:8080 beside a port published on 127.0.0.1:8080 is
-    the host's own listener, not the container's).
+    the host's own listener, not the container's), bound to no device.
     A wildcard of the other family is not it, and is judged as the host listener it is: an IPv6-only
     [::]:8080 binds beside a proxy on 0.0.0.0:8080 (IPV6_V6ONLY: no conflict), so any local user
     could otherwise open every IPv6 address under the container's exception."""
     if listener.protocol != group.protocol or not group.low <= listener.port <= group.high:
+        return False
+    if listener.interface is not None:
+        # a proxy binds no device (docker-proxy, conmon, rootlessport): one bound to lo takes only what
+        # lo delivers, and judged in the port's place it passed a port every link reaches
         return False
     if not proxy_owner_fits(listener, group):
         return False
@@ -319,3 +324,52 @@ def loopback_reach(snapshot: HostSnapshot, group: Group) -> LoopbackReach | None
                                  f"first (as Docker 28 writes: {DOCKER_DROP}): a neighbour on a link that sends "
                                  "to it through this host's MAC address reaches the container (moby#41872)",
                          _links(snapshot))
+
+
+@record
+class LoopbackTarget:
+    """Whether what a link brings reaches a port a NAT rule forwards to 127.0.0.0/8 (``-j DNAT
+    --to-destination 127.0.0.1:8080``, ``dnat to 127.0.0.1``).  The rewrite happens before the route
+    lookup, and ip_route_input_slow drops a loopback destination from an interface as a martian
+    unless IN_DEV_NET_ROUTE_LOCALNET (net.ipv4.conf.all.route_localnet or .NAME.route_localnet) is on
+    for it; the host's own processes never pass the DNAT (theirs is the nat OUTPUT chain's).
+    ``state``: dropped (every interface IP input happens on has route_localnet off), delivered (one
+    has it on), unknown (one's setting, or the interfaces, could not be read); ``why``: which."""
+
+    state: str
+    why: str
+
+
+def loopback_target(snapshot: HostSnapshot, group: Group) -> LoopbackTarget | None:
+    """How the links reach a port every rule of ``group`` forwards to an IPv4 loopback address
+    before the route lookup (:attr:`PublishedPort.before_routing`); None when it is not one (an
+    engine's port, a rewrite after the route lookup or not known to be before it: judged at its
+    host address, as any other)."""
+    target = group.entries[0].target_address
+    if target is None or not _is_loopback(target) or ":" in target:
+        return None
+    if not all(e.source == "nat" and e.before_routing is True for e in group.entries):
+        return None
+    rules = "; ".join(sorted({e.origin for e in group.entries}))
+    netns = snapshot.facts.netns
+    current = netns.current if netns is not None else None
+    interfaces = current.interfaces if current is not None else None
+    forwarded = f"the NAT rule ({rules}) forwards it to {target} before the route lookup"
+    if interfaces is None:
+        return LoopbackTarget("unknown", f"{forwarded}, and the host's interfaces were not read, so whether one "
+                                         "delivers 127.0.0.0/8 from its link (route_localnet) is not known")
+    probe = Listener(protocol=group.protocol, family="ipv4", address=target, port=group.entries[0].target_port or 0)
+    localnet = _namespaces.localnet(probe, interfaces)
+    # a link's ingress hook (tc mirred, nft fwd to lo) hands what it brings to lo with no route yet:
+    # the DNAT and the route lookup then happen on lo, whose own route_localnet decides
+    hooked = [i.name for i in interfaces if i.kind != "loopback" and i.ingress_hooks != []]
+    open_lo = [i.name for i in interfaces if i.kind == "loopback" and i.route_localnet is not False]
+    if localnet is None and hooked and open_lo:
+        return LoopbackTarget("unknown", f"{forwarded}, and route_localnet on {', '.join(open_lo)} is on (or not "
+                                         f"read) while {', '.join(hooked)} may hand what arrives on it to "
+                                         f"{', '.join(open_lo)} (an ingress hook, or hooks not read)")
+    if localnet is None:
+        return LoopbackTarget("dropped", f"{forwarded}, where the kernel drops it as a martian from every link "
+                                         "(route_localnet is off on every interface), so it is judged at "
+                                         f"{target}, where it is delivered")
+    return LoopbackTarget("delivered" if localnet.through else "unknown", f"{forwarded}: {localnet.note}")

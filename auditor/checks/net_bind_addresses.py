@@ -1401,7 +1401,10 @@ before, such a chain was not read and
 the listener passed), or a chain of the `ip`, `ip6` or `inet` family hooked at prerouting whose
 table holds `dup to` or an iptables-nft `-j TEE` (labelled "nft prerouting dup (ip TABLE CHAIN)":
 nf_dup_ipv4 sends the copy out whatever the forwarding settings say; before, it was not read and a
-UDP listener passed; iptables-legacy's TEE is not read): tc mirred, bpf_redirect, bpf_redirect_peer, XDP_REDIRECT (Cilium's and
+UDP listener passed), or an iptables-legacy `-j TEE` in mangle PREROUTING or a chain of the
+table's own (labelled "iptables-legacy prerouting TEE (ipv4 mangle PREROUTING)", read where a
+legacy mangle table exists; one that could not be read leaves every link's hooks unknown; before,
+it was not read and the listener passed): tc mirred, bpf_redirect, bpf_redirect_peer, XDP_REDIRECT (Cilium's and
 Calico's eBPF data planes) and nftables' fwd hand what arrives there to the veth before IP
 input, without the host forwarding it and past its FORWARD rules; and one where those could not be
 listed (not root, or a snapshot before they were recorded).  A macvlan, ipvlan or physical interface (or any other kind,
@@ -1498,6 +1501,13 @@ Docker's `! -i lo` drop closes a port published on 127.0.0.1 only while lo is th
 not_reviewed); a prerouting `dup` or `TEE` that mirrors packets to a container counts among the
 hooks; each published-port disagreement names its port and the side that has it; and a DNAT in the
 nat table's OUTPUT chain (which only the host's own traffic passes) is no published port.
+A port forwarded to 127.0.0.0/8 before the route lookup (`-j DNAT --to-destination 127.0.0.1:8080`)
+is judged at its target where route_localnet is off on every interface (the kernel drops it as a
+martian from every link: before, it failed as reachable everywhere), at the rule's addresses where
+one has it on, and not_reviewed rather than failed where the setting could not be read.  A listener
+bound to a device (SO_BINDTODEVICE) is no proxy of a published port: the port is judged on its own
+(before, a root listener on 0.0.0.0 bound to lo stood for a port every link reaches, and passed).
+An iptables-legacy `-j TEE` in mangle PREROUTING counts among the hooks, as nft's `dup` does.
 """,
 )
 def net_bind_addresses(snapshot: HostSnapshot, params: BindAddressParams) -> list[Outcome]:
@@ -1748,6 +1758,14 @@ def _range_probes(low: int, high: int, exceptions: list[tuple[BindException, _Ru
     return sorted(probes)
 
 
+def _range_verdicts(per_probe: list[list[_Rule]], networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> set[bool]:
+    """Whether the rules that may apply to each probe of a published range (:func:`_range_probes`)
+    allow it at every one of ``networks``: {False} when some probe's rules all refuse, {True} when
+    every probe's all allow, both when they disagree."""
+    per_port = [{all(rule.allowed.covers(n) for n in networks) for rule in rules} for rules in per_probe]
+    return {False} if {False} in per_port else {True} if all(v == {True} for v in per_port) else {True, False}
+
+
 def _published_outcomes(snapshot: HostSnapshot, params: BindAddressParams, default: _Rule,
                         exceptions: list[tuple[BindException, _Rule]], groups: list[_published.Group],
                         served: set[_published.Group], host_listeners: list[Listener]) -> list[Outcome]:
@@ -1773,19 +1791,24 @@ def _published_outcomes(snapshot: HostSnapshot, params: BindAddressParams, defau
         place = _place(group.namespace) if group.namespace else HOST
         reach = [ipaddress.ip_network(a, strict=False) for a in (loopback.reach if loopback is not None else ())]
         networks = [*group.networks, *reach]
+        # forwarded to 127.0.0.0/8: what a link brings is a martian after the rewrite unless
+        # route_localnet, so with it off everywhere the port is where its target is
+        target = _published.loopback_target(snapshot, group)
+        if target is not None and target.state == "dropped":
+            loopback = None
+            networks = [ipaddress.ip_network(entry.target_address or "", strict=False)]
         # Every port of a range is published (-p 8000-8100:8000-8100, a DNAT of --dport 8000:8100 or
         # of every port): asked about its first port alone, an exception for that one port passed
         # them all.  One probe for each run of ports the exceptions' ports treat alike.
         candidates: list[_Rule] = []
-        per_port: list[set[bool]] = []
+        per_probe: list[list[_Rule]] = []
         for port in _range_probes(group.low, group.high, exceptions):
             probe = Listener(protocol=entry.protocol, family="ipv6" if ":" in entry.host_address else "ipv4",
                              address=str(group.networks[0].network_address), port=port)
             rules = _candidate_rules(probe, default, exceptions, place=place)
             candidates += [rule for rule in rules if not any(rule is seen for seen in candidates)]
-            per_port.append({all(rule.allowed.covers(n) for n in networks) for rule in rules})
-        verdicts = ({False} if {False} in per_port else {True} if all(v == {True} for v in per_port)
-                    else {True, False})
+            per_probe.append(rules)
+        verdicts = _range_verdicts(per_probe, networks)
         where = ", ".join(str(n) for n in networks)
         common = dict(
             key=group.subject.replace(f" {entry.target_address}:", " ") if group.container else group.subject,
@@ -1795,17 +1818,30 @@ def _published_outcomes(snapshot: HostSnapshot, params: BindAddressParams, defau
             observed={"host_networks": [str(n) for n in group.networks], "sources": group.sources,
                       "origins": sorted(e.origin for e in group.entries), "listener_on_host": group in served,
                       **({} if loopback is None else {"loopback_dnat": {
-                          "state": loopback.state, "why": loopback.why, "reachable_as": list(loopback.reach)}})},
+                          "state": loopback.state, "why": loopback.why, "reachable_as": list(loopback.reach)}}),
+                      **({} if target is None else {"loopback_target": {"state": target.state, "why": target.why}})},
             expected=[rule.expected() for rule in candidates],
             evidence=["/facts/netns/published", *(["/facts/netns/loopback_drops"] if loopback is not None else [])],
         )
         head = (f"{group.subject} is reachable at {where} "
                 + ("beside the host listener that serves it " if group in served else "with no listener on the host ")
                 + f"(forwarded by {' and '.join(group.sources)})")
+        if target is not None and target.state == "dropped":
+            head = f"{group.subject} is reachable at {where} alone: {target.why}"
+        elif target is not None:
+            head += f": {target.why}"
         if loopback is not None:
             head += f": {loopback.why}"
         if loopback is not None and loopback.state == "unknown" and verdicts == {True}:
             reason = f"it is allowed at {where}, but {loopback.why}"
+            outcomes.append(not_reviewed(group.subject, reason, message=f"{group.subject}: not reviewed: {reason}",
+                                         **common))
+            continue
+        if (target is not None and target.state == "unknown" and verdicts == {False}
+                and _range_verdicts(per_probe, [ipaddress.ip_network(entry.target_address or "")]) != {False}):
+            # fail closed, but not failed: with route_localnet off it reaches no link, and is allowed
+            # (or may be) where its target is
+            reason = f"it is not allowed at {where}, and {target.why}"
             outcomes.append(not_reviewed(group.subject, reason, message=f"{group.subject}: not reviewed: {reason}",
                                          **common))
             continue

@@ -65,12 +65,13 @@ def _destination(text: str) -> tuple[str | None, int | None]:
     return (address or None), (int(first) if first.isdigit() else None)
 
 
-def _port(host: str, low: int, high: int, protocol: str, target: tuple[str | None, int | None], origin: str) -> PublishedPort:
+def _port(host: str, low: int, high: int, protocol: str, target: tuple[str | None, int | None], origin: str,
+          before_routing: bool | None) -> PublishedPort:
     network = ipaddress.ip_network(host)
     address = str(network.network_address) if network.prefixlen in (0, network.max_prefixlen) else host
     return PublishedPort(source="nat", protocol=protocol, host_address=address, host_port=low,
                          host_port_end=None if high == low else high, target_address=target[0],
-                         target_port=target[1], origin=origin)
+                         target_port=target[1], origin=origin, before_routing=before_routing)
 
 
 # The options whose value iptables-save prints as a double-quoted string (xtables_save_string:
@@ -178,8 +179,10 @@ def parse_iptables_save(text: str, family: str, program: str) -> list[PublishedP
         protocols = _protocols(options.get("-p"), "-p" in negated)
         low, high = _ports(None if "--dport" in negated else options.get("--dport"))
         for proto in protocols:
+            # the kernel takes DNAT (and a NETMAP of the destination) in PREROUTING and OUTPUT only: for
+            # what a link brings, before the route lookup
             found.append(_port(_host(destination, family), low, high, proto, _destination(options["--to-destination"]),
-                               f"{program} -t nat:{number}"))
+                               f"{program} -t nat:{number}", True))
     return found
 
 
@@ -269,12 +272,18 @@ def parse_nft_ruleset(document: Any) -> list[PublishedPort]:
             # a base chain of the output hook (which no rule can jump to) sees only what this host's
             # own processes send: its dnat redirects them and publishes nothing to a link
             continue
+        # nft_nat_validate takes dnat at prerouting and output only: for what a link brings, before
+        # the route lookup; a rewrite, where its chain is hooked (input: after it; a regular chain
+        # or one the listing does not show: not known)
+        before_routing: bool | None = True
         if dnat is None:
             rewrite = _destination_rewrite(rule, hooks)
             if rewrite is None:
                 continue
             # a match after the rewrite sees the new destination, not the one the packet came with
             matches, dnat = rule["expr"][:rewrite[0]], rewrite[1]
+            hook = hooks.get((rule.get("family"), rule.get("table"), rule.get("chain")))
+            before_routing = True if hook in ("prerouting", "ingress") else False if hook == "input" else None
         address = dnat.get("addr") if isinstance(dnat.get("addr"), str) else None
         # an inet rule's dnat names its family; when it does not, the address it forwards to does
         family = ("ipv6" if rule.get("family") == "ip6" or dnat.get("family") == "ip6"
@@ -309,7 +318,7 @@ def parse_nft_ruleset(document: Any) -> list[PublishedPort]:
         port = dnat.get("port") if isinstance(dnat.get("port"), int) else None
         transports = [protocol] if protocol else _protocols(excluded, True) if excluded else list(PROTOCOLS[:2])
         for proto in transports:
-            found.append(_port(_host(host, family), ports[0], ports[1], proto, (address, port), origin))
+            found.append(_port(_host(host, family), ports[0], ports[1], proto, (address, port), origin, before_routing))
     return found
 
 
@@ -349,8 +358,10 @@ def _from_nf_tables(listing: str) -> bool:
 def dedupe(ports: list[PublishedPort]) -> list[PublishedPort]:
     seen: dict[tuple[object, ...], PublishedPort] = {}
     for port in ports:
+        # where the rewrite happens is kept apart: one before the route lookup beside the same one
+        # after it (an input chain's) must not stand for both (a loopback target is judged by it)
         key = (port.source, port.protocol, port.host_address, port.host_port, port.host_port_end,
-               port.target_address, port.target_port, port.container_id)
+               port.target_address, port.target_port, port.container_id, port.before_routing)
         seen.setdefault(key, port)
     return sorted(seen.values(), key=lambda p: (p.source, p.protocol, p.host_port, p.host_address, p.target_address or ""))
 
@@ -920,19 +931,79 @@ def parse_nft_ingress_redirects(document: Any) -> dict[str | None, list[str]]:
     return found
 
 
+# The built-in chains of the mangle table that see a packet after the routing decision (or one this
+# host sends): a TEE there copies nothing a link brings before it is routed.
+_AFTER_ROUTING_CHAINS = frozenset({"INPUT", "FORWARD", "OUTPUT", "POSTROUTING"})
+
+
+def parse_iptables_tee(text: str, family: str, program: str) -> list[str]:
+    """The chains of the mangle table in ``iptables-save`` output that copy what a link brings to
+    another host (``-j TEE --gateway ADDR``, nf_dup_ipv4/ipv6, which sends the copy out whatever the
+    forwarding settings say), as labels "iptables-legacy prerouting TEE (ipv4 mangle PREROUTING)":
+    PREROUTING, and a chain of the table's own (a jump from PREROUTING may reach it; the kernel
+    takes TEE in mangle only).  Its ``-i`` is not read: every link, as nft's ``dup`` is."""
+    labels: list[str] = []
+    for table, _number, line in _appended_rules(text):
+        if table != "mangle":
+            continue
+        options, _negated = _options(_tokens(line))
+        chain = line[len("-A "):].split(" ", 1)[0]
+        if (options.get("-j") or options.get("--jump")) != "TEE" or chain in _AFTER_ROUTING_CHAINS:
+            continue
+        label = f"iptables-legacy prerouting TEE ({family} mangle {chain[:64]})"
+        if label not in labels:
+            labels.append(label)
+    return labels
+
+
+def read_legacy_tee(target: Any, timeout: float) -> tuple[list[str] | None, str | None]:
+    """The TEE chains (:func:`parse_iptables_tee`) of the legacy (x_tables) mangle tables of the
+    caller's namespace, which no nftables dump or listing shows (iptables-nft's TEE is an xt target
+    of nftables, read with the nft chains); a table that does not exist is not listed, so that
+    listing it does not create it.  (None, why) when a table that exists, or may, could not be read."""
+    labels: list[str] = []
+    for family, plain, legacy in (("ipv4", "iptables-save", "iptables-legacy-save"),
+                                  ("ipv6", "ip6tables-save", "ip6tables-legacy-save")):
+        exists = _legacy_table_exists(target.proc, family, "mangle")
+        if exists is False:
+            continue
+        what = "exists" if exists else "may exist (its table list could not be read)"
+        program = legacy if target.find_program(legacy) is not None else plain
+        if target.find_program(program) is None:
+            return None, f"the legacy {family} mangle table {what}, and {legacy} is not installed to read its TEE rules"
+        result = target.run([program], timeout)
+        if not result.ok:
+            return None, f"{program} failed: {(result.failure or result.stderr or '').strip()[:300]}"
+        if _from_nf_tables(result.stdout):
+            return None, (f"the legacy {family} mangle table {what}, and {program} lists the nf_tables rules, not "
+                          f"its TEE rules ({legacy} is not installed)")
+        try:
+            labels += parse_iptables_tee(result.stdout, family, program)
+        except UNPARSEABLE as exc:
+            return None, f"{program} printed what this reader cannot parse: {unparseable_reason(exc)}"
+    return labels, None
+
+
 def read_ingress_redirects(target: Any, timeout: float) -> tuple[dict[str | None, list[str]] | None, str | None]:
     """The nftables ingress chains that may hand what arrives on a link to another interface, by
     device (None: every link), of the caller's namespace: from the kernel over nfnetlink
     (:func:`auditor.collect.rtnetlink.dump_nft_ingress_redirects`: no nft needed, and it names the
     devices), else :func:`parse_nft_ingress_redirects` of the listing of nft run by ``target`` in
-    it; or (None, why neither could be read)."""
+    it; with the TEE chains of the legacy mangle tables (:func:`read_legacy_tee`), which copy from
+    every link as a prerouting ``dup`` does; or (None, why they could not all be read)."""
+    legacy, legacy_failure = read_legacy_tee(target, timeout)
+    found: dict[str | None, list[str]] | None
     try:
-        return rtnetlink.dump_nft_ingress_redirects(timeout), None
+        found, nft_failure = rtnetlink.dump_nft_ingress_redirects(timeout), None
     except OSError as exc:
         kernel = f"nfnetlink dump failed: {exc.strerror or exc}"
-    installed, parsed, failure = _from_nft(target, timeout, parse_nft_ingress_redirects)
-    if not installed:
-        return None, f"{kernel}; {NFT_ABSENT}"
-    if failure is not None or parsed is None:
-        return None, f"{kernel}; {failure or 'nft -j list ruleset: no answer'}"
-    return parsed, None
+        installed, found, failure = _from_nft(target, timeout, parse_nft_ingress_redirects)
+        nft_failure = (f"{kernel}; {NFT_ABSENT}" if not installed else
+                       f"{kernel}; {failure or 'nft -j list ruleset: no answer'}" if failure is not None or found is None
+                       else None)
+    if found is None or legacy is None or nft_failure is not None:
+        return None, "; ".join(why for why in (nft_failure, legacy_failure) if why)
+    if legacy:
+        every = found.setdefault(None, [])
+        every.extend(label for label in legacy if label not in every)
+    return found, None

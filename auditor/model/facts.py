@@ -1020,6 +1020,13 @@ class PublishedPort(StrictModel):
     container_id: str | None = None
     container: str | None = None  # name, as the runtime reports it
     origin: str = ""  # "docker engine /containers/<id>/json", "iptables-save -t nat:12", "nft -j list ruleset"
+    # Whether a NAT rule rewrites the destination before the route lookup of what arrives on a link
+    # (a DNAT, which the kernel allows in prerouting and output only; a rewrite in a prerouting or
+    # ingress chain): a target in 127.0.0.0/8 is then a martian ip_route_input_slow drops, unless
+    # route_localnet is on for the interface it came in on.  False: after it (a rewrite in an input
+    # chain hands the packet to the local socket whatever route_localnet says); None: not known (a
+    # rewrite in a regular chain a jump from input may reach, an engine's port, older snapshots).
+    before_routing: bool | None = None
 
     @model_validator(mode="after")
     def _host_address_is_ip(self) -> "PublishedPort":

@@ -12,7 +12,8 @@ inside" and passed ``allow: [loopback]``.  Such chains are now read with the ing
 they may copy from has the hook in its ``ingress_hooks`` ("nft prerouting dup (ip mirror pre)"),
 and a listener behind a veth the host routes is not_reviewed unless allowed at its address.
 
-(A TEE rule of iptables-legacy is in no nftables table and is still not read.)
+(A TEE rule of iptables-legacy is in no nftables table: read since containers23, by
+test_containers23_legacy_tee.)
 """
 
 from __future__ import annotations
