@@ -83,6 +83,7 @@ def read_bundle(directory: Path, platform: str) -> tuple[dict[str, ProbeOutput],
     today (a probe an older capture script lacked, added by hand) was a capture of today."""
     outputs: dict[str, ProbeOutput] = {}
     oldest: float | None = None
+    oldest_name = ""
     try:
         entries = os.listdir(directory)
     except OSError as exc:
@@ -115,9 +116,22 @@ def read_bundle(directory: Path, platform: str) -> tuple[dict[str, ProbeOutput],
             continue
         try:
             mtime = os.lstat(path).st_mtime
-            oldest = mtime if oldest is None else min(oldest, mtime)
+            if oldest is None or mtime < oldest:
+                oldest, oldest_name = mtime, name
         except OSError:
             pass
         outputs[probe.file] = ProbeOutput(data, origin)
-    when = datetime.fromtimestamp(oldest, timezone.utc).replace(microsecond=0) if oldest is not None else None
-    return outputs, when
+    return outputs, _capture_time(directory / oldest_name, oldest) if oldest is not None else None
+
+
+def _capture_time(path: Path, mtime: float) -> datetime:
+    """The capture time a bundle file's modification time gives; an InputError (exit 2) where it is
+    no date.  Whoever hands the bundle over sets the times at will, and a file system of 64-bit
+    times (tmpfs, XFS bigtime, Btrfs) keeps one 300,000 years from 1970, before or after, where
+    fromtimestamp raised ValueError: an internal error (exit 70) of the whole replay."""
+    try:
+        return datetime.fromtimestamp(mtime, timezone.utc).replace(microsecond=0)
+    except (ValueError, OverflowError, OSError):
+        raise InputError(f"{path}: its modification time, {mtime:,.0f} s from 1970, is no date (years 1 to 9999): "
+                         "when the bundle was captured cannot be told (a wrong clock, or times set by hand); not "
+                         "judged") from None
