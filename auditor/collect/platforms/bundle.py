@@ -14,11 +14,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from auditor.collect.platforms.assemble import ProbeOutput
-from auditor.collect.platforms.probes import PROBES
+from auditor.collect.platforms.probes import LISTING_BYTES, PROBES
 from auditor.errors import InputError
-from auditor.safeio import read_regular
+from auditor.safeio import FileTooLarge, read_regular
 
-MAX_PROBE_BYTES = 32 * 1024 * 1024  # far above any netstat -ano of a real host; a bound, not a target
+MAX_PROBE_BYTES = LISTING_BYTES  # the most any probe's file may hold (each probe's own bound: Probe.max_bytes)
 # Files only one platform's capture writes: how a bundle tells where it came from.
 _MARKERS = {
     "windows": ("netstat-ano.txt", "tasklist.csv", "auditpol-backup.csv", "tcpip-parameters.txt",
@@ -101,12 +101,16 @@ def read_bundle(directory: Path, platform: str) -> tuple[dict[str, ProbeOutput],
         path = directory / name
         origin = f"bundle file {name}"
         try:
-            data = read_regular(path, MAX_PROBE_BYTES, follow_symlinks=False)
+            data = read_regular(path, probe.max_bytes, follow_symlinks=False)
         except FileNotFoundError:
             why = ("absent" if probe.optional else
                    "missing from the bundle (written by an older lbaudit capture script? capture the host again "
                    "with this version's script)" if probe.added_later else "missing from the bundle")
             outputs[probe.file] = ProbeOutput(None, origin, why)
+            continue
+        except FileTooLarge:
+            outputs[probe.file] = ProbeOutput(None, origin, (
+                f"larger than {probe.max_bytes:,} bytes, far more than this probe prints of any host: not read"))
             continue
         except OSError as exc:
             if os.path.islink(path):
