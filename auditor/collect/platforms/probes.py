@@ -16,12 +16,14 @@ from auditor.collect.platforms.windows import TCPIP_KEY
 TCPIP_KEY_SHORT = TCPIP_KEY.replace("HKEY_LOCAL_MACHINE", "HKLM")
 
 
-# The most bytes a bundle file of a probe may hold.  A listing (netstat, tasklist, lsof, the
-# excluded port ranges, the audit policy, audit_control and audit_user) grows with the host, and 32
-# MiB is far above any real host's; every other probe prints a few lines whatever the host (a name,
-# a version, two numbers, a registry key's values, an exit code), and 1 MiB is hundreds of times
-# those.  At 32 MiB each, the eleven such files of a Windows bundle took 50 s of a 76 s replay
-# (netsh dynamicport's title was searched line by line for a line of dashes it never held).
+# The most bytes a bundle file of a probe may hold.  A listing of sockets or processes (netstat,
+# tasklist, lsof), the audit policy, audit_control and audit_user grow with the host, and 32 MiB is
+# far above any real host's; every other probe prints a few lines whatever the host (a name, a
+# version, two numbers, a registry key's values, an exit code) or a few dozen (the excluded port
+# ranges: blocks an administrator, Hyper-V, WinNAT or Docker reserve, each a row of about 30 bytes),
+# and 1 MiB is hundreds of times those.  At 32 MiB each, the fifteen short files of a Windows bundle
+# took minutes to replay: netsh's title was searched line by line for the line of dashes that ends
+# it (9 s a file), and a dynamic range's two numbers among 400,000 lines.
 LISTING_BYTES = 32 * 1024 * 1024
 SHORT_OUTPUT_BYTES = 1024 * 1024
 
@@ -51,8 +53,7 @@ WINDOWS_PROBES: tuple[Probe, ...] = (
     *(Probe(f"netsh-excludedportrange-{protocol}{suffix}.txt",
             ("netsh.exe", "int", family, "show", "excludedportrange", f"protocol={protocol}"),
             f"Save 'netsh-excludedportrange-{protocol}{suffix}.txt' "
-            f"{{ netsh.exe int {family} show excludedportrange protocol={protocol} }}", added_later=True,
-            max_bytes=LISTING_BYTES)
+            f"{{ netsh.exe int {family} show excludedportrange protocol={protocol} }}", added_later=True)
       for protocol in ("tcp", "udp") for family, suffix in (("ipv4", ""), ("ipv6", "6"))),
     # The processes on both sides of netstat: a PID reused between netstat and tasklist would name
     # another program's listener (assemble._reused_pid).
