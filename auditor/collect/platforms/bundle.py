@@ -14,11 +14,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from auditor.collect.platforms.assemble import ProbeOutput
-from auditor.collect.platforms.probes import PROBES
+from auditor.collect.platforms.probes import LISTING_BYTES, PROBES
 from auditor.errors import InputError
-from auditor.safeio import read_regular
+from auditor.safeio import FileTooLarge, read_regular
 
-MAX_PROBE_BYTES = 32 * 1024 * 1024  # far above any netstat -ano of a real host; a bound, not a target
+MAX_PROBE_BYTES = LISTING_BYTES  # the most any probe's file may hold (each probe's own bound: Probe.max_bytes)
 # Files only one platform's capture writes: how a bundle tells where it came from.
 _MARKERS = {
     "windows": ("netstat-ano.txt", "tasklist.csv", "auditpol-backup.csv", "tcpip-parameters.txt",
@@ -83,6 +83,7 @@ def read_bundle(directory: Path, platform: str) -> tuple[dict[str, ProbeOutput],
     today (a probe an older capture script lacked, added by hand) was a capture of today."""
     outputs: dict[str, ProbeOutput] = {}
     oldest: float | None = None
+    oldest_name = ""
     try:
         entries = os.listdir(directory)
     except OSError as exc:
@@ -100,12 +101,16 @@ def read_bundle(directory: Path, platform: str) -> tuple[dict[str, ProbeOutput],
         path = directory / name
         origin = f"bundle file {name}"
         try:
-            data = read_regular(path, MAX_PROBE_BYTES, follow_symlinks=False)
+            data = read_regular(path, probe.max_bytes, follow_symlinks=False)
         except FileNotFoundError:
             why = ("absent" if probe.optional else
                    "missing from the bundle (written by an older lbaudit capture script? capture the host again "
                    "with this version's script)" if probe.added_later else "missing from the bundle")
             outputs[probe.file] = ProbeOutput(None, origin, why)
+            continue
+        except FileTooLarge:
+            outputs[probe.file] = ProbeOutput(None, origin, (
+                f"larger than {probe.max_bytes:,} bytes, far more than this probe prints of any host: not read"))
             continue
         except OSError as exc:
             if os.path.islink(path):
@@ -115,9 +120,22 @@ def read_bundle(directory: Path, platform: str) -> tuple[dict[str, ProbeOutput],
             continue
         try:
             mtime = os.lstat(path).st_mtime
-            oldest = mtime if oldest is None else min(oldest, mtime)
+            if oldest is None or mtime < oldest:
+                oldest, oldest_name = mtime, name
         except OSError:
             pass
         outputs[probe.file] = ProbeOutput(data, origin)
-    when = datetime.fromtimestamp(oldest, timezone.utc).replace(microsecond=0) if oldest is not None else None
-    return outputs, when
+    return outputs, _capture_time(directory / oldest_name, oldest) if oldest is not None else None
+
+
+def _capture_time(path: Path, mtime: float) -> datetime:
+    """The capture time a bundle file's modification time gives; an InputError (exit 2) where it is
+    no date.  Whoever hands the bundle over sets the times at will, and a file system of 64-bit
+    times (tmpfs, XFS bigtime, Btrfs) keeps one 300,000 years from 1970, before or after, where
+    fromtimestamp raised ValueError: an internal error (exit 70) of the whole replay."""
+    try:
+        return datetime.fromtimestamp(mtime, timezone.utc).replace(microsecond=0)
+    except (ValueError, OverflowError, OSError):
+        raise InputError(f"{path}: its modification time, {mtime:,.0f} s from 1970, is no date (years 1 to 9999): "
+                         "when the bundle was captured cannot be told (a wrong clock, or times set by hand); not "
+                         "judged") from None

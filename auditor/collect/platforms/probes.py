@@ -16,6 +16,18 @@ from auditor.collect.platforms.windows import TCPIP_KEY
 TCPIP_KEY_SHORT = TCPIP_KEY.replace("HKEY_LOCAL_MACHINE", "HKLM")
 
 
+# The most bytes a bundle file of a probe may hold.  A listing of sockets or processes (netstat,
+# tasklist, lsof), the audit policy, audit_control and audit_user grow with the host, and 32 MiB is
+# far above any real host's; every other probe prints a few lines whatever the host (a name, a
+# version, two numbers, a registry key's values, an exit code) or a few dozen (the excluded port
+# ranges: blocks an administrator, Hyper-V, WinNAT or Docker reserve, each a row of about 30 bytes),
+# and 1 MiB is hundreds of times those.  At 32 MiB each, the fifteen short files of a Windows bundle
+# took minutes to replay: netsh's title was searched line by line for the line of dashes that ends
+# it (9 s a file), and a dynamic range's two numbers among 400,000 lines.
+LISTING_BYTES = 32 * 1024 * 1024
+SHORT_OUTPUT_BYTES = 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Probe:
     file: str
@@ -24,6 +36,7 @@ class Probe:
     optional: bool = False  # its absence is a fact (audit_control), not a gap
     added_later: bool = False  # not written by the first capture scripts: its absence says to capture again
     exit_code: bool = False  # its exit code is the answer: kept on the output's last line (``echo $?``)
+    max_bytes: int = SHORT_OUTPUT_BYTES  # the most its bundle file may hold (LISTING_BYTES for a listing)
 
 
 WINDOWS_PROBES: tuple[Probe, ...] = (
@@ -45,16 +58,18 @@ WINDOWS_PROBES: tuple[Probe, ...] = (
     # The processes on both sides of netstat: a PID reused between netstat and tasklist would name
     # another program's listener (assemble._reused_pid).
     Probe("tasklist-before.csv", ("tasklist.exe", "/fo", "csv", "/nh"),
-          "Save 'tasklist-before.csv' { tasklist.exe /fo csv /nh }", added_later=True),
-    Probe("netstat-ano.txt", ("netstat.exe", "-ano"), "Save 'netstat-ano.txt' { netstat.exe -ano }"),
-    Probe("tasklist.csv", ("tasklist.exe", "/fo", "csv", "/nh"), "Save 'tasklist.csv' { tasklist.exe /fo csv /nh }"),
+          "Save 'tasklist-before.csv' { tasklist.exe /fo csv /nh }", added_later=True, max_bytes=LISTING_BYTES),
+    Probe("netstat-ano.txt", ("netstat.exe", "-ano"), "Save 'netstat-ano.txt' { netstat.exe -ano }",
+          max_bytes=LISTING_BYTES),
+    Probe("tasklist.csv", ("tasklist.exe", "/fo", "csv", "/nh"), "Save 'tasklist.csv' { tasklist.exe /fo csv /nh }",
+          max_bytes=LISTING_BYTES),
     Probe("tcpip-parameters.txt", ("reg.exe", "query", TCPIP_KEY_SHORT),
           f"Save 'tcpip-parameters.txt' {{ reg.exe query '{TCPIP_KEY_SHORT}' }}"),
     Probe("auditpol-backup.csv", ("auditpol.exe", "/backup", "/file:{file}"),
           # One quoted argument: a bare /file:(...) is two in PowerShell (the path a separate argument,
           # PowerShell issue 13488), and auditpol then refuses the empty /file: into Out-Null.
           "$AuditpolFile = Join-Path $Out 'auditpol-backup.csv'; "
-          "auditpol.exe /backup \"/file:$AuditpolFile\" | Out-Null"),
+          "auditpol.exe /backup \"/file:$AuditpolFile\" | Out-Null", max_bytes=LISTING_BYTES),
 )
 
 MACOS_PROBES: tuple[Probe, ...] = (
@@ -64,17 +79,18 @@ MACOS_PROBES: tuple[Probe, ...] = (
           'sysctl net.inet.ip.portrange net.inet.tcp.msl > "$out/sysctl.txt"'),
     # +c 0: whole command names (lsof cuts them to 9 characters otherwise: macos.name_may_be_cut)
     Probe("lsof-tcp-listen.txt", ("lsof", "+c", "0", "-nP", "-iTCP", "-sTCP:LISTEN"),
-          'lsof +c 0 -nP -iTCP -sTCP:LISTEN > "$out/lsof-tcp-listen.txt"'),
-    Probe("lsof-udp.txt", ("lsof", "+c", "0", "-nP", "-iUDP"), 'lsof +c 0 -nP -iUDP > "$out/lsof-udp.txt"'),
+          'lsof +c 0 -nP -iTCP -sTCP:LISTEN > "$out/lsof-tcp-listen.txt"', max_bytes=LISTING_BYTES),
+    Probe("lsof-udp.txt", ("lsof", "+c", "0", "-nP", "-iUDP"), 'lsof +c 0 -nP -iUDP > "$out/lsof-udp.txt"',
+          max_bytes=LISTING_BYTES),
     # lsof run without root lists only its own user's sockets, silently: who ran it is part of the answer
     Probe("id-u.txt", ("id", "-u"), 'id -u > "$out/id-u.txt"', added_later=True),
     Probe("audit_control", (), 'if [ -f /etc/security/audit_control ]; then '
-          'cp /etc/security/audit_control "$out/audit_control"; fi', optional=True),
+          'cp /etc/security/audit_control "$out/audit_control"; fi', optional=True, max_bytes=LISTING_BYTES),
     # Per-user masks: a "never" class is taken from that user's login sessions (libbsm getfauditflags).
     # Absent on the host, it is absent from the bundle; a bundle without audit-condition.txt is from a
     # script older than this line, and its absence there says nothing (assemble._macos_audit_user).
     Probe("audit_user", (), 'if [ -f /etc/security/audit_user ]; then '
-          'cp /etc/security/audit_user "$out/audit_user"; fi', optional=True),
+          'cp /etc/security/audit_user "$out/audit_user"; fi', optional=True, max_bytes=LISTING_BYTES),
     Probe("auditd-launchctl.txt", ("launchctl", "print", "system/com.apple.auditd"),
           'launchctl print system/com.apple.auditd > "$out/auditd-launchctl.txt" 2>&1; '
           'echo $? >> "$out/auditd-launchctl.txt"', exit_code=True),
