@@ -52,7 +52,9 @@ SNAPSHOT_SCHEMA: Final = "lbaudit/snapshot"
 # coarsest HZ there, as it was).
 # 1.10: the ingress hooks of each link (``NetInterface.ingress_hooks``: a tc, tcx or XDP program
 # that may redirect a packet past IP forwarding); None before, which the check reads as unknown.
-SNAPSHOT_SCHEMA_VERSION: Final = "1.10"
+# 1.11: whether a published port's NAT rule rewrites before routing (``PublishedPort.before_routing``:
+# a DNAT to 127.0.0.0/8 is then delivered only where route_localnet is on); None before, read as unknown.
+SNAPSHOT_SCHEMA_VERSION: Final = "1.11"
 # The versions whose listeners record IP_TRANSPARENT only when it is set (None: clear or unknown,
 # which the rest of the file tells apart: auditor/checks/_transparency.py).
 TRANSPARENT_WHEN_SET_VERSIONS: Final = ("1.0", "1.1")
@@ -1108,7 +1110,7 @@ class Facts(StrictModel):
 
 class HostSnapshot(StrictModel):
     schema_: Literal["lbaudit/snapshot"] = Field(SNAPSHOT_SCHEMA, alias="schema")
-    schema_version: Literal["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9", "1.10"] = SNAPSHOT_SCHEMA_VERSION
+    schema_version: Literal["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9", "1.10", "1.11"] = SNAPSHOT_SCHEMA_VERSION
     provenance: Provenance
     facts: Facts
     gaps: list[Gap] = Field(default_factory=empty_list)

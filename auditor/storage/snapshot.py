@@ -40,7 +40,7 @@ MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
 # The snapshot versions this lbaudit reads, listed by hand: writing a new version does not by itself
 # make older ones readable or unreadable.  Each must also say what it collected
 # (auditor.domain.sysctl.RUNTIME_KEYS_BY_SNAPSHOT_VERSION); a refused version's message lists these.
-SUPPORTED_VERSIONS: tuple[str, ...] = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9", "1.10")
+SUPPORTED_VERSIONS: tuple[str, ...] = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9", "1.10", "1.11")
 
 
 def snapshot_bytes(snapshot: HostSnapshot) -> bytes:

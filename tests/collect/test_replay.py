@@ -21,7 +21,7 @@ def test_a_replayed_snapshot_evaluates_as_the_bundle_does(tmp_path):
     assert "platform: windows (Microsoft Windows 10.0.20348.2340)" in collected.stdout
     assert "4 dynamic port ranges, 0 TCP/IP registry values set; audit policy: 7 subcategories" in collected.stdout
     data = json.loads(snapshot.read_text())
-    assert data["schema_version"] == "1.10" and data["provenance"]["platform"] == "windows"
+    assert data["schema_version"] == "1.11" and data["provenance"]["platform"] == "windows"
     assert {data["facts"][s]["platform"] for s in ("sockets", "sysctl", "audit")} == {"windows"}
     direct = run_cli("evaluate", "--policy", "policies/corp.yaml", "--target", f"replay:{BUNDLES / 'windows-default-fr'}",
                      "--output", tmp_path / "direct.json", "-q")

@@ -143,7 +143,7 @@ def test_json_schema_accepts_written_snapshots_and_rejects_invalid_ones(tmp_path
     assert list(validator.iter_errors(data)) == []
     data["facts"]["sockets"]["listeners"][0]["protocol"] = "quic"  # no such transport is collected
     assert list(validator.iter_errors(data))
-    assert schema["properties"]["schema_version"]["enum"] == ["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9", "1.10"]
+    assert schema["properties"]["schema_version"]["enum"] == ["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9", "1.10", "1.11"]
 
 
 def test_gap_kinds_survive_the_round_trip(tmp_path: Path):

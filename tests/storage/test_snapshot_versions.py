@@ -14,7 +14,7 @@ from tests.evidence_fixtures import make_snapshot
 
 
 def test_the_accepted_versions_are_listed_and_include_the_one_written():
-    assert SUPPORTED_VERSIONS == ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9", "1.10")
+    assert SUPPORTED_VERSIONS == ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9", "1.10", "1.11")
     assert SNAPSHOT_SCHEMA_VERSION in SUPPORTED_VERSIONS
 
 
@@ -27,7 +27,7 @@ def test_a_snapshot_of_the_written_version_reads_back():
     assert parse_snapshot(snapshot_bytes(snapshot), "s.json") == snapshot
 
 
-@pytest.mark.parametrize("version", ["0.9", "1.11", "2.0", None, 1.0])
+@pytest.mark.parametrize("version", ["0.9", "1.12", "2.0", None, 1.0])
 def test_another_version_is_refused_naming_the_accepted_ones(version):
     data = json.loads(snapshot_bytes(make_snapshot()))
     data["schema_version"] = version
