@@ -2,10 +2,15 @@
 
 * One run.  ``tool.driver.rules`` holds one reporting descriptor per check used by the policy:
   title, rationale, remediation as help, and the NIST controls as properties and tags.
-* One result per finding.  ``fail`` has ``kind: fail`` and a level from the rule's severity; the
-  other statuses have the kind SARIF defines for them (``pass``, ``review`` for not_reviewed and
-  error, ``notApplicable``) and level ``none``, as SARIF requires for a kind other than fail.
-  A waived finding is a failure with an accepted external suppression (approver, reason, expiry).
+* One result per finding that is a problem.  ``fail`` has ``kind: fail`` and a level from the
+  rule's severity (critical and high ``error``, medium ``warning``, low and info ``note``: SARIF's
+  "minor problem"); not_reviewed and error have ``kind: review`` and level ``none``, as SARIF
+  requires for a kind other than fail.  A waived finding is a failure with an accepted external
+  suppression (approver, reason, expiry).  A pass or not applicable finding is no result: code
+  scanning ignores ``kind`` and made each result an alert, of its rule's security severity (a
+  passing listener of a high check was a "High" alert), and a fixed failure, its fingerprint still
+  in the next log as a pass, stayed an open alert.  ``runs[0].properties.findingsByStatus`` counts
+  the findings of each status as the evidence does, so what was judged is still said.
 * Physical location: the line of the rule in the policy file, so code scanning annotates the
   policy a host violates.  Logical location: the subject on the host (process, address, port).
 * ``invocations[0].executionSuccessful`` is false when the evidence records the run incomplete
@@ -62,13 +67,13 @@ _SECURITY_SEVERITY = {
     Severity.MEDIUM: "5.5",
     Severity.LOW: "3.0",
 }
+# The statuses a result is written for, and its kind.  A pass or a not applicable finding has none:
+# code scanning makes every result an alert, whatever its kind (see the module's docstring).
 _KIND = {
     Status.FAIL: "fail",
     Status.WAIVED: "fail",
-    Status.PASS: "pass",
     Status.NOT_REVIEWED: "review",
     Status.ERROR: "review",
-    Status.NOT_APPLICABLE: "notApplicable",
 }
 
 
@@ -289,12 +294,14 @@ class _Run:
             "automationDetails": {"id": automation_id(ev.policy.id, self.host, ev.snapshot.provenance.machine_id)},
             "invocations": [invocation],
             "artifacts": artifacts,
-            "results": [self.result(f) for f in ev.result.findings],
+            "results": [self.result(f) for f in ev.result.findings if f.status in _KIND],
             "properties": {
                 "policy": {"id": ev.policy.id, "version": ev.policy.version, "sha256": ev.policy_sha256},
                 "host": self.host,
                 "platform": ev.snapshot.provenance.platform,
                 "verdict": ev.result.verdict.value,
+                # every finding counted, those without a result (pass, not applicable) too
+                "findingsByStatus": {s.value: ev.result.summary.by_status.get(s.value, 0) for s in Status},
                 "factsSha256": ev.facts_sha256,
                 "collectedAt": utc_timestamp(ev.snapshot.provenance.collected_at),
                 # The engine's judgement of each control, as the evidence records it.
