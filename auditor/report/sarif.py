@@ -25,6 +25,9 @@
   evidence records, as ``sd_id128_get_machine_app_specific`` makes one: the same host always gets
   the same tag, and the log does not carry the machine id itself (machine-id(5): "confidential").
   A host without a machine id keeps ``lbaudit/<policy id>/<host name>/``: nothing else tells it apart.
+* A descriptor's ``security-severity`` (code scanning's rank of each alert of the rule) is that of
+  the check's enabled rules when they agree on one severity; when they do not, it is left out, and
+  code scanning shows each alert by its result's level.
 """
 
 from __future__ import annotations
@@ -108,6 +111,12 @@ def _rule_severity(evidence: Evidence, check: str) -> Severity | None:
     return max(severities, key=lambda s: s.rank) if severities else None
 
 
+def _one_severity(evidence: Evidence, check: str) -> Severity | None:
+    """The one severity the enabled rules give the check; None when they give several (or none)."""
+    severities = {r.severity for r in evidence.policy.rules if r.enabled and r.check == check}
+    return next(iter(severities)) if len(severities) == 1 else None
+
+
 def _descriptor(record: CheckRecord, evidence: Evidence) -> dict:
     severity = _rule_severity(evidence, record.name)
     remediation = record.remediation_on(evidence.snapshot.provenance.platform)  # the judged host's, not Linux's
@@ -118,7 +127,10 @@ def _descriptor(record: CheckRecord, evidence: Evidence) -> dict:
         "checkVersion": record.version,
         "origin": record.origin,
     }
-    if severity in _SECURITY_SEVERITY:
+    # Code scanning ranks every alert of the descriptor by this alone, not by the result's level: of a
+    # check whose rules differ in severity, the highest made a low rule's failures "High" alerts (and
+    # failed a pull request's check).  Without it, each alert is shown by its result's level.
+    if _one_severity(evidence, record.name) in _SECURITY_SEVERITY:
         properties["security-severity"] = _SECURITY_SEVERITY[severity]
     return {
         "id": record.name,
