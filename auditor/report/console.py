@@ -14,7 +14,7 @@ from rich.text import Text
 from auditor.model.evidence import Evidence
 from auditor.model.result import Finding, Status, Verdict
 from auditor.report import ReportContext, Reporter
-from auditor.report._shared import bounded_evidence
+from auditor.report._shared import bounded_evidence, evidence_reference, evidence_sha256
 from auditor.report.summary import (
     expired_waiver_lines,
     facts_trusted,
@@ -120,8 +120,17 @@ def render_summary(evidence: Evidence, console: Console, evidence_path: str | No
 
 def _render_text(evidence: Evidence, context: ReportContext) -> bytes:
     """The text report: the summary as a pipe or a log gets it, one finding per line, never
-    wrapped (a file is read by grep and CI artifact viewers, not at a terminal's width)."""
-    return "".join(line + "\n" for line in plain_lines(evidence, context.evidence_path)).encode("utf-8")
+    wrapped (a file is read by grep and CI artifact viewers, not at a terminal's width).  Its last
+    lines name the evidence's SHA-256 and whether a signature accompanied it, as the PDF, the HTML
+    page and HDF do: a text report of unsigned (or edited) evidence read as one of signed evidence."""
+    name = one_line(evidence_reference(evidence, context))
+    signature = (f"signature: Ed25519 key SHA-256 {context.signature_fingerprint} signed it ({name}.sig); "
+                 f"lbaudit verify {name} --pubkey SIGNER.pub checks it against the key you trust"
+                 if context.signature_fingerprint else
+                 f"signature: none: no {name}.sig accompanied the evidence; only its digest can be compared")
+    lines = [*plain_lines(evidence, context.evidence_path), f"evidence sha256: {evidence_sha256(context)}",
+             one_line(signature)]
+    return "".join(line + "\n" for line in lines).encode("utf-8")
 
 
 REPORTER = Reporter(name="text", extension=".txt",

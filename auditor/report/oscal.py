@@ -223,6 +223,11 @@ class _Builder:
                 _prop("policy-id", policy.id),
                 _prop("policy-sha256", self.ev.policy_sha256),
                 _prop("evidence-sha256", self.sha),
+                # whether a .sig signed these bytes, as the PDF, HTML and HDF say: a document of
+                # unsigned (or edited) evidence read as one of signed evidence
+                _prop("evidence-signature", "signed" if self.ctx.signature_fingerprint else "unsigned"),
+                *([_prop("evidence-signature-key", self.ctx.signature_fingerprint)]
+                  if self.ctx.signature_fingerprint else []),
             ],
             "roles": [
                 {"id": "assessor", "title": "Assessor"},

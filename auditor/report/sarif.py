@@ -2,10 +2,15 @@
 
 * One run.  ``tool.driver.rules`` holds one reporting descriptor per check used by the policy:
   title, rationale, remediation as help, and the NIST controls as properties and tags.
-* One result per finding.  ``fail`` has ``kind: fail`` and a level from the rule's severity; the
-  other statuses have the kind SARIF defines for them (``pass``, ``review`` for not_reviewed and
-  error, ``notApplicable``) and level ``none``, as SARIF requires for a kind other than fail.
-  A waived finding is a failure with an accepted external suppression (approver, reason, expiry).
+* One result per finding that is a problem.  ``fail`` has ``kind: fail`` and a level from the
+  rule's severity (critical and high ``error``, medium ``warning``, low and info ``note``: SARIF's
+  "minor problem"); not_reviewed and error have ``kind: review`` and level ``none``, as SARIF
+  requires for a kind other than fail.  A waived finding is a failure with an accepted external
+  suppression (approver, reason, expiry).  A pass or not applicable finding is no result: code
+  scanning ignores ``kind`` and made each result an alert, of its rule's security severity (a
+  passing listener of a high check was a "High" alert), and a fixed failure, its fingerprint still
+  in the next log as a pass, stayed an open alert.  ``runs[0].properties.findingsByStatus`` counts
+  the findings of each status as the evidence does, so what was judged is still said.
 * Physical location: the line of the rule in the policy file, so code scanning annotates the
   policy a host violates.  Logical location: the subject on the host (process, address, port).
 * ``invocations[0].executionSuccessful`` is false when the evidence records the run incomplete
@@ -20,6 +25,9 @@
   evidence records, as ``sd_id128_get_machine_app_specific`` makes one: the same host always gets
   the same tag, and the log does not carry the machine id itself (machine-id(5): "confidential").
   A host without a machine id keeps ``lbaudit/<policy id>/<host name>/``: nothing else tells it apart.
+* A descriptor's ``security-severity`` (code scanning's rank of each alert of the rule) is that of
+  the check's enabled rules when they agree on one severity; when they do not, it is left out, and
+  code scanning shows each alert by its result's level.
 """
 
 from __future__ import annotations
@@ -62,13 +70,13 @@ _SECURITY_SEVERITY = {
     Severity.MEDIUM: "5.5",
     Severity.LOW: "3.0",
 }
+# The statuses a result is written for, and its kind.  A pass or a not applicable finding has none:
+# code scanning makes every result an alert, whatever its kind (see the module's docstring).
 _KIND = {
     Status.FAIL: "fail",
     Status.WAIVED: "fail",
-    Status.PASS: "pass",
     Status.NOT_REVIEWED: "review",
     Status.ERROR: "review",
-    Status.NOT_APPLICABLE: "notApplicable",
 }
 
 
@@ -103,6 +111,12 @@ def _rule_severity(evidence: Evidence, check: str) -> Severity | None:
     return max(severities, key=lambda s: s.rank) if severities else None
 
 
+def _one_severity(evidence: Evidence, check: str) -> Severity | None:
+    """The one severity the enabled rules give the check; None when they give several (or none)."""
+    severities = {r.severity for r in evidence.policy.rules if r.enabled and r.check == check}
+    return next(iter(severities)) if len(severities) == 1 else None
+
+
 def _descriptor(record: CheckRecord, evidence: Evidence) -> dict:
     severity = _rule_severity(evidence, record.name)
     remediation = record.remediation_on(evidence.snapshot.provenance.platform)  # the judged host's, not Linux's
@@ -113,7 +127,10 @@ def _descriptor(record: CheckRecord, evidence: Evidence) -> dict:
         "checkVersion": record.version,
         "origin": record.origin,
     }
-    if severity in _SECURITY_SEVERITY:
+    # Code scanning ranks every alert of the descriptor by this alone, not by the result's level: of a
+    # check whose rules differ in severity, the highest made a low rule's failures "High" alerts (and
+    # failed a pull request's check).  Without it, each alert is shown by its result's level.
+    if _one_severity(evidence, record.name) in _SECURITY_SEVERITY:
         properties["security-severity"] = _SECURITY_SEVERITY[severity]
     return {
         "id": record.name,
@@ -289,12 +306,14 @@ class _Run:
             "automationDetails": {"id": automation_id(ev.policy.id, self.host, ev.snapshot.provenance.machine_id)},
             "invocations": [invocation],
             "artifacts": artifacts,
-            "results": [self.result(f) for f in ev.result.findings],
+            "results": [self.result(f) for f in ev.result.findings if f.status in _KIND],
             "properties": {
                 "policy": {"id": ev.policy.id, "version": ev.policy.version, "sha256": ev.policy_sha256},
                 "host": self.host,
                 "platform": ev.snapshot.provenance.platform,
                 "verdict": ev.result.verdict.value,
+                # every finding counted, those without a result (pass, not applicable) too
+                "findingsByStatus": {s.value: ev.result.summary.by_status.get(s.value, 0) for s in Status},
                 "factsSha256": ev.facts_sha256,
                 "collectedAt": utc_timestamp(ev.snapshot.provenance.collected_at),
                 # The engine's judgement of each control, as the evidence records it.

@@ -58,11 +58,15 @@ def test_evaluate_on_this_host_writes_valid_documents(tmp_path, oscal_validator,
     assert list(sarif_validator.iter_errors(sarif)) == []
     junit_schema.validate((tmp_path / "coverage-test.junit.xml").read_text())
 
-    ours = [r for r in sarif["runs"][0]["results"]
-            if r["locations"][0]["logicalLocations"][0]["properties"].get("port") == port]
-    if not ours:
-        pytest.fail(f"the loopback listener on port {port} is not among the SARIF results")
-    assert ours[0]["properties"]["status"] == "pass"
-    assert ours[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 7  # the rule `binds`
+    # The loopback listener passes: it is an OSCAL observation, and no SARIF result (code scanning
+    # makes every result an alert, whatever its kind), only counted among the run's passes.
+    observations = json.dumps(oscal["assessment-results"]["results"][0]["observations"])
+    if f"127.0.0.1:{port}" not in observations:
+        pytest.fail(f"the loopback listener on port {port} is not among the OSCAL observations")
+    assert not [r for r in sarif["runs"][0]["results"] if r["properties"]["policyRule"] == "binds"
+                and r["locations"][0]["logicalLocations"][0]["properties"].get("port") == port]
+    assert sarif["runs"][0]["properties"]["findingsByStatus"]["pass"] >= 1
+    for result in sarif["runs"][0]["results"]:  # each problem at its rule's line of the policy
+        assert result["locations"][0]["physicalLocation"]["region"]["startLine"] > 0
     reviewed = oscal["assessment-results"]["results"][0]["reviewed-controls"]["control-selections"][0]
     assert "si-4" not in [c["control-id"] for c in reviewed["include-controls"]]  # only a disabled rule maps to it
