@@ -836,7 +836,8 @@ def policy_schema(registry: Any) -> dict[str, Any]:
     """JSON Schema of a policy file, with each check's params schema, for editors (yaml-language-server)."""
     from pydantic.json_schema import models_json_schema
 
-    from auditor.model.policy import PolicyDocument
+    from auditor.model.policy import PolicyDocument, RuleSpec, Waiver
+    from auditor.policy.loader import null_refused_keys
 
     specs = [registry.checks[name] for name in registry.names()]
     keys, schema = models_json_schema([(PolicyDocument, "validation")] + [(s.params, "validation") for s in specs],
@@ -848,13 +849,32 @@ def policy_schema(registry: Any) -> dict[str, Any]:
          "then": {"properties": {"params": keys[(s.params, "validation")]}}}
         for s in specs
     ]
-    rule["properties"]["check"] = {"anyOf": [{"enum": [s.name for s in specs]}, {"type": "null"}],
-                                   "description": "check name (lbaudit list-checks)"}
+    rule["properties"]["check"] = {"enum": [s.name for s in specs], "description": "check name (lbaudit list-checks)"}
+    # The control ids the loader takes: those of the catalog, as written there (an editor showed
+    # "SC-07", "sc-7" or a withdrawn control as valid, and lbaudit validate refused the policy).
+    rule["properties"]["controls"]["items"] = {"enum": sorted(registry.catalog.controls, key=registry.catalog.sort_key)}
+    # A key the loader refuses written as null (read as left out) takes no null here either: the
+    # schema's anyOf [..., null] showed "severity:" with nothing after it as valid.
+    for model, properties in ((PolicyDocument, top["properties"]), (RuleSpec, rule["properties"]),
+                              (Waiver, schema["$defs"]["Waiver"]["properties"])):
+        for key in null_refused_keys(model):
+            properties[key] = _without_null(properties[key])
     top["$defs"] = schema["$defs"]
     top["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     top["$id"] = "https://lbaudit.invalid/schemas/policy-1.0.json"
     top["title"] = "lbaudit policy"
     return top
+
+
+def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """A property's schema without the null of its ``anyOf`` (and without the default null)."""
+    kept = {key: value for key, value in prop.items() if not (key == "default" and value is None)}
+    branches = [branch for branch in kept.pop("anyOf", []) if branch != {"type": "null"}]
+    if len(branches) == 1:
+        kept.update(branches[0])
+    elif branches:
+        kept["anyOf"] = branches
+    return kept
 
 
 def _schema_providers() -> dict[str, Callable[[], dict[str, Any]]]:

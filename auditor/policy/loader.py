@@ -738,6 +738,12 @@ _LEFT_OUT_MEANS = {
 }
 
 
+def null_refused_keys(model: type[BaseModel]) -> frozenset[str]:
+    """The keys of ``model`` (a policy, a rule, a waiver as written) that the loader refuses written
+    as null (:data:`_LEFT_OUT_MEANS`): the policy schema takes no null there either."""
+    return frozenset(key for owner, key in _LEFT_OUT_MEANS if owner is model)
+
+
 def _null_problems(file: str, doc: LocatedDocument, model: type[BaseModel], written: Any,
                    loc: tuple[Any, ...]) -> list[Problem]:
     """A problem for each key of ``written`` (a mapping at ``loc`` of ``doc``, to be validated as
