@@ -32,6 +32,7 @@ from auditor.model.policy import (
 from auditor.model.records import mutable_record
 from auditor.model.waiving import NAMESPACE_WORDS, EarlierWaivers, is_blanket, is_namespace_blanket
 from auditor.patterns import first_use
+from auditor.plugins import raised_text, stops_the_run
 from auditor.policy.yamlsafe import (
     DocumentKind,
     ForeignDocument,
@@ -622,11 +623,24 @@ def _inspect_policy(path: Path, registry: Registry, waivers_path: Path | None, t
                 problems += _validation_problems(exc, spec.params, owner.name, owner.doc, ("rules", at, "params"),
                                                  merged.get("params", {}), only=errors)
             continue
+        except BaseException as exc:  # a plugin's validators: its code
+            if not _plugin_failure(spec, exc):
+                raise
+            problems.append(Problem(loaded.name, line, col, f"rules[{index}].params: {_raised_in(spec, exc, 'validating')}"))
+            continue
         if unknown_controls:
             continue  # reported above; the rule is not resolved (its params were still checked, so all is said at once)
         switched_off += _switched_off(rule_id, merged, spec)
-        switched_off += _loosened(merged, spec)
-        for name, text in params.param_warnings().items():
+        try:
+            loosened = _loosened(merged, spec)
+            warned = params.param_warnings().items()
+        except BaseException as exc:  # a plugin's laxer_than or param_warnings: its code
+            if not _plugin_failure(spec, exc):
+                raise
+            problems.append(Problem(loaded.name, line, col, f"rules[{index}].params: {_raised_in(spec, exc, 'judging')}"))
+            continue
+        switched_off += loosened
+        for name, text in warned:
             owner, at = merged["_param_at"].get(name, (loaded, index))
             switched_off.append(Problem(owner.name, *owner.doc.position(("rules", at, "params", name)),
                                         f"{_dotted(('rules', at, 'params', name))}: {text}"))
@@ -904,6 +918,20 @@ def _switched_off(rule_id: str, merged: dict[str, Any], spec: Any) -> list[Probl
                                     f"{above} or above the rule's failures are listed and the run passes; set it to "
                                     f"{before.value} if its failures must fail such a run"))
     return warnings
+
+
+def _plugin_failure(spec: Any, exc: BaseException) -> bool:
+    """Whether ``exc``, raised by the params code of check ``spec`` (validators, ``param_warnings``,
+    ``laxer_than``), is a plugin's failure, which refuses the rule (exit 2): a plugin raising
+    RuntimeError in a validator (pydantic turns only ValueError and AssertionError into a validation
+    error) ended validate and evaluate of every policy naming its check in exit 70.  A built-in's is
+    lbaudit's own defect, and the user's stop (Ctrl-C) is a stop: both are raised again."""
+    return not spec.origin.startswith("builtin") and not stops_the_run(exc)
+
+
+def _raised_in(spec: Any, exc: BaseException, doing: str) -> str:
+    return (f"check {spec.name}'s params ({spec.origin}) raised {type(exc).__name__} {doing} them: "
+            f"{raised_text(exc)}; the rule cannot be loaded until the plugin is fixed")
 
 
 def _loosened(merged: dict[str, Any], spec: Any) -> list[Problem]:
