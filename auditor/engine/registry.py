@@ -25,7 +25,14 @@ from auditor.model.controls import ControlCatalog
 from auditor.model.facts import PLATFORM_NAMES, SECTIONS
 from auditor.model.records import record
 from auditor.model.result import Severity
-from auditor.plugins import entry_point_named, load_entry_points, plugins_enabled, raised_text, stops_the_run
+from auditor.plugins import (
+    entry_point_named,
+    load_entry_points,
+    plugin_code,
+    plugins_enabled,
+    raised_text,
+    stops_the_run,
+)
 from auditor.text import cut_text, with_article
 
 CHECKS_GROUP = "lbaudit.checks"
@@ -186,7 +193,23 @@ def _params_json_problems(spec: CheckSpec) -> list[str]:
     ``explain`` describe the params by it) and the JSON of their defaults (a rule's params are
     recorded as JSON in the evidence).  A plugin's param of a type pydantic has no JSON for (a
     ``Callable``, an ``object`` default) loaded, and then schema and explain, and validate and evaluate
-    of every policy naming the check, ended in exit 70."""
+    of every policy naming the check, ended in exit 70.  The plugin's code that runs here (its
+    schema hooks, default factories, validators) runs as its import does: in :func:`plugin_code`,
+    bounded by the time limit of a plugin's load."""
+    from auditor import time_limit
+
+    seconds = time_limit.PLUGIN_LOAD_SECONDS
+    timed_out = [f"check {spec.name!r} declares params {spec.params.__name__} whose JSON Schema or defaults did not "
+                 f"finish in {seconds:g} s"]
+    try:
+        with plugin_code(), time_limit.time_limit(seconds, time_limit.LoadTimedOut) as limit:
+            problems = _params_json_problems_unbounded(spec)
+    except time_limit.LoadTimedOut:
+        return timed_out
+    return timed_out if limit.reached else problems
+
+
+def _params_json_problems_unbounded(spec: CheckSpec) -> list[str]:
     name, params = spec.name, spec.params
     try:
         params.model_json_schema()

@@ -75,3 +75,26 @@ def test_control_case_params_with_a_json_form_load(tmp_path, monkeypatch):
     for command in (("schema", "policy"), ("explain", "jsonplug.x"), ("validate", "policy.yaml")):
         run = run_cli(*command, cwd=tmp_path)
         assert run.returncode == 0, run.stderr
+
+
+@pytest.mark.parametrize("field", [
+    "limit: int = Field(default_factory=lambda: __import__('time').sleep(3600) or 3)",
+    "limit: int = Field(default_factory=lambda: __import__('os').chdir('/') or 3)",
+], ids=["a default that never comes", "a default that moves the working directory"])
+def test_params_defaults_run_as_plugin_code(tmp_path, monkeypatch, field):
+    """The registry reads the defaults (the plugin's code) as it imports the plugin: bounded by
+    PLUGIN_LOAD_SECONDS (it would hold every command forever), the process put back after."""
+    import auditor.time_limit
+
+    monkeypatch.setattr(auditor.time_limit, "PLUGIN_LOAD_SECONDS", 0.5)
+    install_plugin(tmp_path / "site", monkeypatch, "jsonplug", PLUGIN.format(field=field),
+                   "[lbaudit.checks]\njsonplug = jsonplug\n")
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    run = run_cli("list-checks", cwd=tmp_path, timeout=30)
+    if "sleep" in field:
+        assert run.returncode == USAGE, run.stdout + run.stderr
+        assert "whose JSON Schema or defaults did not finish in 0.5 s" in run.stderr, run.stderr
+    else:
+        assert run.returncode == 0, run.stderr
+        run = run_cli("validate", "policy.yaml", cwd=tmp_path, timeout=30)
+        assert run.returncode == 0, run.stdout + run.stderr  # policy.yaml was found where it was
