@@ -92,3 +92,22 @@ def test_control_case_the_parent_alone_loads(tmp_path, monkeypatch):
     (tmp_path / "parent.yaml").write_text(PARENT)
     run = run_cli("validate", "parent.yaml", cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("where", ["validator", "param_warnings", "laxer_than"])
+def test_params_code_that_never_returns_is_stopped(tmp_path, monkeypatch, where):
+    """Before: a plugin's validator (or param_warnings, laxer_than) that never returned held
+    validate and evaluate forever; it runs under the plugin check's time limit now."""
+    from auditor.engine import time_limit
+
+    monkeypatch.setattr(time_limit, "PLUGIN_CHECK_SECONDS", 0.5)
+    install_plugin(tmp_path / "site", monkeypatch, "rawplug",
+                   PLUGIN.format(where=where, raised="__import__('time').sleep(3600) or RuntimeError"),
+                   "[lbaudit.checks]\nrawplug = rawplug\n")
+    (tmp_path / "parent.yaml").write_text(PARENT)
+    (tmp_path / "child.yaml").write_text(CHILD)
+    run = run_cli("validate", "child.yaml", cwd=tmp_path, timeout=30)
+    assert run.returncode == USAGE, run.stdout + run.stderr
+    said = run.stdout + run.stderr
+    assert ("child.yaml:6:5: rules[0].params: check rawplug.x's params (plugin rawplug 1.0) raised CheckTimedOut"
+            in said), said
