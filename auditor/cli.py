@@ -840,10 +840,17 @@ def policy_schema(registry: Any) -> dict[str, Any]:
     from auditor.policy.loader import null_refused_keys
 
     specs = [registry.checks[name] for name in registry.names()]
-    keys, schema = models_json_schema([(PolicyDocument, "validation")] + [(s.params, "validation") for s in specs],
+    own = [(PolicyDocument, "validation"), (RuleSpec, "validation"), (Waiver, "validation")]
+    keys, schema = models_json_schema([*own] + [(s.params, "validation") for s in specs],
                                       ref_template="#/$defs/{model}")
-    top = dict(schema["$defs"].pop("PolicyDocument"))
-    rule = schema["$defs"]["RuleSpec"]
+
+    def named(model: type) -> str:
+        # pydantic names a model of $defs by its module too when a plugin's model has its name
+        # ("Waiver", "RuleSpec"): looked up by name, the policy schema was exit 70 (KeyError)
+        return str(keys[(model, "validation")]["$ref"]).rsplit("/", 1)[-1]
+
+    top = dict(schema["$defs"].pop(named(PolicyDocument)))
+    rule = schema["$defs"][named(RuleSpec)]
     rule["allOf"] = [
         {"if": {"properties": {"check": {"const": s.name}}, "required": ["check"]},
          "then": {"properties": {"params": keys[(s.params, "validation")]}}}
@@ -856,7 +863,7 @@ def policy_schema(registry: Any) -> dict[str, Any]:
     # A key the loader refuses written as null (read as left out) takes no null here either: the
     # schema's anyOf [..., null] showed "severity:" with nothing after it as valid.
     for model, properties in ((PolicyDocument, top["properties"]), (RuleSpec, rule["properties"]),
-                              (Waiver, schema["$defs"]["Waiver"]["properties"])):
+                              (Waiver, schema["$defs"][named(Waiver)]["properties"])):
         for key in null_refused_keys(model):
             properties[key] = _without_null(properties[key])
     top["$defs"] = schema["$defs"]
