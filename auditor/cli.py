@@ -791,6 +791,7 @@ def explain_text(spec: Any, catalog: Any, width: int = EXPLAIN_WIDTH) -> str:
     import textwrap
 
     from auditor.docs import check_param_entries
+    from auditor.text import shown_line
 
     lines = [f"{spec.name}: {spec.title}", f"  version {spec.version}, {spec.origin}, default severity "
              f"{spec.severity.value}; facts needed: {', '.join(spec.needs)}",
@@ -803,7 +804,12 @@ def explain_text(spec: Any, catalog: Any, width: int = EXPLAIN_WIDTH) -> str:
     entries = check_param_entries(spec)
     if not entries:
         lines.append("  (none)")
-    for name, kind, default, description in entries:
+    for entry in entries:
+        # a plugin's params texts (its model's names, descriptions, defaults) are its own, which the
+        # registry does not hold to its bounds as it holds a check's title and rationale: shown as
+        # plain text of a bounded length (a description's ESC [2J cleared the terminal, U+202E
+        # reversed the line, one of megabytes was printed whole)
+        name, kind, default, description = (shown_line(text, kept="in the check's params") for text in entry)
         head = f"{name}: {kind}; " + ("required" if default == "required" else f"default {default}")
         lines += textwrap.wrap(head, width, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False)
         if description:
