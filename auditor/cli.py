@@ -785,6 +785,7 @@ def explain_text(spec: Any, catalog: Any, width: int = EXPLAIN_WIDTH) -> str:
     import textwrap
 
     from auditor.docs import check_param_entries
+    from auditor.text import shown_line
 
     lines = [f"{spec.name}: {spec.title}", f"  version {spec.version}, {spec.origin}, default severity "
              f"{spec.severity.value}; facts needed: {', '.join(spec.needs)}",
@@ -797,7 +798,12 @@ def explain_text(spec: Any, catalog: Any, width: int = EXPLAIN_WIDTH) -> str:
     entries = check_param_entries(spec)
     if not entries:
         lines.append("  (none)")
-    for name, kind, default, description in entries:
+    for entry in entries:
+        # a plugin's params texts (its model's names, descriptions, defaults) are its own, which the
+        # registry does not hold to its bounds as it holds a check's title and rationale: shown as
+        # plain text of a bounded length (a description's ESC [2J cleared the terminal, U+202E
+        # reversed the line, one of megabytes was printed whole)
+        name, kind, default, description = (shown_line(text, kept="in the check's params") for text in entry)
         head = f"{name}: {kind}; " + ("required" if default == "required" else f"default {default}")
         lines += textwrap.wrap(head, width, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False)
         if description:
@@ -830,25 +836,52 @@ def policy_schema(registry: Any) -> dict[str, Any]:
     """JSON Schema of a policy file, with each check's params schema, for editors (yaml-language-server)."""
     from pydantic.json_schema import models_json_schema
 
-    from auditor.model.policy import PolicyDocument
+    from auditor.model.policy import PolicyDocument, RuleSpec, Waiver
+    from auditor.policy.loader import null_refused_keys
 
     specs = [registry.checks[name] for name in registry.names()]
-    keys, schema = models_json_schema([(PolicyDocument, "validation")] + [(s.params, "validation") for s in specs],
+    own = [(PolicyDocument, "validation"), (RuleSpec, "validation"), (Waiver, "validation")]
+    keys, schema = models_json_schema([*own] + [(s.params, "validation") for s in specs],
                                       ref_template="#/$defs/{model}")
-    top = dict(schema["$defs"].pop("PolicyDocument"))
-    rule = schema["$defs"]["RuleSpec"]
+
+    def named(model: type) -> str:
+        # pydantic names a model of $defs by its module too when a plugin's model has its name
+        # ("Waiver", "RuleSpec"): looked up by name, the policy schema was exit 70 (KeyError)
+        return str(keys[(model, "validation")]["$ref"]).rsplit("/", 1)[-1]
+
+    top = dict(schema["$defs"].pop(named(PolicyDocument)))
+    rule = schema["$defs"][named(RuleSpec)]
     rule["allOf"] = [
         {"if": {"properties": {"check": {"const": s.name}}, "required": ["check"]},
          "then": {"properties": {"params": keys[(s.params, "validation")]}}}
         for s in specs
     ]
-    rule["properties"]["check"] = {"anyOf": [{"enum": [s.name for s in specs]}, {"type": "null"}],
-                                   "description": "check name (lbaudit list-checks)"}
+    rule["properties"]["check"] = {"enum": [s.name for s in specs], "description": "check name (lbaudit list-checks)"}
+    # The control ids the loader takes: those of the catalog, as written there (an editor showed
+    # "SC-07", "sc-7" or a withdrawn control as valid, and lbaudit validate refused the policy).
+    rule["properties"]["controls"]["items"] = {"enum": sorted(registry.catalog.controls, key=registry.catalog.sort_key)}
+    # A key the loader refuses written as null (read as left out) takes no null here either: the
+    # schema's anyOf [..., null] showed "severity:" with nothing after it as valid.
+    for model, properties in ((PolicyDocument, top["properties"]), (RuleSpec, rule["properties"]),
+                              (Waiver, schema["$defs"][named(Waiver)]["properties"])):
+        for key in null_refused_keys(model):
+            properties[key] = _without_null(properties[key])
     top["$defs"] = schema["$defs"]
     top["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     top["$id"] = "https://lbaudit.invalid/schemas/policy-1.0.json"
     top["title"] = "lbaudit policy"
     return top
+
+
+def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """A property's schema without the null of its ``anyOf`` (and without the default null)."""
+    kept = {key: value for key, value in prop.items() if not (key == "default" and value is None)}
+    branches = [branch for branch in kept.pop("anyOf", []) if branch != {"type": "null"}]
+    if len(branches) == 1:
+        kept.update(branches[0])
+    elif branches:
+        kept["anyOf"] = branches
+    return kept
 
 
 def _schema_providers() -> dict[str, Callable[[], dict[str, Any]]]:

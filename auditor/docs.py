@@ -45,10 +45,14 @@ def _default_of(model: Any, name: str) -> Any:
 
 
 def param_entries(schema: dict[str, Any], defs: dict[str, Any], prefix: str = "",
-                  model: Any = None) -> list[tuple[str, str, str, str]]:
+                  model: Any = None, listed: dict[str, str] | None = None) -> list[tuple[str, str, str, str]]:
     """(name, type, default, meaning) of every param, nested fields as ``exceptions[].match.process``:
     the README's table and ``lbaudit explain`` both say it this way.  The default is JSON text, or
-    ``required``."""
+    ``required``.  The fields of a nested model are listed once, where it first appears (``listed``:
+    each model's path there); a later param of that model refers to them.  A plugin's params model
+    holding itself (a tree of nodes) made explain recurse without end (exit 70), and one holding two
+    of a model that holds two of the next, and so on, listed 2**depth rows."""
+    listed = {} if listed is None else listed
     rows = []
     required = set(schema.get("required", []))
     for name, prop in schema.get("properties", {}).items():
@@ -62,16 +66,26 @@ def param_entries(schema: dict[str, Any], defs: dict[str, Any], prefix: str = ""
         else:
             default = "null"
         description = (prop.get("description") or defs.get(nested or "", {}).get("description") or "")
-        rows.append((f"{prefix}{name}", kind, default, " ".join(description.split())))
-        if nested:
+        description = " ".join(description.split())
+        if nested in listed:
+            description = f"{description} (its fields as listed at {listed[nested]})".lstrip()
+        rows.append((f"{prefix}{name}", kind, default, description))
+        if nested in defs and nested not in listed:
             suffix = "[]." if kind.startswith("list") else "."
-            rows += param_entries(defs[nested], defs, f"{prefix}{name}{suffix}")
+            listed[nested] = f"{prefix}{name}"
+            rows += param_entries(defs[nested], defs, f"{prefix}{name}{suffix}", listed=listed)
     return rows
 
 
 def check_param_entries(spec: Any) -> list[tuple[str, str, str, str]]:
     schema = spec.params.model_json_schema()
-    return param_entries(schema, schema.get("$defs", {}), model=spec.params)
+    defs = schema.get("$defs", {})
+    top = schema
+    if "$ref" in schema and "properties" not in schema:  # a model that holds itself is all in $defs
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        top = defs.get(name, schema)
+        return param_entries(top, defs, model=spec.params, listed={name: "the top level"})
+    return param_entries(top, defs, model=spec.params)
 
 
 def _params_rows(schema: dict[str, Any], defs: dict[str, Any], prefix: str = "", model: Any = None) -> list[str]:

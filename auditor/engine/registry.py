@@ -15,7 +15,7 @@ import typing
 from dataclasses import replace
 from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from auditor import __version__
 from auditor.catalog import load_catalog
@@ -25,7 +25,14 @@ from auditor.model.controls import ControlCatalog
 from auditor.model.facts import PLATFORM_NAMES, SECTIONS
 from auditor.model.records import record
 from auditor.model.result import Severity
-from auditor.plugins import entry_point_named, load_entry_points, plugins_enabled, raised_text, stops_the_run
+from auditor.plugins import (
+    entry_point_named,
+    load_entry_points,
+    plugin_code,
+    plugins_enabled,
+    raised_text,
+    stops_the_run,
+)
 from auditor.text import cut_text, with_article
 
 CHECKS_GROUP = "lbaudit.checks"
@@ -181,6 +188,57 @@ def _models_taking_unknown_keys(params: type[BaseModel]) -> list[tuple[str, obje
     return found
 
 
+def _params_json_problems(spec: CheckSpec) -> list[str]:
+    """What a check's params cannot say as JSON: a JSON Schema (``lbaudit schema policy`` and
+    ``explain`` describe the params by it) and the JSON of their defaults (a rule's params are
+    recorded as JSON in the evidence).  A plugin's param of a type pydantic has no JSON for (a
+    ``Callable``, an ``object`` default) loaded, and then schema and explain, and validate and evaluate
+    of every policy naming the check, ended in exit 70.  The plugin's code that runs here (its
+    schema hooks, default factories, validators) runs as its import does: in :func:`plugin_code`,
+    bounded by the time limit of a plugin's load."""
+    from auditor import time_limit
+
+    seconds = time_limit.PLUGIN_LOAD_SECONDS
+    timed_out = [f"check {spec.name!r} declares params {spec.params.__name__} whose JSON Schema or defaults did not "
+                 f"finish in {seconds:g} s"]
+    try:
+        with plugin_code(), time_limit.time_limit(seconds, time_limit.LoadTimedOut) as limit:
+            problems = _params_json_problems_unbounded(spec)
+    except time_limit.LoadTimedOut:
+        return timed_out
+    return timed_out if limit.reached else problems
+
+
+def _params_json_problems_unbounded(spec: CheckSpec) -> list[str]:
+    name, params = spec.name, spec.params
+    try:
+        params.model_json_schema()
+    except BaseException as exc:  # the plugin's model: any of its code may run here
+        if stops_the_run(exc):
+            raise
+        return [f"check {name!r} declares params {params.__name__} that have no JSON Schema "
+                f"({type(exc).__name__}: {raised_text(exc)}); give each param a type JSON can hold"]
+    try:
+        defaults = params()
+    except BaseException as exc:
+        if stops_the_run(exc):
+            raise
+        # A param with no default (ValidationError): a rule must set it, and the policy's value is
+        # JSON already.  Anything else is a model no rule could be validated by.
+        if isinstance(exc, ValidationError):
+            return []
+        return [f"check {name!r} declares params {params.__name__} whose defaults cannot be read "
+                f"({type(exc).__name__}: {raised_text(exc)})"]
+    try:
+        defaults.model_dump(mode="json")
+    except BaseException as exc:
+        if stops_the_run(exc):
+            raise
+        return [f"check {name!r} declares params {params.__name__} whose defaults have no JSON value "
+                f"({type(exc).__name__}: {raised_text(exc)}); give each param a type and default JSON can hold"]
+    return []
+
+
 def build_registry(specs: list[CheckSpec], catalog: ControlCatalog | None = None) -> Registry:
     catalog = catalog or load_catalog()
     problems: list[str] = []
@@ -222,6 +280,10 @@ def build_registry(specs: list[CheckSpec], catalog: ControlCatalog | None = None
         problems += [f"check {spec.name!r} declares params whose model {model} takes unknown keys (extra={extra!r}): "
                      "a misspelt parameter in a policy would be ignored; give it extra='forbid', as CheckParams has"
                      for model, extra in _models_taking_unknown_keys(spec.params)]
+        if not spec.origin.startswith("builtin"):
+            # (the built-ins' are tested, by the shipped schema and the docs; a schema of each costs
+            # tenths of a second at every command)
+            problems += _params_json_problems(spec)
         if isinstance(spec.severity, str) and spec.severity in Severity._value2member_map_:
             # "high" (a plain str) passed the check above but was exit 70 in list-checks and explain
             # (``severity.value``): every later reader gets the enum.

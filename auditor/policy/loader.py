@@ -10,10 +10,11 @@ import re
 from dataclasses import field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from auditor.engine import time_limit as engine_time_limit
 from auditor.engine.registry import Registry
 from auditor.errors import PolicyError, Problem
 from auditor.model.base import sha256_hex
@@ -32,6 +33,7 @@ from auditor.model.policy import (
 from auditor.model.records import mutable_record
 from auditor.model.waiving import NAMESPACE_WORDS, EarlierWaivers, is_blanket, is_namespace_blanket
 from auditor.patterns import first_use
+from auditor.plugins import plugin_code, raised_text, stops_the_run
 from auditor.policy.yamlsafe import (
     DocumentKind,
     ForeignDocument,
@@ -606,7 +608,8 @@ def _inspect_policy(path: Path, registry: Registry, waivers_path: Path | None, t
             continue
         try:
             # Strict: "300" is not a number and "yes" is not a boolean, as `version: 1.0` is not text.
-            params = spec.params.model_validate(merged.get("params", {}), strict=True, context=dict(AS_WRITTEN))
+            params = _params_code(spec, spec.params.model_validate, merged.get("params", {}), strict=True,
+                                  context=dict(AS_WRITTEN))
         except ValidationError as exc:
             # each error at the file that wrote its param; one of the params together (no param
             # named, or one no file wrote: a default) at the rule's last file
@@ -622,11 +625,24 @@ def _inspect_policy(path: Path, registry: Registry, waivers_path: Path | None, t
                 problems += _validation_problems(exc, spec.params, owner.name, owner.doc, ("rules", at, "params"),
                                                  merged.get("params", {}), only=errors)
             continue
+        except BaseException as exc:  # a plugin's validators: its code
+            if not _plugin_failure(spec, exc):
+                raise
+            problems.append(Problem(loaded.name, line, col, f"rules[{index}].params: {_raised_in(spec, exc, 'validating')}"))
+            continue
         if unknown_controls:
             continue  # reported above; the rule is not resolved (its params were still checked, so all is said at once)
         switched_off += _switched_off(rule_id, merged, spec)
-        switched_off += _loosened(merged, spec)
-        for name, text in params.param_warnings().items():
+        try:
+            loosened = _params_code(spec, _loosened, merged, spec)
+            warned = _params_code(spec, params.param_warnings).items()
+        except BaseException as exc:  # a plugin's laxer_than or param_warnings: its code
+            if not _plugin_failure(spec, exc):
+                raise
+            problems.append(Problem(loaded.name, line, col, f"rules[{index}].params: {_raised_in(spec, exc, 'judging')}"))
+            continue
+        switched_off += loosened
+        for name, text in warned:
             owner, at = merged["_param_at"].get(name, (loaded, index))
             switched_off.append(Problem(owner.name, *owner.doc.position(("rules", at, "params", name)),
                                         f"{_dotted(('rules', at, 'params', name))}: {text}"))
@@ -736,6 +752,12 @@ _LEFT_OUT_MEANS = {
     (RuleSpec, "platforms"): ("every platform its check judges", "the platforms"),
     (Waiver, "subject"): ("waives every failing finding of the rule", "the subject this waiver is for"),
 }
+
+
+def null_refused_keys(model: type[BaseModel]) -> frozenset[str]:
+    """The keys of ``model`` (a policy, a rule, a waiver as written) that the loader refuses written
+    as null (:data:`_LEFT_OUT_MEANS`): the policy schema takes no null there either."""
+    return frozenset(key for owner, key in _LEFT_OUT_MEANS if owner is model)
 
 
 def _null_problems(file: str, doc: LocatedDocument, model: type[BaseModel], written: Any,
@@ -898,6 +920,37 @@ def _switched_off(rule_id: str, merged: dict[str, Any], spec: Any) -> list[Probl
                                     f"{above} or above the rule's failures are listed and the run passes; set it to "
                                     f"{before.value} if its failures must fail such a run"))
     return warnings
+
+
+_T = TypeVar("_T")
+
+
+def _plugin_failure(spec: Any, exc: BaseException) -> bool:
+    """Whether ``exc``, raised by the params code of check ``spec`` (validators, ``param_warnings``,
+    ``laxer_than``), is a plugin's failure, which refuses the rule (exit 2): a plugin raising
+    RuntimeError in a validator (pydantic turns only ValueError and AssertionError into a validation
+    error) ended validate and evaluate of every policy naming its check in exit 70.  A built-in's is
+    lbaudit's own defect, and the user's stop (Ctrl-C) is a stop: both are raised again."""
+    return not spec.origin.startswith("builtin") and not stops_the_run(exc)
+
+
+def _params_code(spec: Any, call: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """``call(*args, **kwargs)``, which runs the params code of check ``spec``: a plugin's as the engine runs its
+    check, in plugin_code() and under its time limit (a validator that never returned held validate
+    and evaluate forever; its CheckTimedOut is then the plugin's failure, :func:`_plugin_failure`)."""
+    if spec.origin.startswith("builtin"):
+        return call(*args, **kwargs)
+    seconds = engine_time_limit.PLUGIN_CHECK_SECONDS
+    with plugin_code(), engine_time_limit.time_limit(seconds) as limit:
+        result = call(*args, **kwargs)
+    if limit.reached:  # it swallowed the stop and returned: what it said after is not taken
+        raise engine_time_limit.CheckTimedOut(seconds)
+    return result
+
+
+def _raised_in(spec: Any, exc: BaseException, doing: str) -> str:
+    return (f"check {spec.name}'s params ({spec.origin}) raised {type(exc).__name__} {doing} them: "
+            f"{raised_text(exc)}; the rule cannot be loaded until the plugin is fixed")
 
 
 def _loosened(merged: dict[str, Any], spec: Any) -> list[Problem]:
