@@ -193,9 +193,10 @@ def test_help_imports_no_models_no_yaml_no_collectors_and_no_subprocess():
 # auditor.stdio: standard output and error guarded before anything is printed (standard library only)
 # auditor.resource_limits: the memory a command holds for ending out of memory (standard library only)
 # auditor.pydanticimport: the model package's finder that keeps pydantic from loading OpenSSL (standard library only)
+# auditor.forwardrefs: the model package's compile of each annotation text once, for typing (standard library only)
 HELP_MODULES = {"auditor", "auditor.cli", "auditor.command_files", "auditor.commands", "auditor.commands.options",
                 "auditor.config", "auditor.errors", "auditor.resource_limits", "auditor.model", "auditor.model.codes", "auditor.model.records",
-                "auditor.plugins", "auditor.pydanticimport", "auditor.safeio",
+                "auditor.plugins", "auditor.pydanticimport", "auditor.forwardrefs", "auditor.safeio",
                 "auditor.stdio"}  # safeio: NAME_MAX of command_files (stdlib only)
 
 
