@@ -54,6 +54,26 @@ def test_what_orjson_writes_otherwise_is_written_by_the_standard_library(value):
     assert indented_json(value, _holders) == stdlib(value)
 
 
+_ONE_FLOAT = 1e-05
+
+
+class _Ratio(float):
+    """A float subclass: json writes float.__repr__ of it, as of any float."""
+
+
+@pytest.mark.parametrize("holder", [
+    [_Ratio(1e-05)],  # pickled through its class (its value still a BINFLOAT); orjson refuses it
+    {"G": "GGG", "n": 71, "x": [[1e-05]]},  # "G" bytes besides a float, nested
+    {"G": "GGG", "n": 71, "ports": [71, 18247]},  # "G" bytes and no float: the walk finds none
+    [_ONE_FLOAT, _ONE_FLOAT],  # one float object twice: pickled once, then by reference
+])
+def test_floats_told_from_a_pickle_first_are_still_all_written_as_json_dumps_writes_them(holder):
+    """The walk that replaces floats is skipped when the holders' pickle has no BINFLOAT byte ("G"):
+    every way a float can be held is still found (issue 16, perf23a)."""
+    value = {"holder": holder}
+    assert indented_json(value, _holders) == stdlib(value)
+
+
 def test_nan_in_a_file_that_allows_none_raises_as_json_dumps_does():
     with pytest.raises(ValueError, match="Out of range float"):
         indented_json({"holder": [float("nan")]}, _holders, allow_nan=False)
