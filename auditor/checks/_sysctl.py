@@ -206,6 +206,11 @@ def parse_kernel_int(key: str, value: str, configured: bool = True) -> int:
     far as the kernel reads it (:func:`written_numbers`); a running value is one number."""
     text = written_numbers(key, value, 1)[0] if configured else value.strip(KERNEL_SEPARATORS)
     negative = text.startswith("-")
+    if negative and key in UNSIGNED_KEYS:
+        # proc_dou8vec_minmax refuses any sign, "-0" too (EINVAL), and never prints one: read as a
+        # signed int, an image's "tcp_tw_reuse = -0" passed as 0 where the boot keeps the default 2
+        raise SysctlValueError(key, value, "a sign, which the kernel refuses for this unsigned sysctl (EINVAL) "
+                                           "and never prints")
     try:
         number = kernel_number(key, value, text[1:] if negative else text, configured=configured)
     except SysctlValueError:

@@ -758,6 +758,8 @@ the first number of a configured value, as the kernel leaves the rest of a write
 one that does not lie within the value's first 1,023 bytes is not read, since the kernel reads at most
 PAGE_SIZE - 1 bytes of a write and a boot tool may write a long value in pieces).
 A value the kernel refuses (EINVAL) is never judged as written: tcp_tw_reuse outside 0-2,
+tcp_tw_reuse or tcp_timestamps with a sign (`-0` too: their handler takes none; read as 0, an image's
+`-0` passed allowed_tw_reuse [0] where the boot keeps the default 2),
 tcp_max_tw_buckets outside a C int, tcp_fin_timeout whose seconds x HZ overflow an int (up to
 2,147,483 s is taken on every HZ).  An offline image's boot then keeps the kernel default, which
 lbaudit does not assume, so that finding is not_reviewed, naming the value and the file.  An image
