@@ -1,0 +1,85 @@
+"""``--pdf-cert`` / ``--pdf-cert-key`` of a key type cryptography cannot load, or a key that is not
+the certificate's, is refused (exit 2, naming the file) before any work.
+
+The defect: a certificate key on a curve cryptography does not support (secp112r1, an EC key with
+explicit parameters) raised ``UnsupportedAlgorithm``, which is no ValueError: ``report --pdf-cert``
+ended in "internal error: UnsupportedAlgorithm" (exit 70), for the key and for a certificate whose
+public key is of such a type.  And the pair was first loaded when the PDF was signed, after the
+evaluation and every other report: a key that is not the certificate's was refused only then
+(54 s into an evaluate of a 6 MB snapshot), although the README says the key is checked "before any
+work".  Now both files are read and matched with the other report options.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.cli import run_cli
+from tests.evidence_fixtures import make_evidence, write_evidence_file
+
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+
+
+def _openssl(*args: object) -> None:
+    subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True, timeout=60)
+
+
+def _pair(directory: Path, name: str, curve: str, explicit: bool = False) -> tuple[Path, Path]:
+    """A private key (mode 0600) on ``curve`` and a self-signed certificate of it, by openssl."""
+    key, cert = directory / f"{name}.key", directory / f"{name}.pem"
+    if explicit:
+        _openssl("ecparam", "-name", curve, "-genkey", "-noout", "-param_enc", "explicit", "-out", key)
+    else:
+        _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", f"ec_paramgen_curve:{curve}", "-out", key)
+    key.chmod(0o600)
+    _openssl("req", "-x509", "-key", key, "-out", cert, "-subj", f"/CN={name}", "-days", "30")
+    return cert, key
+
+
+@pytest.fixture
+def evidence(tmp_path):
+    path, _ = write_evidence_file(tmp_path / "run", make_evidence())
+    return path
+
+
+def _report(evidence: Path, cert: Path, key: Path):
+    out = evidence.parent / "out"
+    return run_cli("report", evidence, "--format", "html", "--out-dir", out, "--pdf", out / "a.pdf",
+                   "--pdf-cert", cert, "--pdf-cert-key", key, timeout=120), out
+
+
+@pytest.mark.parametrize("curve, explicit", [("secp112r1", False), ("secp256k1", True)],
+                         ids=["unsupported-curve", "explicit-parameters"])
+def test_a_certificate_key_of_an_unsupported_type_is_exit_2(evidence, tmp_path, curve, explicit):
+    good_cert, _ = _pair(tmp_path, "good", "prime256v1")
+    _, odd_key = _pair(tmp_path, "odd", curve, explicit)
+    run, out = _report(evidence, good_cert, odd_key)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert "internal error" not in run.stderr
+    assert str(odd_key) in run.stderr
+    assert not out.exists()
+
+
+def test_a_certificate_of_an_unsupported_key_type_is_exit_2(evidence, tmp_path):
+    odd_cert, odd_key = _pair(tmp_path, "odd", "secp112r1")
+    run, out = _report(evidence, odd_cert, odd_key)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert "internal error" not in run.stderr
+    assert str(odd_cert) in run.stderr or str(odd_key) in run.stderr
+    assert not out.exists()
+
+
+def test_a_key_that_is_not_the_certificates_is_refused_before_the_evidence_is_read(evidence, tmp_path):
+    # Unreadable evidence shows the order: before, the evidence was read (and refused) first, and the
+    # key only after every report was rendered; the certificate pair is an option like the others.
+    cert, _ = _pair(tmp_path, "cert", "prime256v1")
+    _, other_key = _pair(tmp_path, "other", "prime256v1")
+    evidence.write_bytes(b"not json\n")
+    run, out = _report(evidence, cert, other_key)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert f"{other_key}: this private key does not belong to the certificate {cert}" in run.stderr
+    assert not out.exists()
