@@ -84,7 +84,29 @@ def load_signing_pair(cert_path: Path, key_path: Path) -> tuple[x509.Certificate
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     if private_key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):
         raise InputError(f"{key_path}: this private key does not belong to the certificate {cert_path}")
+    weak = _too_weak(private_key)
+    if weak is not None:
+        raise InputError(f"{key_path}: {weak}: lbaudit verify --pdf refuses a PAdES signature made with it as too "
+                         "weak (pyHanko's policy), so a PDF signed with it could never be verified")
     return certificate, private_key
+
+
+def _too_weak(private_key: Any) -> str | None:
+    """What about the key pyHanko's own validation refuses as weak (its default policy, which
+    :func:`_weak_algorithm` applies on ``verify --pdf``), else None: an RSA key of 1024 bits signed
+    the PDF, exit 0, and ``verify --pdf`` of that PDF then failed with 13."""
+    from cryptography.hazmat.primitives.asymmetric import dsa, rsa
+
+    try:
+        from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
+    except ImportError:
+        return None  # signing needs pyHanko and says so
+    policy = DisallowWeakAlgorithmsPolicy()
+    for kind, name, threshold in ((rsa.RSAPrivateKey, "an RSA", policy.rsa_key_size_threshold),
+                                  (dsa.DSAPrivateKey, "a DSA", policy.dsa_key_size_threshold)):
+        if isinstance(private_key, kind) and private_key.key_size < threshold:
+            return f"{name} key of {private_key.key_size} bits (at least {threshold} are needed)"
+    return None
 
 
 def certificate_signer(cert_path: Path) -> str:

@@ -83,3 +83,17 @@ def test_a_key_that_is_not_the_certificates_is_refused_before_the_evidence_is_re
     assert run.returncode == 2, (run.stdout, run.stderr)
     assert f"{other_key}: this private key does not belong to the certificate {cert}" in run.stderr
     assert not out.exists()
+
+
+def test_a_certificate_key_too_weak_for_verify_is_refused_before_a_pdf_is_signed(evidence, tmp_path):
+    # An RSA key of 1024 bits: report signed the PDF with it (exit 0), and verify --pdf then refused
+    # the signature as too weak (13) -- lbaudit handed out an attestation its own verify rejects.
+    key, cert = tmp_path / "weak.key", tmp_path / "weak.pem"
+    _openssl("req", "-x509", "-newkey", "rsa:1024", "-nodes", "-keyout", key, "-out", cert, "-subj", "/CN=weak",
+             "-days", "30")
+    key.chmod(0o600)
+    run, out = _report(evidence, cert, key)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert f"{key}: an RSA key of 1024 bits" in run.stderr
+    assert "at least 2048" in run.stderr
+    assert not out.exists()
