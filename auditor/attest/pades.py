@@ -84,6 +84,15 @@ def load_signing_pair(cert_path: Path, key_path: Path) -> tuple[x509.Certificate
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     if private_key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):
         raise InputError(f"{key_path}: this private key does not belong to the certificate {cert_path}")
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
+
+    # pyHanko signs with SHA-256, which Ed25519 (SHA-512), Ed448 (SHAKE256) and an RSA-PSS
+    # certificate (a mechanism it lacks) do not take: refused here, not after all the work.
+    pss = getattr(certificate, "public_key_algorithm_oid", None) == x509.oid.PublicKeyAlgorithmOID.RSASSA_PSS
+    if pss or not isinstance(private_key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, dsa.DSAPrivateKey)):
+        kind = "an RSA-PSS" if pss else f"an {type(private_key).__name__.removesuffix('PrivateKey')}"
+        raise InputError(f"{cert_path}: certifies {kind} key; lbaudit signs a PDF (PAdES, SHA-256) with an RSA, "
+                         "ECDSA or DSA key only")
     weak = _too_weak(private_key)
     if weak is not None:
         raise InputError(f"{key_path}: {weak}: lbaudit verify --pdf refuses a PAdES signature made with it as too "

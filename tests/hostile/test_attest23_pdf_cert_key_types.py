@@ -97,3 +97,20 @@ def test_a_certificate_key_too_weak_for_verify_is_refused_before_a_pdf_is_signed
     assert f"{key}: an RSA key of 1024 bits" in run.stderr
     assert "at least 2048" in run.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("algorithm", ["ED25519", "ED448", "RSA-PSS"])
+def test_a_certificate_key_pades_cannot_sign_with_is_refused_before_the_evidence_is_read(evidence, tmp_path,
+                                                                                        algorithm):
+    # pyHanko signs lbaudit's PDF with SHA-256, which these mechanisms do not take: "cannot sign the
+    # PDF with this certificate" came only when the PDF was signed, after the evaluation and every
+    # other report (the unreadable evidence shows the order, as above).
+    key, cert = tmp_path / "k.key", tmp_path / "k.pem"
+    _openssl("req", "-x509", "-newkey", algorithm, "-nodes", "-keyout", key, "-out", cert, "-subj", "/CN=k",
+             "-days", "30")
+    key.chmod(0o600)
+    evidence.write_bytes(b"not json\n")
+    run, out = _report(evidence, cert, key)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert f"{cert}: " in run.stderr and "lbaudit signs a PDF" in run.stderr, run.stderr
+    assert not out.exists()
