@@ -7,7 +7,10 @@ ended in "internal error: UnsupportedAlgorithm" (exit 70), for the key and for a
 public key is of such a type.  And the pair was first loaded when the PDF was signed, after the
 evaluation and every other report: a key that is not the certificate's was refused only then
 (54 s into an evaluate of a 6 MB snapshot), although the README says the key is checked "before any
-work".  Now both files are read and matched with the other report options.
+work".  So were an Ed25519, Ed448 or RSA-PSS certificate (pyHanko cannot sign lbaudit's SHA-256
+PDF with them), and an RSA key of 1024 bits signed the PDF (exit 0) that ``verify --pdf`` then
+refused as too weak (13).  Now both files are read and matched with the other report options, and
+a key pyHanko cannot sign with, or whose signature verify would refuse, is exit 2 there.
 """
 
 from __future__ import annotations
