@@ -280,6 +280,10 @@ def _check_report_options(out_dir: Path | None, pdf: Path | None, pdf_cert: Path
         from auditor.attest.signing import refuse_exposed_key
 
         refuse_exposed_key(pdf_cert_key)  # as for --sign-key: a private key others can read is refused
+    if pdf_cert is not None and pdf_cert_key is not None:
+        from auditor.attest.pades import load_signing_pair
+
+        load_signing_pair(pdf_cert, pdf_cert_key)  # unusable, or not the certificate's key: exit 2 before any work
 
 
 @click.command(epilog=EXIT_CODES_HELP)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from auditor.errors import InputError
@@ -47,6 +48,12 @@ def _load_certificate(path: Path, data: bytes) -> x509.Certificate:
         certificate.subject.rfc4514_string()
     except ValueError as exc:
         raise InputError(f"{path}: not an X.509 certificate (PEM or DER)") from exc
+    try:
+        certificate.public_key()  # read when the key is matched; its type is known only then
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        # UnsupportedAlgorithm is no ValueError: a certificate of a secp112r1 key was exit 70
+        raise InputError(f"{path}: the certificate's public key is of a type lbaudit cannot sign with "
+                         f"({cut_text(str(exc), 200)})") from exc
     return certificate
 
 
@@ -59,6 +66,56 @@ def _load_private_key(path: Path, data: bytes):  # noqa: ANN202 - any of cryptog
         raise InputError(f"{path}: the private key is encrypted; give an unencrypted key") from exc
     except ValueError as exc:
         raise InputError(f"{path}: not a private key (PEM or DER)") from exc
+    except UnsupportedAlgorithm as exc:  # no ValueError: a key on secp112r1 was exit 70
+        raise InputError(f"{path}: a private key of a type lbaudit cannot sign with "
+                         f"({cut_text(str(exc), 200)})") from exc
+
+
+def load_signing_pair(cert_path: Path, key_path: Path) -> tuple[x509.Certificate, Any]:
+    """The certificate and its private key that sign a PDF (``--pdf-cert``, ``--pdf-cert-key``),
+    read and matched: InputError naming the file when either cannot be used or the key is not the
+    certificate's.  Called with the other report options, before any work (a key that was not the
+    certificate's was refused only when the PDF was signed, after the evaluation and every other
+    report), and again when the PDF is signed."""
+    cert_path, key_path = Path(cert_path), Path(key_path)
+    cert_data, key_data = _read(cert_path, "X.509 certificate"), _read(key_path, "private key")
+    certificate = _load_certificate(cert_path, cert_data)
+    private_key = _load_private_key(key_path, key_data)
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if private_key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):
+        raise InputError(f"{key_path}: this private key does not belong to the certificate {cert_path}")
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
+
+    # pyHanko signs with SHA-256, which Ed25519 (SHA-512), Ed448 (SHAKE256) and an RSA-PSS
+    # certificate (a mechanism it lacks) do not take: refused here, not after all the work.
+    pss = getattr(certificate, "public_key_algorithm_oid", None) == x509.oid.PublicKeyAlgorithmOID.RSASSA_PSS
+    if pss or not isinstance(private_key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, dsa.DSAPrivateKey)):
+        kind = "an RSA-PSS" if pss else f"an {type(private_key).__name__.removesuffix('PrivateKey')}"
+        raise InputError(f"{cert_path}: certifies {kind} key; lbaudit signs a PDF (PAdES, SHA-256) with an RSA, "
+                         "ECDSA or DSA key only")
+    weak = _too_weak(private_key)
+    if weak is not None:
+        raise InputError(f"{key_path}: {weak}: lbaudit verify --pdf refuses a PAdES signature made with it as too "
+                         "weak (pyHanko's policy), so a PDF signed with it could never be verified")
+    return certificate, private_key
+
+
+def _too_weak(private_key: Any) -> str | None:
+    """What about the key pyHanko's own validation refuses as weak (its default policy, which
+    :func:`_weak_algorithm` applies on ``verify --pdf``), else None: an RSA key of 1024 bits signed
+    the PDF, exit 0, and ``verify --pdf`` of that PDF then failed with 13."""
+    from cryptography.hazmat.primitives.asymmetric import dsa, rsa
+
+    try:
+        from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
+    except ImportError:
+        return None  # signing needs pyHanko and says so
+    policy = DisallowWeakAlgorithmsPolicy()
+    for kind, name, threshold in ((rsa.RSAPrivateKey, "an RSA", policy.rsa_key_size_threshold),
+                                  (dsa.DSAPrivateKey, "a DSA", policy.dsa_key_size_threshold)):
+        if isinstance(private_key, kind) and private_key.key_size < threshold:
+            return f"{name} key of {private_key.key_size} bits (at least {threshold} are needed)"
+    return None
 
 
 def certificate_signer(cert_path: Path) -> str:
@@ -87,14 +144,7 @@ def sign_pdf(pdf: bytes, cert_path: Path, key_path: Path) -> bytes:
     except ImportError as exc:
         raise InputError("--pdf-cert needs pyHanko: pip install 'lbaudit[pades]'") from exc
 
-    cert_path, key_path = Path(cert_path), Path(key_path)
-    cert_data, key_data = _read(cert_path, "X.509 certificate"), _read(key_path, "private key")
-    certificate = _load_certificate(cert_path, cert_data)
-    private_key = _load_private_key(key_path, key_data)
-    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    if private_key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):
-        raise InputError(f"{key_path}: this private key does not belong to the certificate {cert_path}")
-
+    certificate, private_key = load_signing_pair(cert_path, key_path)
     signer = signers.SimpleSigner(
         signing_cert=asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER)),
         signing_key=asn1_keys.PrivateKeyInfo.load(private_key.private_bytes(
