@@ -561,8 +561,9 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
     # checked", and refused to write its own (exit 2, "run again").
     # A missing --out-dir is made now, so that it is held like one that was there: unheld, two runs
     # creating it both found no file there, and the second to write refused its own ("changed since
-    # it was checked", exit 2).  A run that fails removes it again while it is empty.
-    if will_create is not None:
+    # it was checked", exit 2).  A run that fails removes it again while it is empty.  Only when a
+    # file goes there: -o - with an --out-dir (LBAUDIT_OUT_DIR) writes none, and makes none.
+    if will_create is not None and any(output.target.parent == will_create for output in planned):
         make_directory(will_create, DIRECTORY_MODE)
     hold_directories([output.target.parent for output in planned] + ([Path(out_dir)] if out_dir is not None else []))
     planned = [_looked_at_again(output, will_create) for output in planned]

@@ -109,3 +109,17 @@ def test_a_run_refused_after_creating_the_out_dir_removes_it(tmp_path):
                      "--out-dir", tmp_path / "out", "--format", "sarif", "-q")
     assert result.returncode == 2, result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_an_out_dir_no_file_goes_to_is_not_made(tmp_path):
+    # -o - writes no file (LBAUDIT_OUT_DIR set in the environment beside it): no directory is made for it
+    from tests.cli import run_cli
+
+    (tmp_path / "p.yaml").write_text("id: p\nversion: '1'\nowner: T\nrules:\n  - id: bind\n"
+                                     "    check: net.bind_addresses\n", encoding="utf-8")
+    write_snapshot(snapshot(listeners=[listener("127.0.0.1", 22)]), tmp_path / "s.json")
+    result = run_cli("evaluate", "--no-plugins", "--policy", tmp_path / "p.yaml", "--snapshot", tmp_path / "s.json",
+                     "-o", "-", "-q", env={"LBAUDIT_OUT_DIR": str(tmp_path / "out")})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["result"]["exit_code"] == 0
+    assert not (tmp_path / "out").exists()
