@@ -559,6 +559,12 @@ def plan_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[tuple[str
     # Held before what is there is judged and remembered: a run that waited for another lbaudit
     # command writing the same files found them replaced by that command's, "changed since it was
     # checked", and refused to write its own (exit 2, "run again").
+    # A missing --out-dir is made now, so that it is held like one that was there: unheld, two runs
+    # creating it both found no file there, and the second to write refused its own ("changed since
+    # it was checked", exit 2).  A run that fails removes it again while it is empty.  Only when a
+    # file goes there: -o - with an --out-dir (LBAUDIT_OUT_DIR) writes none, and makes none.
+    if will_create is not None and any(output.target.parent == will_create for output in planned):
+        make_directory(will_create, DIRECTORY_MODE)
     hold_directories([output.target.parent for output in planned] + ([Path(out_dir)] if out_dir is not None else []))
     planned = [_looked_at_again(output, will_create) for output in planned]
     for output in planned:
