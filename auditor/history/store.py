@@ -2630,12 +2630,23 @@ class HistoryStore:
                                            ",".join(f.controls)) for f in evidence.result.findings), key=repr),
                       "family_counts": {key: (n, day, row.host_id, evidence.policy.id)
                                         for key, n in _family_counts(evidence).items()}})
+        # The host row holds the host's newest name and machine id: of the two, only what keys the
+        # host (host_key) is the same in every run of it, so only that is compared.  A host renamed
+        # keeps its machine id; a host keyed by its inventory name (a fleet's) keeps that name over a
+        # reinstall, which gives it a new machine id; a host keyed by its name alone may go from no
+        # machine id to one of none's ("uninitialized").  Comparing the newest machine id with an
+        # older run's evidence failed verify (exit 10, record_mismatch) of an untouched store.
+        keyed_by = row.host_key.split(":", 1)[0]
+        if keyed_by != "hostname":
+            del said["hostname"], shown["hostname"]
+        if keyed_by == "hostname":  # keyed by its name: it has no machine id of its own, nor had the run
+            from auditor.model.facts import own_machine_id
+
+            said["machine_id"], shown["machine_id"] = (own_machine_id(said["machine_id"]),
+                                                       own_machine_id(shown["machine_id"]))
+        elif keyed_by != "machine-id":
+            del said["machine_id"], shown["machine_id"]
         for name in said:
-            if name == "hostname" and not row.host_key.startswith("hostname:"):
-                # a host renamed since keeps its machine id (or inventory name), the row holds its
-                # newest name; a host keyed by its name alone (no machine id of its own: host_key) is
-                # identified by it, so that is compared
-                continue
             if said[name] != shown[name]:
                 if name in ("findings", "family_counts"):
                     broken("record_mismatch", f"its {name.replace('_', ' ')} rows differ from its evidence's")
