@@ -2832,6 +2832,13 @@ class HistoryStore:
         if conn.execute(_RUN_BY_EVIDENCE, {"sha": item.sha256}).scalar() is not None:
             raise InputError(f"{where}: its evidence (SHA-256 {item.sha256[:16]}...) is already recorded in "
                              f"{self.shown}; nothing was recorded")
+        # Another copy of a run already recorded (re-indented, or edited where no digest looks), as
+        # recording refuses it (_same_run): imported, the one scan was two runs, listed, diffed and
+        # counted twice by trend, and verify passed the copy.
+        same = _same_run(conn, item)
+        if same is not None:
+            raise InputError(f"{where}: run {line['id']} is run {same} again (the same start, end, facts and policy, "
+                             "in other bytes: a copy re-indented or edited); nothing was recorded")
         if conn.execute(_POLICY_KNOWN, {"sha": item.policy["sha256"]}).first() is None:
             self._insert_missing(conn, t.policies, "sha256", item.policy)
         self._insert_missing(conn, t.evidence, "sha256", {
@@ -2991,10 +2998,15 @@ def read_export(raw: bytes, name: str) -> list[ExportEntry]:
             if signature is not None and entry.prepared.signature is None:
                 raise EvidenceChangedSinceSigned(f"{where}: run {line['id']}'s evidence_signature does not hold "
                                                  "over its evidence under the key it names")
-            if (host_key(host["machine_id"], host["hostname"], host["inventory_name"]).startswith("hostname:")
-                    and host["hostname"] != entry.prepared.hostname):
-                raise InputError(f"{where}: its host name is {_said(host['hostname'])}, its evidence's "
-                                 f"{_said(entry.prepared.hostname)}: the line was edited")
+            # The host the line files the run under must be the evidence's (its key: the machine id,
+            # or the name of a host without one of its own); a line's machine id was taken as it
+            # was, and the run of one machine imported as another's (exit 0; only verify told).
+            # A fleet's host (keyed by its inventory name) is the one thing no evidence says.
+            line_key = host_key(host["machine_id"], host["hostname"], host["inventory_name"])
+            evidence_key = host_key(entry.prepared.machine_id, entry.prepared.hostname)
+            if not line_key.startswith("inventory:") and line_key != evidence_key:
+                raise InputError(f"{where}: its host is {_said(line_key)}, its evidence's {_said(evidence_key)}: the "
+                                 "line was edited")
         entries.append(entry)
     if not entries:
         raise InputError(f"{name}: no entry of history export in it (an empty export)")
