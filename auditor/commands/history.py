@@ -212,6 +212,10 @@ def show(run_id: int, raw_evidence: bool, store: str | None, as_json: bool) -> N
         f"run {run['id']}: {run['verdict']} (exit {run['exit_code']})",
         f"host: {one_line(host['hostname'])} (machine id {one_line(host['machine_id'] or 'unknown')}"
         + (f", inventory {one_line(host['inventory_name'])})" if host["inventory_name"] else ")"),
+        *([f"scanned as: {one_line(scanned['hostname'])} (machine id {one_line(scanned['machine_id'] or 'unknown')}): "
+           "the host's names when this run was made"]
+          if (scanned := run["scanned_as"])["hostname"] != host["hostname"]
+          or scanned["machine_id"] != host["machine_id"] else []),
         f"policy: {one_line(run['policy']['id'])} {one_line(run['policy']['version'])} "
         f"(SHA-256 {run['policy']['sha256']})",
         f"started: {run['started_at']}  finished: {run['finished_at']}  trigger: {run['trigger']}  "

@@ -2126,6 +2126,10 @@ class HistoryStore:
                                          if name != "findings" else "findings: their statuses differ"
                                          for name in differ)
                              + "); the store was edited outside lbaudit: lbaudit history verify names every break")
+        # The host's names are its newest; the run was of the names its evidence gives (a host renamed,
+        # or reinstalled under its inventory name: an older run was shown as of the new machine id).
+        provenance = evidence.snapshot.provenance
+        run["scanned_as"] = {"hostname": provenance.hostname, "machine_id": provenance.machine_id}
         return run
 
     def last_two(self, host: str | None, policy: str | None, now: datetime | None = None) -> "LastTwo":

@@ -10,6 +10,7 @@ id of a host keyed by it, the name of one keyed by its name; an edited machine i
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -76,3 +77,19 @@ def test_a_name_keyed_host_given_a_machine_id_of_its_own_is_a_break(tmp_path: Pa
     result = run_cli("history", "verify", "--store", store)
     assert result.returncode == 10, result.stdout + result.stderr
     assert "record_mismatch: the run says machine_id" in result.stdout
+
+
+def test_history_show_names_the_machine_the_run_was_of(tmp_path: Path):
+    """``history show`` of the run before the reinstall named the host's new machine id alone: the
+    run read as a scan of a machine it never saw.  It now says what the run was scanned as."""
+    store = tmp_path / "history.db"
+    for name, machine in (("before", "1" * 32), ("after", "2" * 32)):
+        evidence = _evidence(tmp_path, name, hostname="web01", machine_id=machine)
+        assert run_cli("history", "import", evidence, "--host", "web01", "--store", store).returncode == 0
+    shown = run_cli("history", "show", "1", "--store", store)
+    assert shown.returncode == 0, shown.stderr
+    assert f"scanned as: web01 (machine id {'1' * 32})" in shown.stdout  # before: only machine id 222...
+    as_json = run_cli("history", "show", "1", "--store", store, "--json")
+    assert json.loads(as_json.stdout)["scanned_as"] == {"hostname": "web01", "machine_id": "1" * 32}
+    newest = run_cli("history", "show", "2", "--store", store)
+    assert "scanned as" not in newest.stdout  # the host's names are the newest run's
