@@ -314,7 +314,8 @@ def trend(days: int, since: date | None, until: date | None, host: str | None, p
     """Findings by status per day and per NIST control family, summed over the recorded runs.
 
     \b
-    Per day also the runs that were non-compliant and those incomplete (gaps: a finding in error or
+    Per day also the hosts a fleet run could not judge (missed_scans: none of their findings is
+    summed), and the runs that were non-compliant and those incomplete (gaps: a finding in error or
     not reviewed, or nothing judged at all), whatever their counts say.  Runs of several policies or
     policy versions summed are named on standard error (JSON: policies)."""
     from auditor.history.schema import STATUSES
@@ -342,7 +343,7 @@ def trend(days: int, since: date | None, until: date | None, host: str | None, p
         return
     key = "day" if by == "day" else "family"
     headers = [key, *(["runs"] if by == "day" else []), *STATUSES,
-               *(["non_compliant_runs", "incomplete_runs"] if by == "day" else [])]
+               *(["missed_scans", "non_compliant_runs", "incomplete_runs"] if by == "day" else [])]
     rows = [[row[h] for h in headers] for row in result["by_day" if by == "day" else "by_family"]]
     if as_csv:
         buffer = io.StringIO()

@@ -2225,7 +2225,27 @@ class HistoryStore:
                     for row in conn.execute(by_day.group_by(t.runs.c.day).order_by(t.runs.c.day))]
             day_runs = {day["day"]: day for day in days}
             for day in days:
-                day.update(non_compliant_runs=0, incomplete_runs=0)
+                day.update(missed_scans=0, non_compliant_runs=0, incomplete_runs=0)
+            # The hosts a fleet run expected and could not judge (record_missed): no run of theirs is
+            # summed, so a day that lost half the fleet read as half the failures, an improvement.
+            # Each day says how many it missed, and a day of missed scans alone is a day of the trend.
+            missed = t.missed_scans.c
+            by_missed = sa.select(missed.started_at).where(
+                missed.started_at >= datetime.combine(since, datetime.min.time()),
+                missed.started_at < datetime.combine(until, datetime.min.time()) + timedelta(days=1))
+            if policy is not None:
+                by_missed = by_missed.where(missed.policy_id == policy)
+            if host is not None:
+                by_missed = by_missed.where(missed.host_id == host_id)
+            for row in conn.execute(by_missed):
+                day_text = _checked(row, t.missed_scans).started_at.date().isoformat()
+                entry = day_runs.get(day_text)
+                if entry is None:
+                    entry = day_runs[day_text] = {"day": day_text, "runs": 0, **dict.fromkeys(t.STATUSES, 0),
+                                                  "missed_scans": 0, "non_compliant_runs": 0, "incomplete_runs": 0}
+                    days.append(entry)
+                entry["missed_scans"] += 1
+            days.sort(key=lambda entry: entry["day"])
             versions: dict[str, dict[str, Any]] = {}
             for row in conn.execute(by_kind.group_by(runs.day, runs.policy_sha256, runs.verdict, runs.complete)):
                 entry = day_runs.get(row.day)
