@@ -19,12 +19,13 @@ from auditor.history import open_store
 from auditor.storage.snapshot import write_snapshot
 from tests.cli import run_cli
 from tests.factories import listener, loopback_only_policy, snapshot
+from tests.history.conftest import postgres_server, store_url  # noqa: F401  (the fixtures, both backends)
 
 pytestmark = pytest.mark.slow  # a real evaluation
 
 
-def test_a_day_of_hosts_not_scanned_is_counted(tmp_path: Path):
-    store = str(tmp_path / "history.db")
+def test_a_day_of_hosts_not_scanned_is_counted(tmp_path: Path, store_url: str):  # noqa: F811
+    store = store_url
     (tmp_path / "policy.yaml").write_text(loopback_only_policy("lo"))
     write_snapshot(snapshot(listeners=[listener("0.0.0.0", 22)], hostname="web01", machine_id="1" * 32),
                    tmp_path / "web01.json")
