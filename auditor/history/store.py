@@ -834,7 +834,7 @@ class ChainBreak:
     host: str
     policy_id: str
     kind: str  # evidence_missing, evidence_digest, evidence_invalid, record_mismatch, chain_link, signature,
-    # head_missing, store_damaged (of neither a run nor a chain: run id 0)
+    # head_missing, store_damaged (of neither a run nor a chain: run id 0), run_missing (rows of a deleted run)
     detail: str
 
     def as_dict(self) -> dict[str, Any]:
@@ -2556,6 +2556,17 @@ class HistoryStore:
                 entries[(row.host_id, row.policy_id)].append(("retired", row))
             names = dict(conn.execute(sa.select(t.hosts.c.id, t.hosts.c.hostname)).all())
             host_keys = dict(conn.execute(sa.select(t.hosts.c.id, t.hosts.c.host_key)).all())
+            # The rows of a run whose run row is gone: lbaudit removes them with it (prune, withdraw),
+            # so they are a run deleted outside lbaudit.  A chain cannot tell its newest run deleted,
+            # and these rows can (trend --by family went on summing the deleted run's findings).
+            left_behind: dict[int, list[str]] = defaultdict(list)
+            for table in (t.findings, t.family_counts, t.attestations):
+                for run_id in conn.execute(sa.select(table.c.run_id).distinct().where(
+                        table.c.run_id.not_in(sa.select(t.runs.c.id)))).scalars():
+                    left_behind[int(run_id)].append(table.name)
+        for run_id, tables in left_behind.items():
+            report.breaks.append(ChainBreak(run_id, "?", "?", "run_missing", f"its {', '.join(tables)} rows are in the "
+                                            "store, its run is not: the run was deleted outside lbaudit"))
         report.chains = len(entries)
         for (host_id, policy_id), chain in sorted(entries.items(), key=lambda item: min(
                 (r.id if k == "run" else r.run_id) for k, r in item[1])):
