@@ -212,6 +212,10 @@ def show(run_id: int, raw_evidence: bool, store: str | None, as_json: bool) -> N
         f"run {run['id']}: {run['verdict']} (exit {run['exit_code']})",
         f"host: {one_line(host['hostname'])} (machine id {one_line(host['machine_id'] or 'unknown')}"
         + (f", inventory {one_line(host['inventory_name'])})" if host["inventory_name"] else ")"),
+        *([f"scanned as: {one_line(scanned['hostname'])} (machine id {one_line(scanned['machine_id'] or 'unknown')}): "
+           "the host's names when this run was made"]
+          if (scanned := run["scanned_as"])["hostname"] != host["hostname"]
+          or scanned["machine_id"] != host["machine_id"] else []),
         f"policy: {one_line(run['policy']['id'])} {one_line(run['policy']['version'])} "
         f"(SHA-256 {run['policy']['sha256']})",
         f"started: {run['started_at']}  finished: {run['finished_at']}  trigger: {run['trigger']}  "
@@ -310,7 +314,8 @@ def trend(days: int, since: date | None, until: date | None, host: str | None, p
     """Findings by status per day and per NIST control family, summed over the recorded runs.
 
     \b
-    Per day also the runs that were non-compliant and those incomplete (gaps: a finding in error or
+    Per day also the hosts a fleet run could not judge (missed_scans: none of their findings is
+    summed), and the runs that were non-compliant and those incomplete (gaps: a finding in error or
     not reviewed, or nothing judged at all), whatever their counts say.  Runs of several policies or
     policy versions summed are named on standard error (JSON: policies)."""
     from auditor.history.schema import STATUSES
@@ -338,7 +343,7 @@ def trend(days: int, since: date | None, until: date | None, host: str | None, p
         return
     key = "day" if by == "day" else "family"
     headers = [key, *(["runs"] if by == "day" else []), *STATUSES,
-               *(["non_compliant_runs", "incomplete_runs"] if by == "day" else [])]
+               *(["missed_scans", "non_compliant_runs", "incomplete_runs"] if by == "day" else [])]
     rows = [[row[h] for h in headers] for row in result["by_day" if by == "day" else "by_family"]]
     if as_csv:
         buffer = io.StringIO()

@@ -834,7 +834,7 @@ class ChainBreak:
     host: str
     policy_id: str
     kind: str  # evidence_missing, evidence_digest, evidence_invalid, record_mismatch, chain_link, signature,
-    # head_missing, store_damaged (of neither a run nor a chain: run id 0)
+    # head_missing, store_damaged (of neither a run nor a chain: run id 0), run_missing (rows of a deleted run)
     detail: str
 
     def as_dict(self) -> dict[str, Any]:
@@ -2126,6 +2126,10 @@ class HistoryStore:
                                          if name != "findings" else "findings: their statuses differ"
                                          for name in differ)
                              + "); the store was edited outside lbaudit: lbaudit history verify names every break")
+        # The host's names are its newest; the run was of the names its evidence gives (a host renamed,
+        # or reinstalled under its inventory name: an older run was shown as of the new machine id).
+        provenance = evidence.snapshot.provenance
+        run["scanned_as"] = {"hostname": provenance.hostname, "machine_id": provenance.machine_id}
         return run
 
     def last_two(self, host: str | None, policy: str | None, now: datetime | None = None) -> "LastTwo":
@@ -2221,7 +2225,27 @@ class HistoryStore:
                     for row in conn.execute(by_day.group_by(t.runs.c.day).order_by(t.runs.c.day))]
             day_runs = {day["day"]: day for day in days}
             for day in days:
-                day.update(non_compliant_runs=0, incomplete_runs=0)
+                day.update(missed_scans=0, non_compliant_runs=0, incomplete_runs=0)
+            # The hosts a fleet run expected and could not judge (record_missed): no run of theirs is
+            # summed, so a day that lost half the fleet read as half the failures, an improvement.
+            # Each day says how many it missed, and a day of missed scans alone is a day of the trend.
+            missed = t.missed_scans.c
+            by_missed = sa.select(missed.started_at).where(
+                missed.started_at >= datetime.combine(since, datetime.min.time()),
+                missed.started_at < datetime.combine(until, datetime.min.time()) + timedelta(days=1))
+            if policy is not None:
+                by_missed = by_missed.where(missed.policy_id == policy)
+            if host is not None:
+                by_missed = by_missed.where(missed.host_id == host_id)
+            for row in conn.execute(by_missed):
+                day_text = _checked(row, t.missed_scans).started_at.date().isoformat()
+                entry = day_runs.get(day_text)
+                if entry is None:
+                    entry = day_runs[day_text] = {"day": day_text, "runs": 0, **dict.fromkeys(t.STATUSES, 0),
+                                                  "missed_scans": 0, "non_compliant_runs": 0, "incomplete_runs": 0}
+                    days.append(entry)
+                entry["missed_scans"] += 1
+            days.sort(key=lambda entry: entry["day"])
             versions: dict[str, dict[str, Any]] = {}
             for row in conn.execute(by_kind.group_by(runs.day, runs.policy_sha256, runs.verdict, runs.complete)):
                 entry = day_runs.get(row.day)
@@ -2532,6 +2556,17 @@ class HistoryStore:
                 entries[(row.host_id, row.policy_id)].append(("retired", row))
             names = dict(conn.execute(sa.select(t.hosts.c.id, t.hosts.c.hostname)).all())
             host_keys = dict(conn.execute(sa.select(t.hosts.c.id, t.hosts.c.host_key)).all())
+            # The rows of a run whose run row is gone: lbaudit removes them with it (prune, withdraw),
+            # so they are a run deleted outside lbaudit.  A chain cannot tell its newest run deleted,
+            # and these rows can (trend --by family went on summing the deleted run's findings).
+            left_behind: dict[int, list[str]] = defaultdict(list)
+            for table in (t.findings, t.family_counts, t.attestations):
+                for run_id in conn.execute(sa.select(table.c.run_id).distinct().where(
+                        table.c.run_id.not_in(sa.select(t.runs.c.id)))).scalars():
+                    left_behind[int(run_id)].append(table.name)
+        for run_id, tables in left_behind.items():
+            report.breaks.append(ChainBreak(run_id, "?", "?", "run_missing", f"its {', '.join(tables)} rows are in the "
+                                            "store, its run is not: the run was deleted outside lbaudit"))
         report.chains = len(entries)
         for (host_id, policy_id), chain in sorted(entries.items(), key=lambda item: min(
                 (r.id if k == "run" else r.run_id) for k, r in item[1])):
@@ -2630,12 +2665,23 @@ class HistoryStore:
                                            ",".join(f.controls)) for f in evidence.result.findings), key=repr),
                       "family_counts": {key: (n, day, row.host_id, evidence.policy.id)
                                         for key, n in _family_counts(evidence).items()}})
+        # The host row holds the host's newest name and machine id: of the two, only what keys the
+        # host (host_key) is the same in every run of it, so only that is compared.  A host renamed
+        # keeps its machine id; a host keyed by its inventory name (a fleet's) keeps that name over a
+        # reinstall, which gives it a new machine id; a host keyed by its name alone may go from no
+        # machine id to one of none's ("uninitialized").  Comparing the newest machine id with an
+        # older run's evidence failed verify (exit 10, record_mismatch) of an untouched store.
+        keyed_by = row.host_key.split(":", 1)[0]
+        if keyed_by != "hostname":
+            del said["hostname"], shown["hostname"]
+        if keyed_by == "hostname":  # keyed by its name: it has no machine id of its own, nor had the run
+            from auditor.model.facts import own_machine_id
+
+            said["machine_id"], shown["machine_id"] = (own_machine_id(said["machine_id"]),
+                                                       own_machine_id(shown["machine_id"]))
+        elif keyed_by != "machine-id":
+            del said["machine_id"], shown["machine_id"]
         for name in said:
-            if name == "hostname" and not row.host_key.startswith("hostname:"):
-                # a host renamed since keeps its machine id (or inventory name), the row holds its
-                # newest name; a host keyed by its name alone (no machine id of its own: host_key) is
-                # identified by it, so that is compared
-                continue
             if said[name] != shown[name]:
                 if name in ("findings", "family_counts"):
                     broken("record_mismatch", f"its {name.replace('_', ' ')} rows differ from its evidence's")
@@ -2821,6 +2867,13 @@ class HistoryStore:
         if conn.execute(_RUN_BY_EVIDENCE, {"sha": item.sha256}).scalar() is not None:
             raise InputError(f"{where}: its evidence (SHA-256 {item.sha256[:16]}...) is already recorded in "
                              f"{self.shown}; nothing was recorded")
+        # Another copy of a run already recorded (re-indented, or edited where no digest looks), as
+        # recording refuses it (_same_run): imported, the one scan was two runs, listed, diffed and
+        # counted twice by trend, and verify passed the copy.
+        same = _same_run(conn, item)
+        if same is not None:
+            raise InputError(f"{where}: run {line['id']} is run {same} again (the same start, end, facts and policy, "
+                             "in other bytes: a copy re-indented or edited); nothing was recorded")
         if conn.execute(_POLICY_KNOWN, {"sha": item.policy["sha256"]}).first() is None:
             self._insert_missing(conn, t.policies, "sha256", item.policy)
         self._insert_missing(conn, t.evidence, "sha256", {
@@ -2980,10 +3033,15 @@ def read_export(raw: bytes, name: str) -> list[ExportEntry]:
             if signature is not None and entry.prepared.signature is None:
                 raise EvidenceChangedSinceSigned(f"{where}: run {line['id']}'s evidence_signature does not hold "
                                                  "over its evidence under the key it names")
-            if (host_key(host["machine_id"], host["hostname"], host["inventory_name"]).startswith("hostname:")
-                    and host["hostname"] != entry.prepared.hostname):
-                raise InputError(f"{where}: its host name is {_said(host['hostname'])}, its evidence's "
-                                 f"{_said(entry.prepared.hostname)}: the line was edited")
+            # The host the line files the run under must be the evidence's (its key: the machine id,
+            # or the name of a host without one of its own); a line's machine id was taken as it
+            # was, and the run of one machine imported as another's (exit 0; only verify told).
+            # A fleet's host (keyed by its inventory name) is the one thing no evidence says.
+            line_key = host_key(host["machine_id"], host["hostname"], host["inventory_name"])
+            evidence_key = host_key(entry.prepared.machine_id, entry.prepared.hostname)
+            if not line_key.startswith("inventory:") and line_key != evidence_key:
+                raise InputError(f"{where}: its host is {_said(line_key)}, its evidence's {_said(evidence_key)}: the "
+                                 "line was edited")
         entries.append(entry)
     if not entries:
         raise InputError(f"{name}: no entry of history export in it (an empty export)")
