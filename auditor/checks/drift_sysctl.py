@@ -185,7 +185,7 @@ def _compare(key: str, running: SysctlSetting, configured: SysctlSetting, persis
 @check(
     name="drift.sysctl",
     title="Running sysctl values match what the configuration files set",
-    version="1.11.0",
+    version="1.12.0",
     needs=["sysctl"],
     params=DriftSysctlParams,
     severity=Severity.MEDIUM,
@@ -272,6 +272,8 @@ systemd before 246).
 Since 1.11.0 net.ipv4.tcp_fastopen is compared as the kernel reads a write of it (a C int: 0x3,
 03 and "3 1" are 3), not as text; a value written past the 4,095 bytes the kernel reads of one
 write is not reviewed; long values are read in linear time.
+Since 1.12.0 a running tcp_tw_reuse, tcp_timestamps or bindv6only written with a sign (which no
+kernel prints) is not reviewed, not compared as its number.
 """,
 )
 def drift_sysctl(snapshot: HostSnapshot, params: DriftSysctlParams) -> list[Outcome]:

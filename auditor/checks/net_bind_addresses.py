@@ -1203,7 +1203,7 @@ def _judge_shared(listener: Listener, head: str, per_holder: list[tuple[ProcessI
 @check(
     name="net.bind_addresses",
     title="Listening sockets bind only to allowed addresses",
-    version="1.25.0",
+    version="1.26.0",
     needs=["sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns", "sysctl"],  # sysctl: an image's configured route_localnet
@@ -1501,7 +1501,7 @@ Docker's `! -i lo` drop closes a port published on 127.0.0.1 only while lo is th
 not_reviewed); a prerouting `dup` or `TEE` that mirrors packets to a container counts among the
 hooks; each published-port disagreement names its port and the side that has it; and a DNAT in the
 nat table's OUTPUT chain (which only the host's own traffic passes) is no published port.
-A port forwarded to 127.0.0.0/8 before the route lookup (`-j DNAT --to-destination 127.0.0.1:8080`)
+Since 1.26.0 a port forwarded to 127.0.0.0/8 before the route lookup (`-j DNAT --to-destination 127.0.0.1:8080`)
 is judged at its target where route_localnet is off on every interface (the kernel drops it as a
 martian from every link: before, it failed as reachable everywhere), at the rule's addresses where
 one has it on, and not_reviewed rather than failed where the setting could not be read.  A listener

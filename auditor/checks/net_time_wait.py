@@ -606,7 +606,7 @@ def _max_user_port_headroom(snapshot: HostSnapshot, rate: float, maximum: float,
 @check(
     name="net.time_wait",
     title="TIME_WAIT settings leave headroom in the ephemeral port pool",
-    version="1.16.0",
+    version="1.17.0",
     needs=["sysctl", "sockets"],
     platforms=["linux", "windows", "macos"],
     uses=["netns"],
@@ -791,6 +791,9 @@ Since 1.16.0 the Windows TIME_WAIT share is judged against the smallest TCP pool
 1025-MaxUserPort range among them when the registry sets it (not_reviewed when it is set but
 unusable or the registry was not read); values are read as the kernel reads one write (4,095
 bytes), and long values in linear time.
+Since 1.17.0 tcp_tw_reuse and tcp_timestamps with a sign (`-0` too), which the kernel refuses
+(EINVAL) and no kernel prints, are not reviewed: `-0` passed `allowed_tw_reuse: [0]` on an image
+whose boot keeps the default 2.
 """,
 )
 def net_time_wait(snapshot: HostSnapshot, params: TimeWaitParams) -> list[Outcome]:

@@ -321,7 +321,7 @@ def test_bad_cidr_error_points_at_the_entry():
 
 def test_spec_declares_what_explain_shows():
     spec = net_bind_addresses
-    assert spec.name == "net.bind_addresses" and spec.version == "1.25.0" and spec.uses == ("netns", "sysctl")
+    assert spec.name == "net.bind_addresses" and spec.version == "1.26.0" and spec.uses == ("netns", "sysctl")
     assert spec.controls == ("CM-7", "SC-7", "SC-7(5)", "CM-6")
     assert BindAddressParams().allow == ["loopback"]
     for name, field in BindAddressParams.model_fields.items():

@@ -167,7 +167,7 @@ def test_params_validation(params, words):
 
 def test_spec_and_explain_notes():
     spec = net_time_wait
-    assert spec.needs == ("sysctl", "sockets") and spec.version == "1.16.0" and spec.uses == ("netns",)
+    assert spec.needs == ("sysctl", "sockets") and spec.version == "1.17.0" and spec.uses == ("netns",)
     assert set(spec.controls) == {"SC-5", "SC-5(2)", "CM-6"}
     assert "FIN_WAIT_2, not TIME_WAIT" in spec.notes
     assert "2 = for loopback" in spec.notes and "timestamps" in spec.notes
