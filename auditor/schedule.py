@@ -61,13 +61,15 @@ TRIGGERS = {"systemd": "timer", "cron": "cron"}
 #   CAP_AUDIT_CONTROL    AUDIT_GET and AUDIT_LIST_RULES (auditctl -s / -l and the netlink reader)
 #   CAP_SYS_ADMIN        setns(2) into every other network namespace (containers, ip netns), done
 #                        by a forked child only; without it those namespaces are gaps
+#   CAP_SYS_CHROOT       setns(2) into a mount namespace no process is in (held by a bind mount), to
+#                        find the network namespaces bound only there; setns needs it with CAP_SYS_ADMIN
 #   CAP_NET_ADMIN        read the kernel's NAT rules (nft list ruleset, iptables-save): published
 #   CAP_NET_RAW          ports with no host listener (iptables-save opens a raw socket);
 #                        sock_diag itself dumps every socket without either
 # Not needed: CAP_AUDIT_READ (that is the multicast log stream, which lbaudit does not read),
 # CAP_DAC_OVERRIDE (reads only).
-CAPABILITIES = ("CAP_DAC_READ_SEARCH", "CAP_SYS_PTRACE", "CAP_AUDIT_CONTROL", "CAP_SYS_ADMIN", "CAP_NET_ADMIN",
-                "CAP_NET_RAW")
+CAPABILITIES = ("CAP_DAC_READ_SEARCH", "CAP_SYS_PTRACE", "CAP_AUDIT_CONTROL", "CAP_SYS_ADMIN", "CAP_SYS_CHROOT",
+                "CAP_NET_ADMIN", "CAP_NET_RAW")
 
 CRON_SHORTHANDS = {"hourly": "0 * * * *", "daily": "30 2 * * *", "weekly": "30 2 * * 1"}
 _CRON_FIELD = re.compile(r"^[0-9*][0-9*,/-]*$")
@@ -438,8 +440,11 @@ def render_service(config: ScheduleConfig, root: Path | None = None) -> str:
         "  (ProtectProc=invisible is set: with CAP_SYS_PTRACE every process stays visible to the scan)",
         "  CapabilityBoundingSet= keeps CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE (/proc/PID/fd),",
         "                      CAP_AUDIT_CONTROL (audit status and loaded rules), CAP_SYS_ADMIN (setns",
-        "                      into other network namespaces), CAP_NET_ADMIN and CAP_NET_RAW (NAT rules)",
-        "  RestrictNamespaces=net  entering network namespaces is how containers' sockets are seen",
+        "                      into other network namespaces), CAP_SYS_CHROOT (with CAP_SYS_ADMIN: setns into",
+        "                      a mount namespace held with no process, where ip netns may bind one),",
+        "                      CAP_NET_ADMIN and CAP_NET_RAW (NAT rules)",
+        "  RestrictNamespaces=net mnt  entering network namespaces is how containers' sockets are seen;",
+        "                      entering mount namespaces no process is in finds those bound only there",
         "  RestrictAddressFamilies= keeps AF_NETLINK (sock_diag, audit), AF_UNIX, and AF_INET/AF_INET6",
         "                      for a PostgreSQL history store (IPAddressDeny=any blocks them otherwise)",
         "",
@@ -476,7 +481,7 @@ def render_service(config: ScheduleConfig, root: Path | None = None) -> str:
         "ProtectControlGroups=yes",
         "ProtectClock=yes",
         "ProtectHostname=yes",
-        "RestrictNamespaces=net",
+        "RestrictNamespaces=net mnt",
         "RestrictRealtime=yes",
         "RestrictSUIDSGID=yes",
         "LockPersonality=yes",
