@@ -49,3 +49,43 @@ def test_the_unit_lets_the_scan_enter_mount_namespaces():
     assert set(line.removeprefix("RestrictNamespaces=").split()) >= {"net", "mnt"}
     [caps] = [line for line in service.splitlines() if line.startswith("CapabilityBoundingSet=")]
     assert "CAP_SYS_CHROOT" in caps.split("=", 1)[1].split()
+
+
+def _expanded(group: str) -> set[str]:
+    """The system calls of a systemd group (or one call), as systemd itself lists them."""
+    if not group.startswith("@"):
+        return {group}
+    listing = subprocess.run(["systemd-analyze", "syscall-filter", group], capture_output=True, text=True,
+                             timeout=30, check=True).stdout
+    calls: set[str] = set()
+    for line in listing.splitlines()[1:]:
+        word = line.strip()
+        if word and not word.startswith("#"):
+            calls |= _expanded(word)
+    return calls
+
+
+@pytest.mark.live
+@pytest.mark.integration  # runs systemd-analyze syscall-filter
+def test_the_units_system_call_filter_lets_collection_make_its_calls():
+    """Before: ``SystemCallFilter=~@privileged`` (with ``SystemCallErrorNumber=EPERM``) refused bpf(2),
+    and ``@system-service`` has no pidfd_getfd (``@debug``): under the unit every TCP/UDP listener had a
+    gap (whether a BPF sk_lookup program steers it: EPERM), every night, and vsock/tun holders were
+    never asked.  The filter is read with systemd's own group lists and its merge rule (the first
+    assignment an allow list; a later ``~`` removes, a later plain one adds)."""
+    import shutil
+
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    service = sched.render_service(sched.ScheduleConfig(executable="/usr/bin/lbaudit", policy=POLICY))
+    allowed: set[str] = set()
+    for line in service.splitlines():
+        if not line.startswith("SystemCallFilter="):
+            continue
+        value = line.removeprefix("SystemCallFilter=")
+        deny = value.startswith("~")
+        calls = set().union(*(_expanded(word) for word in value.removeprefix("~").split()))
+        allowed = allowed - calls if deny else allowed | calls
+    for call in ("bpf", "pidfd_getfd", "pidfd_open", "setns", "kcmp"):
+        assert call in allowed, call
+    assert "reboot" not in allowed and "setrlimit" not in allowed  # the rest of the deny lists stays
