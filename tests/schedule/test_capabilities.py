@@ -193,6 +193,22 @@ def _listeners(snapshot: dict) -> dict[tuple, tuple]:
 
 @pytest.mark.live
 @pytest.mark.root
+def _held_mount_namespace(tmp_path: Path) -> tuple[Path, int]:
+    """A mount namespace only a bind mount holds (the returned path: unmount it), with a network
+    namespace bound in it only (its inode returned), as tests/hostile/test_netns_held_mount_namespaces.py makes it."""
+    from tests.hostile.test_netns_held_mount_namespaces import MAKE, _made
+
+    holder = tmp_path / "held-mnt"
+    holder.touch()
+    made = subprocess.run(["unshare", f"--mount={holder}", "--propagation", "private", "sh", "-c", MAKE, "sh", "4785"],
+                          capture_output=True, text=True, timeout=30)
+    try:
+        return holder, _made(made)
+    except BaseException:
+        subprocess.run(["umount", str(holder)], capture_output=True, timeout=30)
+        raise
+
+
 @pytest.mark.parametrize("missing", sched.CAPABILITIES)
 def test_each_capability_is_needed(tmp_path, listener_of_nobody, namespace_of_test, missing):
     pid, port = listener_of_nobody
@@ -206,6 +222,17 @@ def test_each_capability_is_needed(tmp_path, listener_of_nobody, namespace_of_te
         # setns into another namespace: the one this test made is entered only with it
         assert _entered(full, namespace_of_test) is True and _entered(without, namespace_of_test) is False
         assert any("could not be entered" in g["reason"] for g in without["gaps"] if g["section"] == "netns")
+    elif missing == "CAP_SYS_CHROOT":
+        # setns into a mount namespace no process is in, where ip netns bound a network namespace
+        held = _held_mount_namespace(tmp_path)
+        try:
+            full = _collect(tmp_path, "full-held", list(sched.CAPABILITIES))
+            without = _collect(tmp_path, "without-held", [c for c in sched.CAPABILITIES if c != missing])
+        finally:
+            subprocess.run(["umount", str(held[0])], capture_output=True, timeout=30)
+        inodes = [[ns["inode"] for ns in snapshot["facts"]["netns"]["namespaces"]] for snapshot in (full, without)]
+        assert held[1] in inodes[0] and held[1] not in inodes[1]
+        assert any("mount namespace" in g["reason"] for g in without["gaps"] if g["section"] == "netns")
     elif missing == "CAP_NET_ADMIN":
         # the kernel's NAT rules (published ports with no host listener), nft's and iptables'
         assert "nat" in full["facts"]["netns"]["published_sources"]
