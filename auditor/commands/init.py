@@ -255,13 +255,34 @@ def _pool(snapshot: Any) -> tuple[Any, list[str]]:
     return pool, inside
 
 
-def _pool_minimums(pool: Any) -> list[str]:
+def _namespace_pools(snapshot: Any) -> list[tuple[str, Any]]:
+    """The ephemeral pool of every other network namespace the check judges (its netns label, the
+    pool), those whose pool could be read: net.ephemeral_port_range holds each to the one
+    ``min_pool_size`` and ``min_low``."""
+    from auditor.checks import _namespaces
+    from auditor.checks._sysctl import ephemeral_pool
+
+    gaps = _namespaces.gaps_by_namespace(snapshot)
+    pools = []
+    for index, ns in _namespaces.others(snapshot):
+        pool = ephemeral_pool(_namespaces.as_snapshot(snapshot, index, ns, gaps)).pool
+        if pool is not None:
+            pools.append((ns.label, pool))
+    return pools
+
+
+def _pool_minimums(pool: Any, others: list[tuple[str, Any]] | None = None) -> list[str]:
     """The pool rule's ``min_pool_size`` and ``min_low``: this host's pool pinned where it is at
     least the check's default, never a minimum below a default.  The host's own values were written
     as they were (``min_low: min(1024, low)``), so a 1,001-port pool starting at port 500 passed the
     next evaluate: the starter policy approved a pool sixteen times smaller than the default and
     privileged ports handed to outgoing connections.  Below a default, the default is written with
-    a TODO that says the host fails it until fixed."""
+    a TODO that says the host fails it until fixed.
+
+    ``others``: the pools of the other network namespaces (:func:`_namespace_pools`), held by the
+    check to the same minimums: the smallest pool and the lowest start of them all are pinned.  The
+    pool of the namespace init ran in alone was: a container's 20,000-port pool beside a host's
+    28,232 failed the policy on the host it was written from, a pool the default passes."""
     from auditor.checks.net_ephemeral_port_range import EphemeralRangeParams
 
     fields = EphemeralRangeParams.model_fields
@@ -271,16 +292,23 @@ def _pool_minimums(pool: Any) -> list[str]:
     # Pinned as the check counts it (``searched_size``: less the ports listeners hold and the port
     # an odd Linux range leaves out of each search): the pool's size was written, and an odd range
     # (32768-61000, 28,233 ports, 28,232 searched) failed the policy on the host it was written from.
-    usable = pool.searched_size
+    # (label, pool) of every namespace, this one first (label None); the smallest decides
+    pools: list[tuple[str | None, Any]] = [(None, pool), *(others or [])]
+    where, smallest = min(pools, key=lambda item: item[1].searched_size)
+    usable = smallest.searched_size
+    named = f" in netns {one_line(where)}" if where is not None else ""
     if usable >= least_pool:
-        lines = [f"      min_pool_size: {usable}        # this host's pool now: {pool.describe()}{_left_out(pool)}"]
+        lines = [f"      min_pool_size: {usable}        # this host's pool now{named}: {smallest.describe()}"
+                 f"{_left_out(smallest)}"]
     else:
-        lines = [f"      min_pool_size: {least_pool}        # TODO: this host's pool now is {pool.describe()} "
-                 f"({usable:,} usable ports{_left_out(pool)}), below this minimum: widen net.ipv4.ip_local_port_range"]
-    if pool.low >= least_low:
+        lines = [f"      min_pool_size: {least_pool}        # TODO: this host's pool now{named} is {smallest.describe()} "
+                 f"({usable:,} usable ports{_left_out(smallest)}), below this minimum: widen net.ipv4.ip_local_port_range"]
+    where, lowest = min(pools, key=lambda item: item[1].low)
+    if lowest.low >= least_low:
         lines.append(f"      min_low: {least_low}")
     else:
-        lines.append(f"      min_low: {least_low}        # TODO: this host's range starts at {pool.low}, below this: "
+        named = f" in netns {one_line(where)}" if where is not None else ""
+        lines.append(f"      min_low: {least_low}        # TODO: this host's range{named} starts at {lowest.low}, below this: "
                      "privileged ports are handed to outgoing connections")
     return lines
 
@@ -345,7 +373,7 @@ def policy_text(snapshot: Any | None, today: str) -> str:
 
     pool, inside = _pool(snapshot) if snapshot is not None else (None, [])
     lines += ["", "  - id: ephemeral-pool", "    check: net.ephemeral_port_range", "    params:"]
-    lines += _pool_minimums(pool)
+    lines += _pool_minimums(pool, _namespace_pools(snapshot) if snapshot is not None else [])
     if inside:
         # The check's default, never false for what the host has: a TODO comment is no reason, and
         # false passed those listeners (and any started in the range later) with nothing said.
