@@ -241,34 +241,40 @@ def _listener_exceptions(snapshot: Any) -> list[_Exception]:
                                              e.owner or ("", ""), e.protocol, e.allow, e.ports))
 
 
+def _in_range(snapshot: Any, pool: Any) -> list[str]:
+    """The listeners of ``snapshot`` inside ``pool`` and not reserved, as the policy's comments name them."""
+    sockets = snapshot.facts.sockets
+    if pool is None or sockets is None:
+        return []
+    return sorted(_found(listener) for listener in sockets.listeners or []
+                  if listener.protocol in ("tcp", "sctp", "dccp", "mptcp")
+                  and pool.in_range(listener.port) and not pool.is_reserved(listener.port))
+
+
 def _pool(snapshot: Any) -> tuple[Any, list[str]]:
     """The host's ephemeral pool (or None) and the listeners inside it that are not reserved."""
     from auditor.checks._sysctl import ephemeral_pool
 
     pool = ephemeral_pool(snapshot).pool
-    inside = []
-    sockets = snapshot.facts.sockets
-    if pool is not None and sockets is not None:
-        inside = sorted(_found(listener) for listener in sockets.listeners or []
-                        if listener.protocol in ("tcp", "sctp", "dccp", "mptcp")
-                        and pool.in_range(listener.port) and not pool.is_reserved(listener.port))
-    return pool, inside
+    return pool, _in_range(snapshot, pool)
 
 
-def _namespace_pools(snapshot: Any) -> list[tuple[str, Any]]:
+def _namespace_pools(snapshot: Any) -> tuple[list[tuple[str, Any]], list[str]]:
     """The ephemeral pool of every other network namespace the check judges (its netns label, the
-    pool), those whose pool could be read: net.ephemeral_port_range holds each to the one
-    ``min_pool_size`` and ``min_low``."""
+    pool), those whose pool could be read, and the listeners inside each pool: net.ephemeral_port_range
+    holds each to the one ``min_pool_size``, ``min_low`` and ``forbid_listeners_in_range``."""
     from auditor.checks import _namespaces
     from auditor.checks._sysctl import ephemeral_pool
 
     gaps = _namespaces.gaps_by_namespace(snapshot)
-    pools = []
+    pools, inside = [], []
     for index, ns in _namespaces.others(snapshot):
-        pool = ephemeral_pool(_namespaces.as_snapshot(snapshot, index, ns, gaps)).pool
+        scoped = _namespaces.as_snapshot(snapshot, index, ns, gaps)
+        pool = ephemeral_pool(scoped).pool
         if pool is not None:
             pools.append((ns.label, pool))
-    return pools
+            inside += [f"{found} in netns {ns.label}" for found in _in_range(scoped, pool)]
+    return pools, inside
 
 
 def _pool_minimums(pool: Any, others: list[tuple[str, Any]] | None = None) -> list[str]:
@@ -372,8 +378,12 @@ def policy_text(snapshot: Any | None, today: str) -> str:
         lines.append("      exceptions: []")
 
     pool, inside = _pool(snapshot) if snapshot is not None else (None, [])
+    # the other namespaces' too: the check fails a container's listener in its range as the host's,
+    # and the TODO named the host's alone (29 failing listeners of another namespace went unsaid)
+    others, inside_others = _namespace_pools(snapshot) if snapshot is not None else ([], [])
+    inside += inside_others
     lines += ["", "  - id: ephemeral-pool", "    check: net.ephemeral_port_range", "    params:"]
-    lines += _pool_minimums(pool, _namespace_pools(snapshot) if snapshot is not None else [])
+    lines += _pool_minimums(pool, others)
     if inside:
         # The check's default, never false for what the host has: a TODO comment is no reason, and
         # false passed those listeners (and any started in the range later) with nothing said.

@@ -65,3 +65,18 @@ def test_control_a_namespace_with_a_larger_pool_leaves_the_host_pool_pinned():
     text = policy_text(host, "2026.11.30")
     assert "min_pool_size: 28232        # this host's pool now: 32768-60999" in text
     assert set(_pool_statuses(text, host).values()) == {"pass"}
+
+
+def test_a_listener_in_another_namespaces_range_is_named_in_the_todo():
+    """The check fails a listener inside another namespace's ephemeral range as it fails the host's;
+    the TODO above ``forbid_listeners_in_range`` named the host's alone, so a reviewer read no
+    failure coming for the container's."""
+    from tests.factories import listener
+
+    other = _namespace(4026532999, "app", "40000 59999").model_copy(update={"listeners": [listener("127.0.0.1", 45000)]})
+    this = NetNamespace(inode=4026531840, device=4, current=True)
+    host = snapshot(sysctl=sysctl_facts(net__ipv4__ip_local_port_range="32768 60999"), listeners=[],
+                    netns=NamespaceFacts(namespaces=[this, other]))
+    text = policy_text(host, "2026.11.30")
+    assert "# TODO: listeners inside the ephemeral range" in text
+    assert "tcp 127.0.0.1:45000 owner unknown in netns app" in text
