@@ -241,27 +241,54 @@ def _listener_exceptions(snapshot: Any) -> list[_Exception]:
                                              e.owner or ("", ""), e.protocol, e.allow, e.ports))
 
 
+def _in_range(snapshot: Any, pool: Any) -> list[str]:
+    """The listeners of ``snapshot`` inside ``pool`` and not reserved, as the policy's comments name them."""
+    sockets = snapshot.facts.sockets
+    if pool is None or sockets is None:
+        return []
+    return sorted(_found(listener) for listener in sockets.listeners or []
+                  if listener.protocol in ("tcp", "sctp", "dccp", "mptcp")
+                  and pool.in_range(listener.port) and not pool.is_reserved(listener.port))
+
+
 def _pool(snapshot: Any) -> tuple[Any, list[str]]:
     """The host's ephemeral pool (or None) and the listeners inside it that are not reserved."""
     from auditor.checks._sysctl import ephemeral_pool
 
     pool = ephemeral_pool(snapshot).pool
-    inside = []
-    sockets = snapshot.facts.sockets
-    if pool is not None and sockets is not None:
-        inside = sorted(_found(listener) for listener in sockets.listeners or []
-                        if listener.protocol in ("tcp", "sctp", "dccp", "mptcp")
-                        and pool.in_range(listener.port) and not pool.is_reserved(listener.port))
-    return pool, inside
+    return pool, _in_range(snapshot, pool)
 
 
-def _pool_minimums(pool: Any) -> list[str]:
+def _namespace_pools(snapshot: Any) -> tuple[list[tuple[str, Any]], list[str]]:
+    """The ephemeral pool of every other network namespace the check judges (its netns label, the
+    pool), those whose pool could be read, and the listeners inside each pool: net.ephemeral_port_range
+    holds each to the one ``min_pool_size``, ``min_low`` and ``forbid_listeners_in_range``."""
+    from auditor.checks import _namespaces
+    from auditor.checks._sysctl import ephemeral_pool
+
+    gaps = _namespaces.gaps_by_namespace(snapshot)
+    pools, inside = [], []
+    for index, ns in _namespaces.others(snapshot):
+        scoped = _namespaces.as_snapshot(snapshot, index, ns, gaps)
+        pool = ephemeral_pool(scoped).pool
+        if pool is not None:
+            pools.append((ns.label, pool))
+            inside += [f"{found} in netns {ns.label}" for found in _in_range(scoped, pool)]
+    return pools, inside
+
+
+def _pool_minimums(pool: Any, others: list[tuple[str, Any]] | None = None) -> list[str]:
     """The pool rule's ``min_pool_size`` and ``min_low``: this host's pool pinned where it is at
     least the check's default, never a minimum below a default.  The host's own values were written
     as they were (``min_low: min(1024, low)``), so a 1,001-port pool starting at port 500 passed the
     next evaluate: the starter policy approved a pool sixteen times smaller than the default and
     privileged ports handed to outgoing connections.  Below a default, the default is written with
-    a TODO that says the host fails it until fixed."""
+    a TODO that says the host fails it until fixed.
+
+    ``others``: the pools of the other network namespaces (:func:`_namespace_pools`), held by the
+    check to the same minimums: the smallest pool and the lowest start of them all are pinned.  The
+    pool of the namespace init ran in alone was: a container's 20,000-port pool beside a host's
+    28,232 failed the policy on the host it was written from, a pool the default passes."""
     from auditor.checks.net_ephemeral_port_range import EphemeralRangeParams
 
     fields = EphemeralRangeParams.model_fields
@@ -271,16 +298,23 @@ def _pool_minimums(pool: Any) -> list[str]:
     # Pinned as the check counts it (``searched_size``: less the ports listeners hold and the port
     # an odd Linux range leaves out of each search): the pool's size was written, and an odd range
     # (32768-61000, 28,233 ports, 28,232 searched) failed the policy on the host it was written from.
-    usable = pool.searched_size
+    # (label, pool) of every namespace, this one first (label None); the smallest decides
+    pools: list[tuple[str | None, Any]] = [(None, pool), *(others or [])]
+    where, smallest = min(pools, key=lambda item: item[1].searched_size)
+    usable = smallest.searched_size
+    named = f" in netns {one_line(where)}" if where is not None else ""
     if usable >= least_pool:
-        lines = [f"      min_pool_size: {usable}        # this host's pool now: {pool.describe()}{_left_out(pool)}"]
+        lines = [f"      min_pool_size: {usable}        # this host's pool now{named}: {smallest.describe()}"
+                 f"{_left_out(smallest)}"]
     else:
-        lines = [f"      min_pool_size: {least_pool}        # TODO: this host's pool now is {pool.describe()} "
-                 f"({usable:,} usable ports{_left_out(pool)}), below this minimum: widen net.ipv4.ip_local_port_range"]
-    if pool.low >= least_low:
+        lines = [f"      min_pool_size: {least_pool}        # TODO: this host's pool now{named} is {smallest.describe()} "
+                 f"({usable:,} usable ports{_left_out(smallest)}), below this minimum: widen net.ipv4.ip_local_port_range"]
+    where, lowest = min(pools, key=lambda item: item[1].low)
+    if lowest.low >= least_low:
         lines.append(f"      min_low: {least_low}")
     else:
-        lines.append(f"      min_low: {least_low}        # TODO: this host's range starts at {pool.low}, below this: "
+        named = f" in netns {one_line(where)}" if where is not None else ""
+        lines.append(f"      min_low: {least_low}        # TODO: this host's range{named} starts at {lowest.low}, below this: "
                      "privileged ports are handed to outgoing connections")
     return lines
 
@@ -344,8 +378,12 @@ def policy_text(snapshot: Any | None, today: str) -> str:
         lines.append("      exceptions: []")
 
     pool, inside = _pool(snapshot) if snapshot is not None else (None, [])
+    # the other namespaces' too: the check fails a container's listener in its range as the host's,
+    # and the TODO named the host's alone (29 failing listeners of another namespace went unsaid)
+    others, inside_others = _namespace_pools(snapshot) if snapshot is not None else ([], [])
+    inside += inside_others
     lines += ["", "  - id: ephemeral-pool", "    check: net.ephemeral_port_range", "    params:"]
-    lines += _pool_minimums(pool)
+    lines += _pool_minimums(pool, others)
     if inside:
         # The check's default, never false for what the host has: a TODO comment is no reason, and
         # false passed those listeners (and any started in the range later) with nothing said.
