@@ -202,10 +202,20 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
         raise InputError(f"{path}: is a public key; signing takes the private key (lbaudit keygen writes it as "
                          "NAME.key beside NAME.pub)")
     refuse_exposed_key(Path(path))
+    # ssh-keygen's own format too (`ssh-keygen -t ed25519 -N ""`), whose public line verify takes:
+    # such a key was refused as "not an unencrypted PEM private key", which it is not asked to be.
+    openssh = b"-----BEGIN OPENSSH PRIVATE KEY-----" in data
     try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:  # a key type this cryptography lacks, too
-        raise InputError(f"{path}: not an unencrypted PEM private key (lbaudit keygen writes one)") from exc
+        if openssh:
+            key = serialization.load_ssh_private_key(data, password=None)
+        else:
+            key = serialization.load_pem_private_key(data, password=None)
+    except TypeError as exc:  # cryptography's way of saying the key needs a password
+        raise InputError(f"{path}: an encrypted private key; signing takes an unencrypted one (lbaudit keygen "
+                         "writes one; ssh-keygen -t ed25519 -N '' too)") from exc
+    except (ValueError, UnsupportedAlgorithm) as exc:  # a key type this cryptography lacks, too
+        kind = "OpenSSH" if openssh else "PEM"
+        raise InputError(f"{path}: not a readable {kind} private key (lbaudit keygen writes one)") from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise InputError(f"{path}: not an Ed25519 private key (lbaudit keygen makes one)")
     return key
